@@ -1,0 +1,26 @@
+# The two commands of the README: `make demo` and `make test`. Each runs `make setup` first.
+PY := .venv/bin/python
+
+.PHONY: setup demo test lint bench up clean
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	$(PY) -m devstack.demo
+
+test: setup
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+lint: setup
+	$(PY) -m ruff check .
+
+bench: setup
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+up: setup
+	$(PY) -m devstack up
+
+clean:
+	rm -rf .devstack

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Prepares a fresh Debian machine (Python 3.11, Node 20, root) for the devstack and the tests.
+# Idempotent: each step is skipped when its output is already up to date.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v tcpdump >/dev/null 2>&1 || need_apt+=(tcpdump)
+command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: apt-get install ${need_apt[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv" >&2
+  python3 -m venv .venv
+fi
+stamp=.venv/.stamp-requirements
+if [ ! -f "$stamp" ] || [ requirements.txt -nt "$stamp" ] || [ requirements-dev.txt -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "setup: pip install -r requirements-dev.txt" >&2
+  .venv/bin/pip install -q -r requirements-dev.txt
+  .venv/bin/pip install -q --no-deps -e .
+  touch "$stamp"
+fi
+
+nstamp=devstack/node/node_modules/.stamp-npm
+if [ ! -f "$nstamp" ] || [ devstack/node/package-lock.json -nt "$nstamp" ]; then
+  echo "setup: npm ci (Azurite, Node 22)" >&2
+  (cd devstack/node && npm ci --no-audit --no-fund --loglevel=error)
+  touch "$nstamp"
+fi
