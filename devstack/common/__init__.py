@@ -1,0 +1,1 @@
+"""Plumbing shared by the devstack emulators: TLS, tokens, RBAC, ARM errors, faults, servers, clock."""

@@ -1,0 +1,96 @@
+"""Error responses in the ARM shape `{"error": {"code", "message"}}`, used by every emulator."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from aiohttp import web
+
+
+class ApiError(Exception):
+    """An error that a handler raises and the error middleware turns into an ARM-shaped response."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        target: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status, self.code, self.message, self.target = status, code, message, target
+        self.headers = headers or {}
+
+    def response(self) -> web.Response:
+        """This error as an HTTP response."""
+        return arm_error(self.status, self.code, self.message, target=self.target, headers=self.headers)
+
+
+def error_body(code: str, message: str, target: str | None = None) -> dict:
+    """The ARM error body."""
+    error: dict[str, str] = {"code": code, "message": message}
+    if target:
+        error["target"] = target
+    return {"error": error}
+
+
+def arm_error(
+    status: int, code: str, message: str, target: str | None = None, headers: dict[str, str] | None = None
+) -> web.Response:
+    """An ARM-shaped JSON error response, with the `x-ms-error-code` header ARM sends."""
+    all_headers = {"x-ms-error-code": code, "x-ms-request-id": str(uuid.uuid4()), **(headers or {})}
+    return web.Response(
+        status=status,
+        text=json.dumps(error_body(code, message, target)),
+        content_type="application/json",
+        headers=all_headers,
+    )
+
+
+def bad_request(message: str, code: str = "InvalidRequestContent", target: str | None = None) -> ApiError:
+    """A 400 naming what is wrong."""
+    return ApiError(400, code, message, target)
+
+
+def not_found(message: str, code: str = "ResourceNotFound") -> ApiError:
+    """A 404."""
+    return ApiError(404, code, message)
+
+
+async def read_json(request: web.Request, max_bytes: int = 1 << 20, required: bool = True) -> object:
+    """The request body as JSON: 413 when over `max_bytes`, 400 when not JSON (or empty and required)."""
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise ApiError(413, "RequestEntityTooLarge", f"The request body is larger than {max_bytes} bytes.")
+    body = await request.content.read(max_bytes + 1)
+    if len(body) > max_bytes:
+        raise ApiError(413, "RequestEntityTooLarge", f"The request body is larger than {max_bytes} bytes.")
+    if not body.strip():
+        if required:
+            raise bad_request("The request body is empty; a JSON object is required.")
+        return None
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise bad_request(f"The request body is not valid JSON: {exc}.", code="InvalidJson") from exc
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
+    """Turn `ApiError` and aiohttp's HTTP exceptions into ARM errors, and any other exception into a 500
+    without a traceback (the server keeps serving)."""
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return exc.response()
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = {404: "NotFound", 405: "MethodNotAllowed", 413: "RequestEntityTooLarge"}.get(
+            exc.status, exc.reason
+        )
+        return arm_error(exc.status, code.replace(" ", ""), exc.text or exc.reason)
+    except Exception:
+        request.app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return arm_error(500, "InternalServerError", "The server encountered an internal error.")
