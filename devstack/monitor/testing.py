@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+import contextlib
+import os
+import subprocess
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,3 +115,40 @@ class SleepRecorder:
     async def __call__(self, seconds: float) -> None:
         self.delays.append(seconds)
         await asyncio.sleep(0)
+
+
+@dataclass(frozen=True)
+class ScratchNamespace:
+    """A throw-away namespace with a veth to the root namespace (outer `.1`, inner `.2` of a /30)."""
+
+    name: str
+    outer_interface: str
+    outer_ip: str
+    inner_ip: str
+
+
+@contextlib.contextmanager
+def scratch_namespace(tag: str = "mon") -> Iterator[ScratchNamespace]:
+    """Create a namespace + veth for a test and always delete them afterwards (needs root)."""
+    suffix = f"{os.getpid() % 100000}"
+    ns = ScratchNamespace(name=f"alertcap-t{tag}{suffix}", outer_interface=f"vt{tag}{suffix}"[:15],
+                          outer_ip="10.231.255.253", inner_ip="10.231.255.254")
+    inner_tmp = f"{ns.outer_interface[:14]}i"
+    commands = [
+        ["netns", "add", ns.name],
+        ["link", "add", ns.outer_interface, "type", "veth", "peer", "name", inner_tmp],
+        ["link", "set", inner_tmp, "netns", ns.name],
+        ["-n", ns.name, "link", "set", inner_tmp, "name", "eth0"],
+        ["addr", "add", f"{ns.outer_ip}/30", "dev", ns.outer_interface],
+        ["link", "set", ns.outer_interface, "up"],
+        ["-n", ns.name, "addr", "add", f"{ns.inner_ip}/30", "dev", "eth0"],
+        ["-n", ns.name, "link", "set", "eth0", "up"],
+        ["-n", ns.name, "link", "set", "lo", "up"],
+    ]
+    try:
+        for args in commands:
+            subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
+        yield ns
+    finally:
+        subprocess.run(["ip", "link", "del", ns.outer_interface], capture_output=True)
+        subprocess.run(["ip", "netns", "del", ns.name], capture_output=True)
