@@ -1,0 +1,1 @@
+"""`alertcap` sub-commands, one module per group."""
