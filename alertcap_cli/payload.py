@@ -8,6 +8,7 @@ from typing import Any
 from alertcap_cli.errors import UsageError
 from alertcap_cli.samples import COMMON_SCHEMA, LEGACY_METRIC_SCHEMA
 
+ACTIVITY_LOG_SCHEMA = "Microsoft.Insights/activityLogs"
 MAX_PAYLOAD_BYTES = 256 * 1024
 SAMPLE_HINT = "see a valid one with `alertcap alert sample metric --vm <VM id>`"
 
@@ -47,6 +48,10 @@ def check_payload(payload: dict[str, Any], source: str) -> str:
         _need(payload, "data.status", str, source)
         _need(payload, "data.context.resourceId", str, source)
         return LEGACY_METRIC_SCHEMA
+    if schema == ACTIVITY_LOG_SCHEMA:
+        _need(payload, "data.status", str, source)
+        _need(payload, "data.context.activityLog.resourceId", str, source)
+        return ACTIVITY_LOG_SCHEMA
     if schema is None and "context" in payload:
         _need(payload, "status", str, source)
         _need(payload, "context.resourceId", str, source)
@@ -55,7 +60,8 @@ def check_payload(payload: dict[str, Any], source: str) -> str:
         raise UsageError(f"{source}: no schemaId and no classic `context`: not an Azure Monitor alert",
                          SAMPLE_HINT)
     raise UsageError(f"{source}: unsupported schemaId {schema!r}",
-                     f"the app accepts {COMMON_SCHEMA}, {LEGACY_METRIC_SCHEMA} and the classic webhook")
+                     f"the app accepts {COMMON_SCHEMA}, {LEGACY_METRIC_SCHEMA}, {ACTIVITY_LOG_SCHEMA} "
+                     "and the classic webhook")
 
 
 def _need(payload: dict[str, Any], path: str, kind: type, source: str) -> Any:

@@ -121,7 +121,6 @@ class Renderer:
             self.stream.write(view.text + "\n")
 
     def _rich(self, views: list[View]) -> None:
-        from rich import box
         from rich.console import Console
         from rich.table import Table as RichTable
 
@@ -138,12 +137,13 @@ class Renderer:
                 if not view.rows:
                     console.print(view.empty, markup=False)
                     continue
-                table = RichTable(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-                for column in view.columns:
-                    table.add_column(column.title, overflow="ellipsis", no_wrap=True,
-                                     min_width=column.min_width, ratio=1 if column.flex else None)
-                for row in view.rows:
-                    table.add_row(*(cell(c) for c in row))
+                table = RichTable(box=None, pad_edge=False, show_edge=False, padding=(0, 1),
+                                  header_style="bold")
+                rows = [[cell(c) for c in row] for row in view.rows]
+                for column, size in zip(view.columns, column_widths(view, self.width), strict=True):
+                    table.add_column(column.title, overflow="ellipsis", no_wrap=True, width=size)
+                for row in rows:
+                    table.add_row(*row)
             else:
                 table = RichTable.grid(padding=(0, 2))
                 table.add_column(style="bold", no_wrap=True)
@@ -177,20 +177,28 @@ def _fit(text: str, width: int) -> str:
     return text[: max(0, width - 1)] + "…" if width > 0 else ""
 
 
-def _table_lines(view: Table, width: int) -> list[str]:
-    gap = 2
+def column_widths(view: Table, width: int, gap: int = 2) -> list[int]:
+    """Natural column widths, with flex columns trimmed one character at a time (widest first) to fit."""
     rows = [[cell(c) for c in row] for row in view.rows]
     widths = [max([len(col.title)] + [len(r[i]) for r in rows]) for i, col in enumerate(view.columns)]
+    floors = [max(col.min_width, len(col.title)) if col.flex else widths[i]
+              for i, col in enumerate(view.columns)]
     excess = sum(widths) + gap * (len(widths) - 1) - width
-    for i, col in sorted(enumerate(view.columns), key=lambda pair: -widths[pair[0]]):
-        if excess <= 0:
+    while excess > 0:
+        shrinkable = [i for i in range(len(widths)) if widths[i] > floors[i]]
+        if not shrinkable:
             break
-        if col.flex:
-            cut = min(excess, widths[i] - max(col.min_width, len(col.title)))
-            widths[i] -= max(0, cut)
-            excess -= max(0, cut)
+        widest = max(shrinkable, key=lambda i: widths[i])
+        widths[widest] -= 1
+        excess -= 1
+    return widths
+
+
+def _table_lines(view: Table, width: int) -> list[str]:
+    gap = 2
+    widths = column_widths(view, width, gap)
     lines = []
-    for row in [[c.title for c in view.columns], *rows]:
+    for row in [[c.title for c in view.columns], *[[cell(c) for c in row] for row in view.rows]]:
         parts = [_fit(value, widths[i]).ljust(widths[i]) for i, value in enumerate(row)]
         lines.append(_fit((" " * gap).join(parts).rstrip(), width))
     return lines
