@@ -1,1 +1,1 @@
-"""alertcap package."""
+"""Pure product logic of alertcap: no I/O, no clocks, no environment reads at import time."""

@@ -1,0 +1,81 @@
+"""The activity functions: thin, typed adapters from the orchestration's JSON to one Azure step each.
+
+Each returns an :class:`core.outcome.Outcome` as a dict. Permanent errors come back as failure outcomes;
+transient errors raise so the orchestrator's ``RetryOptions`` retry them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import azure.durable_functions as df
+
+from activities import compute_ops, network_ops, notify
+from activities.errors import outcome_activity
+from core.records import RunRecord
+
+bp = df.Blueprint()
+
+
+@bp.activity_trigger(input_name="payload")
+def locate_target(payload: dict[str, Any]) -> dict[str, Any]:
+    """Region, OS and power state of the target."""
+    return outcome_activity(compute_ops.locate_target)(payload["target_id"], payload["target_type"])
+
+
+@bp.activity_trigger(input_name="payload")
+def list_watchers(payload: dict[str, Any]) -> dict[str, Any]:
+    """The subscription's Network Watchers and their regions."""
+    return outcome_activity(network_ops.list_watchers)(payload["subscription_id"])
+
+
+@bp.activity_trigger(input_name="payload")
+def prepare_region(payload: dict[str, Any]) -> dict[str, Any]:
+    """Delete our stale captures in the watcher and count its sessions."""
+    return outcome_activity(network_ops.prepare_region)(
+        payload["watcher_id"], payload["now"], payload["retention_seconds"])
+
+
+@bp.activity_trigger(input_name="payload")
+def check_agent(payload: dict[str, Any]) -> dict[str, Any]:
+    """Whether the Network Watcher agent extension is installed."""
+    return outcome_activity(compute_ops.check_agent)(payload["target_id"], payload["target_type"])
+
+
+@bp.activity_trigger(input_name="payload")
+def install_agent(payload: dict[str, Any]) -> dict[str, Any]:
+    """Install the Network Watcher agent extension."""
+    return outcome_activity(compute_ops.install_agent)(
+        payload["target_id"], payload["target_type"], payload["location"], payload["os_type"])
+
+
+@bp.activity_trigger(input_name="payload")
+def create_capture(payload: dict[str, Any]) -> dict[str, Any]:
+    """Create (or read back) the packet capture."""
+    return outcome_activity(network_ops.create_capture)(
+        payload["watcher_id"], payload["name"], payload["target"], payload["config"])
+
+
+@bp.activity_trigger(input_name="payload")
+def query_capture(payload: dict[str, Any]) -> dict[str, Any]:
+    """The capture's status."""
+    return outcome_activity(network_ops.query_capture)(payload["capture_id"])
+
+
+@bp.activity_trigger(input_name="payload")
+def stop_capture(payload: dict[str, Any]) -> dict[str, Any]:
+    """Stop an overrunning capture."""
+    return outcome_activity(network_ops.stop_capture)(payload["capture_id"])
+
+
+@bp.activity_trigger(input_name="payload")
+def describe_capture(payload: dict[str, Any]) -> dict[str, Any]:
+    """Blob path and size of a finished capture."""
+    return outcome_activity(network_ops.describe_capture)(payload["capture_id"])
+
+
+@bp.activity_trigger(input_name="payload")
+def send_email(payload: dict[str, Any]) -> dict[str, Any]:
+    """Email the operators about the run."""
+    record = RunRecord.from_dict(payload["record"])
+    return outcome_activity(notify.send_email)(record, payload["operation_id"])

@@ -1,0 +1,54 @@
+"""Split Azure errors into permanent ones (returned as an :class:`Outcome`) and transient ones (raised).
+
+Durable's Python ``RetryOptions`` has no predicate: anything an activity raises is retried. So errors that a
+retry cannot fix (validation, forbidden, not found, conflict) become a typed failure outcome, while 429, 5xx,
+timeouts and connection errors propagate and are retried by ``call_activity_with_retry``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from azure.core.exceptions import HttpResponseError
+
+from core.outcome import Outcome
+
+PERMANENT_STATUSES = frozenset({400, 403, 404, 405, 409, 412, 413, 422})
+log = logging.getLogger("alertcap.activities")
+
+
+def error_code(exc: HttpResponseError) -> str:
+    """The ARM/ACS error code of ``exc``, or the HTTP status as text."""
+    code = getattr(getattr(exc, "error", None), "code", None)
+    return str(code or exc.status_code or "Unknown")
+
+
+def error_message(exc: HttpResponseError) -> str:
+    """A short message without headers or tokens."""
+    message = getattr(getattr(exc, "error", None), "message", None) or exc.reason or ""
+    return f"HTTP {exc.status_code} {error_code(exc)}: {message}"[:500]
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """True for HTTP answers a retry cannot change."""
+    return isinstance(exc, HttpResponseError) and exc.status_code in PERMANENT_STATUSES
+
+
+def outcome_activity(fn: Callable[..., Outcome]) -> Callable[..., dict[str, Any]]:
+    """Run ``fn`` and serialise its outcome; permanent HTTP errors become failures, the rest re-raise."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        try:
+            return fn(*args, **kwargs).to_dict()
+        except HttpResponseError as exc:
+            if not is_permanent(exc):
+                log.warning("%s: transient error, will be retried: %s", fn.__name__, error_message(exc))
+                raise
+            log.info("%s: permanent error: %s", fn.__name__, error_message(exc))
+            return Outcome.failure(error_code(exc), error_message(exc)).to_dict()
+
+    return wrapper

@@ -1,0 +1,120 @@
+"""Network Watcher calls: find watchers, clean up and count captures, create, query, stop, describe."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+
+from activities import clients
+from activities.storage import blob_size
+from core.arm_ids import parse_resource_id
+from core.naming import is_stale
+from core.outcome import Outcome
+from core.targets import AZURE_VMSS
+
+TERMINAL_STATUSES = {"stopped", "error"}
+log = logging.getLogger("alertcap.activities")
+
+
+def list_watchers(subscription_id: str) -> Outcome:
+    """Every Network Watcher of the subscription with its region (never assume the name)."""
+    watchers = [
+        {"id": w.id, "name": w.name, "location": (w.location or "").lower()}
+        for w in clients.network(subscription_id).network_watchers.list_all()
+    ]
+    return Outcome.success(watchers=watchers)
+
+
+def _capture_parts(capture_id: str) -> tuple[Any, str, str, str]:
+    rid = parse_resource_id(capture_id)
+    ops = clients.network(rid.subscription_id).packet_captures
+    return ops, rid.resource_group, rid.names[0], rid.names[1]
+
+
+def prepare_region(watcher_id: str, now: str, retention_seconds: int) -> Outcome:
+    """Delete this app's finished captures older than the retention, then count the watcher's captures."""
+    rid = parse_resource_id(watcher_id)
+    ops = clients.network(rid.subscription_id).packet_captures
+    now_dt = datetime.fromisoformat(now)
+    names = [c.name for c in ops.list(rid.resource_group, rid.name)]
+    deleted = []
+    for name in names:
+        if not is_stale(name, now_dt, retention_seconds):
+            continue
+        try:
+            status = ops.begin_get_status(rid.resource_group, rid.name, name,
+                                          polling_interval=clients.polling_interval()).result()
+            if str(status.packet_capture_status or "").lower() not in TERMINAL_STATUSES:
+                continue  # never delete a running capture
+            ops.begin_delete(rid.resource_group, rid.name, name,
+                             polling_interval=clients.polling_interval()).result()
+            deleted.append(name)
+        except ResourceNotFoundError:
+            deleted.append(name)  # someone else removed it meanwhile
+    return Outcome.success(session_count=len(names) - len(deleted), deleted=deleted)
+
+
+def create_capture(watcher_id: str, name: str, target: dict[str, Any], config: dict[str, Any]) -> Outcome:
+    """Create the capture idempotently: an existing capture of the same name is read back, not recreated."""
+    rid = parse_resource_id(watcher_id)
+    ops = clients.network(rid.subscription_id).packet_captures
+    properties: dict[str, Any] = {
+        "target": target["id"],
+        "targetType": target["target_type"],
+        "bytesToCapturePerPacket": config["bytes_per_packet"],
+        "totalBytesPerSession": config["total_bytes"],
+        "timeLimitInSeconds": config["time_limit_seconds"],
+        "storageLocation": {"storageId": config["storage_account_id"]},
+        "filters": config["filters"],
+    }
+    if target["target_type"] == AZURE_VMSS and target.get("scope_include"):
+        properties["scope"] = {"include": list(target["scope_include"]), "exclude": []}
+    try:
+        result = ops.begin_create(rid.resource_group, rid.name, name, {"properties": properties},
+                                  polling_interval=clients.polling_interval()).result()
+        existed = False
+    except ResourceExistsError:
+        result = ops.get(rid.resource_group, rid.name, name)
+        existed = True
+    body = result.as_dict()
+    props = body.get("properties", {})
+    state = str(props.get("provisioningState", ""))
+    if state.lower() == "failed":
+        return Outcome.failure("CaptureProvisioningFailed", f"capture {name} provisioning failed")
+    return Outcome.success(id=body.get("id", ""), name=body.get("name", name), provisioning_state=state,
+                           storage_path=props.get("storageLocation", {}).get("storagePath", ""),
+                           existed=existed)
+
+
+def query_capture(capture_id: str) -> Outcome:
+    """The capture's status, stop reason and errors."""
+    ops, group, watcher, name = _capture_parts(capture_id)
+    status = ops.begin_get_status(group, watcher, name, polling_interval=clients.polling_interval()).result()
+    body = status.as_dict()
+    return Outcome.success(
+        status=str(body.get("packetCaptureStatus", "Unknown")),
+        stop_reason=str(body.get("stopReason") or ""),
+        errors=[str(e) for e in body.get("packetCaptureError") or []],
+        start_time=str(body.get("captureStartTime") or ""),
+    )
+
+
+def stop_capture(capture_id: str) -> Outcome:
+    """Stop a capture that overran its limit."""
+    ops, group, watcher, name = _capture_parts(capture_id)
+    ops.begin_stop(group, watcher, name, polling_interval=clients.polling_interval()).result()
+    return Outcome.success(stopped=True)
+
+
+def describe_capture(capture_id: str) -> Outcome:
+    """The capture's blob URL (from ``storageLocation.storagePath``) and the blob's size when it exists."""
+    ops, group, watcher, name = _capture_parts(capture_id)
+    props = ops.get(group, watcher, name).as_dict().get("properties", {})
+    path = props.get("storageLocation", {}).get("storagePath", "") or ""
+    size = None
+    if path:
+        size = blob_size(path)
+    return Outcome.success(storage_path=path, size_bytes=size)

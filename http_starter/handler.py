@@ -1,0 +1,149 @@
+"""Request handling for ``POST /api/alerts``: size limit, JSON, parsing, targets, storm-safe starts.
+
+Kept apart from the Functions decorators so every branch can be tested with plain ``func.HttpRequest``
+objects and a real durable client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import azure.functions as func
+
+from core.alerts import ParsedAlert, parse_alert
+from core.errors import ConfigurationError, InvalidRequest
+from core.naming import instance_id, window_start
+from core.records import CaptureRequest
+from core.settings import Settings
+from core.targets import Target, select_targets
+
+MAX_BODY_BYTES = 256 * 1024
+ORCHESTRATOR_NAME = "capture_orchestration"
+EXTRA_ALERT_EVENT = "extra_alert"
+CLIENT_CALL_TIMEOUT_SECONDS = 6.0
+log = logging.getLogger("alertcap.starter")
+
+
+def json_response(status: int, body: dict[str, Any]) -> func.HttpResponse:
+    """A JSON answer."""
+    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json")
+
+
+@dataclass(frozen=True)
+class RunAnswer:
+    """What happened for one target."""
+
+    instance_id: str
+    target: str
+    outcome: str  # "started" | "duplicate"
+    runtime_status: str = ""
+    status_url: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        """JSON-ready form."""
+        body = {"instanceId": self.instance_id, "target": self.target, "outcome": self.outcome}
+        if self.runtime_status:
+            body["runtimeStatus"] = self.runtime_status
+        if self.status_url:
+            body["statusQueryGetUri"] = self.status_url
+        return body
+
+
+def read_alert(req: func.HttpRequest) -> ParsedAlert | func.HttpResponse:
+    """The parsed alert, or the 400/413 answer for a bad request."""
+    declared = req.headers.get("Content-Length")
+    if declared is not None:
+        try:
+            if int(declared) > MAX_BODY_BYTES:
+                return json_response(413, {"error": "payload_too_large", "limit_bytes": MAX_BODY_BYTES})
+        except ValueError:
+            return json_response(400, {"error": "invalid_request", "field": "Content-Length",
+                                       "message": "must be an integer"})
+    body = req.get_body() or b""
+    if len(body) > MAX_BODY_BYTES:
+        return json_response(413, {"error": "payload_too_large", "limit_bytes": MAX_BODY_BYTES})
+    try:
+        document = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        return json_response(400, {"error": "invalid_json", "field": "$", "message": str(exc)[:200]})
+    try:
+        return parse_alert(document)
+    except InvalidRequest as exc:
+        return json_response(400, exc.to_dict())
+
+
+async def handle_alert(req: func.HttpRequest, client: Any, settings_loader: Any) -> func.HttpResponse:
+    """Answer one webhook delivery (well inside Azure Monitor's ~10 s timeout)."""
+    parsed = read_alert(req)
+    if isinstance(parsed, func.HttpResponse):
+        return parsed
+    if not parsed.firing:
+        return json_response(200, {"status": "ignored", "reason": f"alert is {parsed.summary.condition}, "
+                                   "only Fired/Activated alerts start captures"})
+    try:
+        settings: Settings = settings_loader()
+    except ConfigurationError as exc:
+        log.error("configuration error: %s", exc)
+        return json_response(500, {"error": "misconfigured", "setting": exc.setting})
+    try:
+        targets, ignored = select_targets(parsed, settings.allowed_scopes, settings.max_targets_per_alert)
+    except InvalidRequest as exc:
+        return json_response(400, exc.to_dict())
+    for item in ignored:
+        log.info("ignoring target %s: %s", item.target, item.reason)
+    if not targets:
+        return json_response(200, {"status": "ignored", "reason": "no VM or VM scale set target",
+                                   "ignored": [i.to_dict() for i in ignored]})
+    try:
+        answers = await asyncio.gather(*(_start_one(req, client, settings, parsed, t) for t in targets))
+    except (TimeoutError, OSError, RuntimeError) as exc:
+        log.warning("durable backend unavailable: %s", type(exc).__name__)
+        return json_response(503, {"error": "backend_unavailable", "message": "retry later"})
+    started = any(a.outcome == "started" for a in answers)
+    return json_response(202 if started else 200, {
+        "status": "accepted" if started else "duplicate",
+        "runs": [a.to_dict() for a in answers],
+        "ignored": [i.to_dict() for i in ignored],
+    })
+
+
+async def _start_one(req: func.HttpRequest, client: Any, settings: Settings, alert: ParsedAlert,
+                     target: Target) -> RunAnswer:
+    """Start the run for ``target`` unless one exists for its window; a duplicate is recorded on that run."""
+    window = window_start(alert.fired_at, settings.alert_cooldown_seconds)
+    run_id = instance_id(target.id, alert.fired_at, settings.alert_cooldown_seconds)
+    existing = await asyncio.wait_for(client.get_status(run_id), CLIENT_CALL_TIMEOUT_SECONDS)
+    if existing:
+        return await _duplicate(client, run_id, target, alert, _status_name(existing))
+    request = CaptureRequest(target, alert.summary, window.isoformat(), settings.capture_config())
+    try:
+        await asyncio.wait_for(client.start_new(ORCHESTRATOR_NAME, run_id, request.to_dict()),
+                               CLIENT_CALL_TIMEOUT_SECONDS)
+    except Exception as exc:
+        if "already exists" not in str(exc).lower():
+            raise RuntimeError("start_new failed") from exc
+        return await _duplicate(client, run_id, target, alert, "Running")
+    log.info("started run %s for %s", run_id, target.id)
+    urls = client.create_http_management_payload(run_id)
+    return RunAnswer(run_id, target.id, "started", "Pending", urls.get("statusQueryGetUri", ""))
+
+
+async def _duplicate(client: Any, run_id: str, target: Target, alert: ParsedAlert, status: str) -> RunAnswer:
+    """Tell the running instance about the extra alert (best effort) and name it in the answer."""
+    if status in ("Running", "Pending"):
+        try:
+            await asyncio.wait_for(client.raise_event(run_id, EXTRA_ALERT_EVENT, alert.summary.to_dict()),
+                                   CLIENT_CALL_TIMEOUT_SECONDS)
+        except Exception as exc:  # the run may have just finished; the duplicate is still answered
+            log.info("could not record extra alert on %s: %s", run_id, str(exc)[:200])
+    log.info("duplicate alert for %s: existing run %s (%s)", target.id, run_id, status)
+    return RunAnswer(run_id, target.id, "duplicate", status)
+
+
+def _status_name(status: Any) -> str:
+    runtime = getattr(status, "runtime_status", None)
+    return getattr(runtime, "value", None) or str(runtime or "Unknown")

@@ -1,0 +1,283 @@
+"""The capture orchestration: locate, clean up and check limits, ensure the agent, capture, wait, notify.
+
+A pure generator: no I/O, clocks or environment reads. Time comes from ``context.current_utc_datetime``, ids
+from ``context.new_uuid()``, configuration from the input the HTTP starter built.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Generator
+from datetime import datetime, timedelta
+from typing import Any
+
+import azure.durable_functions as df
+
+from activities.blueprint import (
+    check_agent,
+    create_capture,
+    describe_capture,
+    install_agent,
+    list_watchers,
+    locate_target,
+    prepare_region,
+    query_capture,
+    send_email,
+    stop_capture,
+)
+from core.arm_ids import parse_resource_id
+from core.errors import InvalidRequest
+from core.naming import capture_name
+from core.outcome import Outcome
+from core.records import SUCCEEDED, CaptureRequest, RunRecord
+from core.regions import pick_watcher
+from core.schedule import status_check_offsets
+
+EXTRA_ALERT_EVENT = "extra_alert"
+MAX_RECORDED_EXTRA_ALERTS = 20
+TERMINAL = {"stopped", "error"}
+RUNNING_POWER_STATES = {"running", "unknown"}
+
+
+class RunFailed(Exception):
+    """The run cannot continue; the message is the reason the operators read."""
+
+
+def capture_orchestration(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    """Entry point: validate the input first, then run the capture and always report."""
+    raw = context.get_input()
+    if isinstance(raw, str):
+        raw = json.loads(raw)
+    try:
+        request = CaptureRequest.from_dict(raw)
+    except InvalidRequest as exc:
+        return {"instance_id": context.instance_id, "status": "rejected", "reason": str(exc)}
+    return (yield from CaptureRun(context, request).execute())
+
+
+class CaptureRun:
+    """State of one run while the generator replays."""
+
+    def __init__(self, context: df.DurableOrchestrationContext, request: CaptureRequest) -> None:
+        self.ctx = context
+        self.req = request
+        self.cfg = request.config
+        self.retry = df.RetryOptions(self.cfg["retry_interval_ms"], self.cfg["retry_attempts"])
+        self.target = request.target
+        self.rid = parse_resource_id(request.target.id)
+        self.record = RunRecord(instance_id=context.instance_id, target=self.target.id,
+                                target_type=self.target.target_type, alert=request.alert.to_dict())
+        self.started = context.current_utc_datetime
+        self.record.timings["started"] = self.started.isoformat()
+        self._waiter: Any = None
+        self._listening = True
+        self._seen_alerts = {self._alert_key(request.alert.to_dict())}
+
+    # --- helpers ------------------------------------------------------------------------------------------
+
+    def _call(self, activity: Any, payload: dict[str, Any]) -> Any:
+        return self.ctx.call_activity_with_retry(activity, self.retry, payload)
+
+    def _phase(self, phase: str, **details: Any) -> None:
+        self.record.phase = phase
+        self.ctx.set_custom_status({"phase": phase, "target": self.target.id, **details})
+
+    def _now(self) -> datetime:
+        return self.ctx.current_utc_datetime
+
+    @staticmethod
+    def _ok(result: Any, step: str, not_found: str | None = None) -> dict[str, Any]:
+        outcome = Outcome.from_dict(result)
+        if outcome.ok:
+            return outcome.value
+        if not_found and outcome.error_code in ("ResourceNotFound", "NotFound", "404"):
+            raise RunFailed(not_found)
+        raise RunFailed(f"{step} failed: {outcome.message or outcome.error_code}")
+
+    @staticmethod
+    def _alert_key(alert: dict[str, Any]) -> str:
+        return f"{alert.get('alert_id', '')}|{alert.get('fired_at', '')}|{alert.get('condition', '')}"
+
+    # --- the run ------------------------------------------------------------------------------------------
+
+    def execute(self) -> Generator[Any, Any, dict[str, Any]]:
+        """Run every step; whatever happens, notify and return the record."""
+        try:
+            yield from self._capture()
+            self.record.status = SUCCEEDED
+        except RunFailed as exc:
+            self.record.reason = str(exc)
+        except Exception as exc:  # an activity exhausted its retries: the SDK raises a plain Exception
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            self.record.reason = f"{self.record.phase}: Azure kept failing after retries: {first_line[:300]}"
+        yield from self._notify()
+        return self.record.to_dict()
+
+    def _capture(self) -> Generator[Any, Any, None]:
+        watcher, located = yield from self._locate()
+        region, agent = yield from self._clean_and_check(watcher)
+        yield from self._wait_for_capacity(watcher, region)
+        yield from self._ensure_agent(agent, located)
+        capture_id = yield from self._create(watcher)
+        yield from self._wait_for_capture(capture_id)
+
+    def _locate(self) -> Generator[Any, Any, tuple[dict[str, Any], dict[str, Any]]]:
+        self._phase("locating")
+        located, watchers = yield self.ctx.task_all([
+            self._call(locate_target, {"target_id": self.target.id, "target_type": self.target.target_type}),
+            self._call(list_watchers, {"subscription_id": self.rid.subscription_id}),
+        ])
+        gone = f"target {self.target.id} not found (deleted?)"
+        vm = self._ok(located, "looking up the target", not_found=gone)
+        self.record.location = vm["location"]
+        if vm.get("power_state", "unknown") not in RUNNING_POWER_STATES:
+            raise RunFailed(f"target is not running (power state {vm['power_state']})")
+        watcher = pick_watcher(self._ok(watchers, "listing Network Watchers")["watchers"], vm["location"])
+        if watcher is None:
+            raise RunFailed(f"no Network Watcher is enabled in region {vm['location']}")
+        self.record.network_watcher = watcher["id"]
+        return watcher, vm
+
+    def _prepare_payload(self, watcher: dict[str, Any]) -> dict[str, Any]:
+        return {"watcher_id": watcher["id"], "now": self._now().isoformat(),
+                "retention_seconds": self.cfg["cleanup_retention_seconds"]}
+
+    def _clean_and_check(self, watcher: dict[str, Any]) -> Generator[Any, Any, tuple[dict, dict]]:
+        self._phase("cleaning")
+        region, agent = yield self.ctx.task_all([
+            self._call(prepare_region, self._prepare_payload(watcher)),
+            self._call(check_agent, {"target_id": self.target.id, "target_type": self.target.target_type}),
+        ])
+        region_value = self._ok(region, "cleaning up and counting captures")
+        self.record.stale_captures_deleted.extend(region_value.get("deleted", []))
+        return region_value, self._ok(agent, "checking the Network Watcher agent")
+
+    def _wait_for_capacity(self, watcher: dict, region: dict) -> Generator[Any, Any, None]:
+        limit, interval = self.cfg["region_limit"], self.cfg["limit_retry_interval_seconds"]
+        deadline = self.started + timedelta(seconds=self.cfg["limit_wait_seconds"])
+        while region["session_count"] >= limit:
+            wake = self._now() + timedelta(seconds=interval)
+            if wake > deadline:
+                raise RunFailed(f"the region's capture limit is still reached ({region['session_count']} of "
+                                f"{limit}) after waiting {self.cfg['limit_wait_seconds']} s")
+            self._phase("waiting for capacity", sessions=region["session_count"], limit=limit,
+                        retry_at=wake.isoformat())
+            yield self.ctx.create_timer(wake)
+            self.record.limit_waits += 1
+            result = yield self._call(prepare_region, self._prepare_payload(watcher))
+            region = self._ok(result, "cleaning up and counting captures")
+            self.record.stale_captures_deleted.extend(region.get("deleted", []))
+
+    def _ensure_agent(self, agent: dict[str, Any], vm: dict[str, Any]) -> Generator[Any, Any, None]:
+        if agent.get("installed"):
+            return
+        if not self.cfg["agent_auto_install"]:
+            raise RunFailed("the Network Watcher agent extension is not installed on the target "
+                            "(AGENT_AUTO_INSTALL is off)")
+        self._phase("installing agent")
+        result = yield self._call(install_agent, {
+            "target_id": self.target.id, "target_type": self.target.target_type,
+            "location": vm["location"], "os_type": vm.get("os_type", "")})
+        self._ok(result, "installing the Network Watcher agent")
+        self.record.agent_installed_by_us = True
+
+    def _create(self, watcher: dict[str, Any]) -> Generator[Any, Any, str]:
+        name = capture_name(self.ctx.instance_id, datetime.fromisoformat(self.req.window_start))
+        self.record.capture_name = name
+        self._phase("creating", capture=name)
+        result = yield self._call(create_capture, {
+            "watcher_id": watcher["id"], "name": name, "target": self.target.to_dict(), "config": self.cfg})
+        created = self._ok(result, "creating the packet capture")
+        self.record.capture_id = created["id"]
+        self.record.storage_path = created.get("storage_path", "")
+        self.record.timings["capture_created"] = self._now().isoformat()
+        return created["id"]
+
+    def _wait_for_capture(self, capture_id: str) -> Generator[Any, Any, None]:
+        start = self._now()
+        limit = self.cfg["time_limit_seconds"]
+        until = (start + timedelta(seconds=limit)).isoformat()
+        status: dict[str, Any] = {}
+        for offset in status_check_offsets(limit, self.cfg["overrun_grace_seconds"]):
+            due = start + timedelta(seconds=offset)
+            self._phase("capturing", until=until, next_check=due.isoformat(),
+                        capture=self.record.capture_name)
+            yield from self._sleep_until(due)
+            status = yield from self._query(capture_id)
+            if status["status"].lower() in TERMINAL:
+                break
+        else:
+            self._phase("stopping overrun capture", capture=self.record.capture_name)
+            stopped = yield self._call(stop_capture, {"capture_id": capture_id})
+            self._ok(stopped, "stopping the overrunning capture")
+            self.record.stopped_by_us = True
+            status = yield from self._query(capture_id)
+        self.record.capture_status = status["status"]
+        self.record.stop_reason = status.get("stop_reason", "")
+        self.record.capture_errors = list(status.get("errors", []))
+        self.record.timings["capture_finished"] = self._now().isoformat()
+        if status["status"].lower() == "error":
+            codes = ", ".join(self.record.capture_errors) or "no code"
+            raise RunFailed(f"the capture ended in Error: {codes}")
+        described = yield self._call(describe_capture, {"capture_id": capture_id})
+        blob = self._ok(described, "reading the capture file")
+        self.record.storage_path = blob.get("storage_path") or self.record.storage_path
+        self.record.size_bytes = blob.get("size_bytes")
+
+    def _query(self, capture_id: str) -> Generator[Any, Any, dict[str, Any]]:
+        result = yield self._call(query_capture, {"capture_id": capture_id})
+        self.record.status_checks += 1
+        return self._ok(result, "querying the capture status", not_found="the capture disappeared")
+
+    # --- extra alerts for the same run (storms, retries) --------------------------------------------------
+
+    def _sleep_until(self, due: datetime) -> Generator[Any, Any, None]:
+        """A durable timer that also records extra alerts raised to this run while it waits."""
+        while True:
+            timer = self.ctx.create_timer(due)
+            if self._waiter is None and self._listening:
+                self._waiter = self.ctx.wait_for_external_event(EXTRA_ALERT_EVENT)
+            if self._waiter is None:
+                yield timer
+                return
+            winner = yield self.ctx.task_any([timer, self._waiter])
+            if winner is timer:
+                return
+            self._record_extra(self._waiter.result)
+            self._waiter = None
+
+    def _record_extra(self, payload: Any) -> None:
+        if isinstance(payload, str):  # raise_event double-encodes (azure-functions-durable-python#295)
+            try:
+                payload = json.loads(payload)
+            except json.JSONDecodeError:
+                payload = {"alert_id": payload[:200]}
+        alert = {k: str(v)[:300] for k, v in payload.items()} if isinstance(payload, dict) else {}
+        key = self._alert_key(alert)
+        if key in self._seen_alerts:
+            # The SDK keeps re-delivering a buffered event to every new waiter (issue #507): stop listening.
+            self._listening = False
+            return
+        self._seen_alerts.add(key)
+        self.record.extra_alert_count += 1
+        if len(self.record.extra_alerts) < MAX_RECORDED_EXTRA_ALERTS:
+            self.record.extra_alerts.append(alert)
+
+    # --- notification -------------------------------------------------------------------------------------
+
+    def _notify(self) -> Generator[Any, Any, None]:
+        self._phase("notifying", outcome=self.record.status)
+        operation_id = self.ctx.new_uuid()
+        try:
+            payload = {"record": self.record.to_dict(), "operation_id": operation_id}
+            result = yield self._call(send_email, payload)
+            outcome = Outcome.from_dict(result)
+            if outcome.ok:
+                self.record.email_message_id = outcome.value.get("message_id", "")
+            else:
+                self.record.email_error = f"{outcome.error_code}: {outcome.message}"
+        except Exception as exc:  # retries exhausted: the run's record still completes
+            self.record.email_error = f"email retries exhausted: {str(exc).strip().splitlines()[0][:300]}"
+        self.record.timings["notified"] = self._now().isoformat()
+        self.record.phase = "done"
+        self.ctx.set_custom_status({"phase": "done", "target": self.target.id, "outcome": self.record.status})

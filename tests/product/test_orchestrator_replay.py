@@ -1,0 +1,281 @@
+"""The capture orchestration at the replay boundary: built histories through the SDK's Orchestrator.handle."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from azure.durable_functions.models.history.HistoryEventType import HistoryEventType as T
+from product_replay_harness import ActivityFailure, ReplayHarness
+
+from core.alerts import AlertSummary
+from core.outcome import Outcome
+from core.records import CaptureRequest
+from core.settings import Settings
+from core.targets import Target
+from orchestrators.capture import EXTRA_ALERT_EVENT, capture_orchestration
+
+SUB = "00000000-0000-0000-0000-000000000001"
+VM = f"/subscriptions/{SUB}/resourceGroups/app-rg/providers/Microsoft.Compute/virtualMachines/web-1"
+WATCHERS = f"/subscriptions/{SUB}/resourceGroups/NetworkWatcherRG/providers/Microsoft.Network/networkWatchers"
+WATCHER = f"{WATCHERS}/nw-weu"
+OTHER_WATCHER = f"{WATCHERS}/nw-us"
+STORAGE = f"/subscriptions/{SUB}/resourceGroups/data/providers/Microsoft.Storage/storageAccounts/caps"
+START = datetime(2026, 11, 25, 22, 0, 0, tzinfo=UTC)
+
+
+def make_input(**config_overrides: Any) -> dict[str, Any]:
+    env = {"ACS_ENDPOINT": "https://acs.example", "EMAIL_SENDER": "a@example.com",
+           "EMAIL_RECIPIENTS": "ops@example.com", "CAPTURE_STORAGE_ACCOUNT_ID": STORAGE,
+           "CAPTURE_TIME_LIMIT_SECONDS": "60", "ACTIVITY_RETRY_ATTEMPTS": "3",
+           "ACTIVITY_RETRY_INTERVAL_SECONDS": "5", "REGION_CAPTURE_LIMIT": "2",
+           "LIMIT_RETRY_INTERVAL_SECONDS": "60", "LIMIT_WAIT_SECONDS": "600", "OVERRUN_GRACE_SECONDS": "120"}
+    config = Settings.from_mapping(env).capture_config()
+    config.update(config_overrides)
+    alert = AlertSummary("azureMonitorCommonAlertSchema", "/alerts/a1", "High TCP <b>", "Sev2", "Fired",
+                         START.isoformat(), "Metric", "")
+    return CaptureRequest(Target(VM, "AzureVM"), alert, START.isoformat(), config).to_dict()
+
+
+@dataclass
+class FakeAzure:
+    """Scripted answers of the activities (the Azure side as the orchestrator sees it)."""
+
+    vm_found: bool = True
+    power_state: str = "running"
+    session_counts: list[int] = field(default_factory=lambda: [0])
+    agent_installed: bool = True
+    install_ok: bool = True
+    statuses: list[str] = field(default_factory=lambda: ["Stopped"])
+    stop_reason: str = "TimeExceeded"
+    errors: list[str] = field(default_factory=list)
+    transient_failures: dict[str, int] = field(default_factory=dict)
+    email_always_fails: bool = False
+
+    def __call__(self, name: str, payload: dict[str, Any], attempt: int) -> Any:
+        email_down = name == "send_email" and self.email_always_fails
+        if attempt <= self.transient_failures.get(name, 0) or email_down:
+            raise ActivityFailure("HTTP 503 ServiceUnavailable")
+        return getattr(self, name)(payload).to_dict()
+
+    def locate_target(self, payload: dict) -> Outcome:
+        if not self.vm_found:
+            return Outcome.failure("ResourceNotFound", "The Resource 'web-1' was not found.")
+        return Outcome.success(location="westeurope", os_type="linux", power_state=self.power_state,
+                               name="web-1")
+
+    def list_watchers(self, payload: dict) -> Outcome:
+        return Outcome.success(watchers=[{"id": OTHER_WATCHER, "name": "nw-us", "location": "eastus"},
+                                         {"id": WATCHER, "name": "nw-weu", "location": "WestEurope"}])
+
+    def prepare_region(self, payload: dict) -> Outcome:
+        assert payload["watcher_id"] == WATCHER
+        count = self.session_counts.pop(0) if len(self.session_counts) > 1 else self.session_counts[0]
+        return Outcome.success(session_count=count, deleted=[])
+
+    def check_agent(self, payload: dict) -> Outcome:
+        return Outcome.success(installed=self.agent_installed, name="", provisioning_state="")
+
+    def install_agent(self, payload: dict) -> Outcome:
+        if not self.install_ok:
+            return Outcome.failure("AgentInstallFailed", "extension provisioning state 'Failed'")
+        self.agent_installed = True
+        return Outcome.success(name="AzureNetworkWatcherExtension", provisioning_state="Succeeded")
+
+    def create_capture(self, payload: dict) -> Outcome:
+        capture_id = f"{WATCHER}/packetCaptures/{payload['name']}"
+        return Outcome.success(id=capture_id, name=payload["name"], provisioning_state="Succeeded",
+                               storage_path="", existed=False)
+
+    def query_capture(self, payload: dict) -> Outcome:
+        status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
+        return Outcome.success(status=status, stop_reason=self.stop_reason if status != "Running" else "",
+                               errors=self.errors if status == "Error" else [], start_time="")
+
+    def stop_capture(self, payload: dict) -> Outcome:
+        self.statuses = ["Stopped"]
+        self.stop_reason = "Manual"
+        return Outcome.success(stopped=True)
+
+    def describe_capture(self, payload: dict) -> Outcome:
+        return Outcome.success(storage_path="https://caps.blob.core.windows.net/network-watcher-logs/x.cap",
+                               size_bytes=2048)
+
+    def send_email(self, payload: dict) -> Outcome:
+        return Outcome.success(message_id=payload["operation_id"], status="Succeeded")
+
+
+def run(azure: FakeAzure, events: list | None = None, **config: Any):
+    harness = ReplayHarness(capture_orchestration, make_input(**config), azure, events=events or [])
+    result = harness.run()
+    assert result.state.get("error") is None, result.state
+    return result
+
+
+def phases(result) -> list[str]:
+    return [s["phase"] for s in result.custom_statuses if s]
+
+
+def test_happy_path_creates_one_capture_waits_and_emails() -> None:
+    result = run(FakeAzure())
+    out = result.output
+    assert out["status"] == "succeeded", out
+    assert out["capture_name"].startswith("alertcap-") and out["network_watcher"] == WATCHER
+    assert out["capture_status"] == "Stopped" and out["stop_reason"] == "TimeExceeded"
+    assert out["size_bytes"] == 2048 and out["email_message_id"]
+    assert len(result.called("create_capture")) == 1
+    assert len(result.called("send_email")) == 1 and out["status_checks"] == 1
+    # first status check near the expected end (60 s limit + 5 s slack), never earlier
+    created = datetime.fromisoformat(out["timings"]["capture_created"])
+    finished = datetime.fromisoformat(out["timings"]["capture_finished"])
+    assert 65 <= (finished - created).total_seconds() < 66
+    assert phases(result)[:3] == ["locating", "cleaning", "creating"] and "capturing" in phases(result)
+    assert phases(result)[-1] == "done"
+    email_record = result.called("send_email")[0]["record"]
+    assert email_record["status"] == "succeeded" and email_record["alert"]["rule"] == "High TCP <b>"
+
+
+def test_locate_and_list_watchers_run_in_parallel() -> None:
+    result = run(FakeAzure())
+    scheduled = [e for e in result.history if e["EventType"] == int(T.TASK_SCHEDULED)]
+    first_two = {e["Name"] for e in scheduled[:2]}
+    assert first_two == {"locate_target", "list_watchers"}
+    # both were scheduled in the same episode (before the first OrchestratorCompleted)
+    kinds = [e["EventType"] for e in result.history]
+    first_completed = kinds.index(int(T.ORCHESTRATOR_COMPLETED))
+    assert all(result.history.index(e) < first_completed for e in scheduled[:2])
+
+
+def test_limit_reached_then_freed_waits_on_a_durable_timer() -> None:
+    result = run(FakeAzure(session_counts=[2, 2, 1]))
+    out = result.output
+    assert out["status"] == "succeeded"
+    assert out["limit_waits"] == 2
+    assert len(result.called("prepare_region")) == 3
+    assert "waiting for capacity" in phases(result)
+
+
+def test_limit_still_reached_at_deadline_fails_and_notifies() -> None:
+    result = run(FakeAzure(session_counts=[5]), limit_wait_seconds=150)
+    out = result.output
+    assert out["status"] == "failed" and "limit is still reached" in out["reason"]
+    assert out["limit_waits"] == 2
+    assert not result.called("create_capture")
+    assert result.called("send_email")[0]["record"]["status"] == "failed"
+
+
+def test_agent_missing_without_auto_install_fails_with_that_reason() -> None:
+    result = run(FakeAzure(agent_installed=False), agent_auto_install=False)
+    out = result.output
+    assert out["status"] == "failed" and "agent extension is not installed" in out["reason"]
+    assert not result.called("install_agent") and not result.called("create_capture")
+    assert len(result.called("send_email")) == 1
+
+
+def test_agent_missing_with_auto_install_installs_then_captures() -> None:
+    result = run(FakeAzure(agent_installed=False), agent_auto_install=True)
+    out = result.output
+    assert out["status"] == "succeeded" and out["agent_installed_by_us"] is True
+    assert result.called("install_agent")[0]["os_type"] == "linux"
+    names = [n for n, _ in result.calls]
+    assert names.index("install_agent") < names.index("create_capture")
+
+
+def test_agent_install_failure_is_reported() -> None:
+    result = run(FakeAzure(agent_installed=False, install_ok=False), agent_auto_install=True)
+    out = result.output
+    assert out["status"] == "failed" and "installing the Network Watcher agent" in out["reason"]
+
+
+def test_capture_error_reports_the_error_codes() -> None:
+    result = run(FakeAzure(statuses=["Error"], errors=["StorageFailed", "AgentStopped"]))
+    out = result.output
+    assert out["status"] == "failed"
+    assert "StorageFailed" in out["reason"] and "AgentStopped" in out["reason"]
+    assert out["capture_errors"] == ["StorageFailed", "AgentStopped"]
+    assert not result.called("describe_capture") and len(result.called("send_email")) == 1
+
+
+def test_vm_not_found_fails_without_creating() -> None:
+    result = run(FakeAzure(vm_found=False))
+    out = result.output
+    assert out["status"] == "failed" and "not found" in out["reason"]
+    assert {n for n, _ in result.calls} == {"locate_target", "list_watchers", "send_email"}
+
+
+def test_stopped_vm_fails_with_its_power_state() -> None:
+    result = run(FakeAzure(power_state="deallocated"))
+    assert result.output["status"] == "failed" and "deallocated" in result.output["reason"]
+
+
+def test_overrun_capture_is_stopped_after_grace() -> None:
+    result = run(FakeAzure(statuses=["Running"]))
+    out = result.output
+    assert out["stopped_by_us"] is True and out["stop_reason"] == "Manual"
+    assert out["status"] == "succeeded"
+    assert len(result.called("stop_capture")) == 1
+    created = datetime.fromisoformat(out["timings"]["capture_created"])
+    finished = datetime.fromisoformat(out["timings"]["capture_finished"])
+    assert (finished - created).total_seconds() >= 60 + 120  # limit + grace
+
+
+def test_transient_errors_are_retried_by_the_retry_policy() -> None:
+    result = run(FakeAzure(transient_failures={"create_capture": 2, "locate_target": 1}))
+    assert result.output["status"] == "succeeded"
+    assert len(result.called("create_capture")) == 3 and len(result.called("locate_target")) == 2
+
+
+def test_transient_errors_beyond_the_attempts_fail_the_run_but_still_notify() -> None:
+    result = run(FakeAzure(transient_failures={"create_capture": 10}))
+    out = result.output
+    assert out["status"] == "failed" and "kept failing" in out["reason"] and out["phase"] == "done"
+    assert len(result.called("create_capture")) == 3
+    assert len(result.called("send_email")) == 1
+
+
+def test_email_retries_exhausted_still_completes_with_the_record() -> None:
+    result = run(FakeAzure(email_always_fails=True))
+    out = result.output
+    assert out["status"] == "succeeded"  # the capture itself worked
+    assert out["email_message_id"] == "" and "email retries exhausted" in out["email_error"]
+    assert len(result.called("send_email")) == 3
+
+
+def test_invalid_input_is_rejected_before_any_activity() -> None:
+    bad = make_input()
+    bad["target"]["id"] = "/subscriptions/x/../../etc"
+    result = ReplayHarness(capture_orchestration, bad, FakeAzure()).run()
+    assert result.output["status"] == "rejected" and "target.id" in result.output["reason"]
+    assert result.calls == []
+
+
+def test_five_hour_capture_history_stays_small() -> None:
+    azure = FakeAzure(statuses=["Running", "Running", "Running", "Stopped"])
+    result = run(azure, time_limit_seconds=18000, overrun_grace_seconds=300)
+    out = result.output
+    assert out["status"] == "succeeded" and out["status_checks"] == 4
+    assert result.count(T.TIMER_FIRED) <= 20
+    assert out["status_checks"] <= 20
+    assert len(result.history) < 120, len(result.history)
+
+
+def test_extra_alerts_raised_during_the_capture_are_recorded_once_each() -> None:
+    extra = [
+        (START.replace(second=30), EXTRA_ALERT_EVENT, {"alert_id": "/alerts/a2", "fired_at": "t2"}),
+        (START.replace(second=40), EXTRA_ALERT_EVENT, {"alert_id": "/alerts/a3", "fired_at": "t3"}),
+    ]
+    result = run(FakeAzure(), events=extra)
+    out = result.output
+    assert out["status"] == "succeeded"
+    assert out["extra_alert_count"] == 2
+    assert [a["alert_id"] for a in out["extra_alerts"]] == ["/alerts/a2", "/alerts/a3"]
+    assert len(result.called("create_capture")) == 1
+
+
+@pytest.mark.parametrize("fail_step", ["list_watchers", "prepare_region", "check_agent", "query_capture"])
+def test_any_step_exhausting_retries_ends_in_a_failed_notified_run(fail_step: str) -> None:
+    result = run(FakeAzure(transient_failures={fail_step: 99}))
+    assert result.output["status"] == "failed" and result.output["phase"] == "done"
+    assert len(result.called("send_email")) == 1
