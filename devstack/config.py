@@ -166,6 +166,7 @@ class DevstackConfig:
     ports: PortsConfig = field(default_factory=PortsConfig)
     alert_rules: list[AlertRuleConfig] = field(default_factory=list)
     email: EmailConfig = field(default_factory=EmailConfig)
+    app_settings: dict[str, str] = field(default_factory=dict)
 
     def storage_account(self, account_id: str) -> StorageAccountConfig:
         """The storage account with this ARM id (case-insensitive); KeyError if unknown."""
@@ -232,6 +233,7 @@ def parse_config(raw: dict[str, Any]) -> DevstackConfig:
         ports=_ports(_Reader(r.table("ports") or {}, "ports")),
         alert_rules=[_alert(_Reader(t, f"alert_rules[{i}]")) for i, t in enumerate(r.tables("alert_rules"))],
         email=_email(_Reader(r.table("email") or {}, "email")),
+        app_settings=_app_settings(r.table("app_settings") or {}),
     )
     r.reject_unknown()
     _check_cross_references(config)
@@ -485,6 +487,15 @@ def _email(r: _Reader) -> EmailConfig:
     if email.sender.rpartition("@")[2].lower() != domain:
         raise ConfigError(f"email.sender {email.sender!r} is not in email.sender_domain {domain!r}")
     return email
+
+
+def _app_settings(table: dict[str, Any]) -> dict[str, str]:
+    for key, value in table.items():
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
+            raise ConfigError(f"app_settings.{key} is not a valid setting name")
+        if not isinstance(value, str):
+            raise ConfigError(f"app_settings.{key} must be a string, got {value!r}")
+    return dict(table)
 
 
 def _check_cross_references(config: DevstackConfig) -> None:

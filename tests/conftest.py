@@ -1,0 +1,71 @@
+"""Fixtures shared by every test area.
+
+- `devstack_session` (session): one devstack (emulators + Azurite, no durable host, VMs on loopback) for the
+  whole run; `devstack_state` (function) resets it and returns its `DevstackState`.
+- `devstack_host_session` / `devstack_host_state`: the same with the durable Functions host (and the alert
+  monitor when configured); the host starts only if `devstack.host` is runnable.
+- `devstack_admin`: an `AdminClient` for the reset devstack.
+- `azure_env`: the process environment for Azure SDK clients: managed identity and CA bundle = the
+  devstack's, and no AZURE_*/MSI_*/IDENTITY_*/IMDS_* left over from the real environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from devstack.testing import AZURE_ENV_PREFIXES, AdminClient, DevstackState, loopback_config, run_devstack
+
+
+@pytest.fixture(scope="session")
+def devstack_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevstackState]:
+    """A devstack without the durable host, shared by the session."""
+    state_dir = tmp_path_factory.mktemp("devstack")
+    config = loopback_config(state_dir / "devstack.toml")
+    with run_devstack(state_dir, config_path=config, host=False) as state:
+        yield state
+
+
+@pytest.fixture
+def devstack_state(devstack_session: DevstackState) -> DevstackState:
+    """The session devstack, reset before the test."""
+    with AdminClient(devstack_session) as admin:
+        admin.reset()
+    return devstack_session
+
+
+@pytest.fixture
+def devstack_admin(devstack_state: DevstackState) -> Iterator[AdminClient]:
+    """An admin client for the reset session devstack."""
+    with AdminClient(devstack_state) as admin:
+        yield admin
+
+
+@pytest.fixture(scope="session")
+def devstack_host_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevstackState]:
+    """A devstack with the durable Functions host, shared by the session."""
+    state_dir = tmp_path_factory.mktemp("devstack-host")
+    config = loopback_config(state_dir / "devstack.toml")
+    with run_devstack(state_dir, config_path=config, host=True) as state:
+        yield state
+
+
+@pytest.fixture
+def devstack_host_state(devstack_host_session: DevstackState) -> DevstackState:
+    """The session devstack with host, reset before the test."""
+    with AdminClient(devstack_host_session) as admin:
+        admin.reset()
+    return devstack_host_session
+
+
+@pytest.fixture
+def azure_env(devstack_state: DevstackState, monkeypatch: pytest.MonkeyPatch) -> DevstackState:
+    """Point Azure SDK credentials and TLS at the devstack, with nothing from the real environment."""
+    for name in list(os.environ):
+        if name.startswith(AZURE_ENV_PREFIXES):
+            monkeypatch.delenv(name)
+    for name, value in devstack_state.azure_env().items():
+        monkeypatch.setenv(name, value)
+    return devstack_state
