@@ -199,14 +199,15 @@ def parse_webhook_reply(status: int, body: Any) -> WebhookReply:
                                status_url=item.get("statusQueryGetUri")))
     ignored: list[str] = []
     if isinstance(body, dict):
+        if not runs and isinstance(body.get("reason"), str):
+            ignored.append(body["reason"])
         raw = body.get("ignored")
-        if isinstance(raw, list):
-            ignored = [i if isinstance(i, str) else str(i.get("reason", i)) for i in raw
-                       if isinstance(i, str | dict)]
-        elif isinstance(raw, str):
-            ignored = [raw]
-        if not runs and not ignored and isinstance(body.get("reason"), str):
-            ignored = [body["reason"]]
+        for item in raw if isinstance(raw, list) else [raw] if isinstance(raw, str) else []:
+            if isinstance(item, dict):
+                target, reason = item.get("target"), item.get("reason", "")
+                ignored.append(f"{target}: {reason}" if target else str(reason))
+            elif isinstance(item, str):
+                ignored.append(item)
     return WebhookReply(http_status=status, runs=runs, ignored=ignored, body=body)
 
 
@@ -241,6 +242,8 @@ def _error_message(response: httpx.Response) -> str:
     except ValueError:
         return response.text.strip()[:200]
     if isinstance(body, dict):
+        if isinstance(body.get("field"), str) and isinstance(body.get("message"), str):
+            return f"{body['field']}: {body['message']}"[:300]
         for key in ("ExceptionMessage", "Message", "message", "error"):
             value = body.get(key)
             if isinstance(value, dict):

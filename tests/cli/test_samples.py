@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from alertcap_cli.main import app
 from alertcap_cli.payload import check_payload
 from alertcap_cli.samples import SAMPLES, SampleSpec, build_sample
+from core import alerts
 
 VM = ("/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-Web/providers/"
       "Microsoft.Compute/virtualMachines/web-1")
@@ -25,7 +26,6 @@ def test_each_sample_passes_the_local_check_and_names_the_vm(kind):
 
 @pytest.mark.parametrize("kind", list(SAMPLES))
 def test_each_sample_is_parsed_by_the_product_as_firing_on_the_vm(kind):
-    alerts = pytest.importorskip("core.alerts")
     parsed = alerts.parse_alert(build_sample(kind, SampleSpec(vm_id=VM, fired=FIRED)))
     assert parsed.firing is True
     assert [t.lower() for t in parsed.target_ids] == [VM.lower()]
@@ -34,7 +34,6 @@ def test_each_sample_is_parsed_by_the_product_as_firing_on_the_vm(kind):
 
 @pytest.mark.parametrize("kind", ["metric", "log", "metric-legacy", "classic"])
 def test_resolved_samples_are_not_firing(kind):
-    alerts = pytest.importorskip("core.alerts")
     payload = build_sample(kind, SampleSpec(vm_id=VM, fired=FIRED, resolved=True))
     assert alerts.parse_alert(payload).firing is False
 

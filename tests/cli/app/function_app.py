@@ -63,12 +63,13 @@ async def alerts(req: func.HttpRequest, client: df.DurableOrchestrationClient) -
         payload = req.get_json()
         targets = payload["data"]["essentials"]["alertTargetIDs"]
     except (ValueError, KeyError, TypeError):
-        return func.HttpResponse(json.dumps({"error": "data.essentials.alertTargetIDs is missing"}),
-                                 status_code=400, mimetype="application/json")
+        body = {"error": "invalid_request", "field": "data.essentials.alertTargetIDs", "message": "missing"}
+        return func.HttpResponse(json.dumps(body), status_code=400, mimetype="application/json")
     runs = []
     for target in targets:
         digest = hashlib.sha256(f"{target.lower()}|{payload['data']['essentials'].get('alertId')}".encode())
         instance_id = f"alertcap-{digest.hexdigest()[:24]}"
         await client.start_new("wait_run", instance_id, {"target": target})
-        runs.append({"instanceId": instance_id, "target": target, "result": "started"})
-    return func.HttpResponse(json.dumps({"runs": runs}), status_code=202, mimetype="application/json")
+        runs.append({"instanceId": instance_id, "target": target, "outcome": "started"})
+    body = {"status": "accepted", "runs": runs, "ignored": []}
+    return func.HttpResponse(json.dumps(body), status_code=202, mimetype="application/json")
