@@ -1,12 +1,13 @@
-"""Product test fixtures: loads the replay harness (a helper module in this folder, not a package)."""
+"""Product test helpers: modules in this folder (not a package) loaded under ``product_<name>`` names."""
 
 import importlib.util
 import sys
 from pathlib import Path
 
-_HARNESS = Path(__file__).with_name("replay_harness.py")
-_spec = importlib.util.spec_from_file_location("product_replay_harness", _HARNESS)
-assert _spec and _spec.loader
-_module = importlib.util.module_from_spec(_spec)
-sys.modules["product_replay_harness"] = _module
-_spec.loader.exec_module(_module)
+for _name in ("replay_harness", "payloads"):
+    _path = Path(__file__).with_name(f"{_name}.py")
+    _spec = importlib.util.spec_from_file_location(f"product_{_name}", _path)
+    assert _spec and _spec.loader
+    _module = importlib.util.module_from_spec(_spec)
+    sys.modules[f"product_{_name}"] = _module
+    _spec.loader.exec_module(_module)

@@ -1,0 +1,120 @@
+"""Pure product logic: settings, ids and names, the status-check schedule, email escaping, watcher choice."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from core.email import render
+from core.errors import ConfigurationError
+from core.naming import capture_created_before, capture_name, instance_id, is_stale, window_start
+from core.records import FAILED, SUCCEEDED, RunRecord
+from core.regions import pick_watcher
+from core.schedule import status_check_offsets
+from core.settings import Settings
+
+SUB = "00000000-0000-0000-0000-000000000001"
+STORAGE = f"/subscriptions/{SUB}/resourceGroups/data/providers/Microsoft.Storage/storageAccounts/caps"
+VM = f"/subscriptions/{SUB}/resourceGroups/app-rg/providers/Microsoft.Compute/virtualMachines/web-1"
+REQUIRED = {"ACS_ENDPOINT": "https://acs.example", "EMAIL_SENDER": "noreply@example.com",
+            "EMAIL_RECIPIENTS": "a@example.com; b@example.com,c@example.com",
+            "CAPTURE_STORAGE_ACCOUNT_ID": STORAGE}
+
+
+def test_settings_defaults_are_safe() -> None:
+    s = Settings.from_mapping(REQUIRED)
+    assert s.arm_endpoint == "https://management.azure.com" and s.arm_audience == "https://management.azure.com"
+    assert s.email_recipients == ("a@example.com", "b@example.com", "c@example.com")
+    assert s.alert_cooldown_seconds == 900 and s.agent_auto_install is False and s.allowed_scopes == ()
+    assert s.capture_time_limit_seconds <= 18000 and s.capture_total_bytes == 1073741824
+
+
+def test_settings_parse_every_knob() -> None:
+    env = dict(REQUIRED, ARM_ENDPOINT="https://127.0.0.1:8443/", CAPTURE_TIME_LIMIT_SECONDS="30",
+               CAPTURE_FILTERS='[{"protocol": "TCP", "localPort": 80}]', AGENT_AUTO_INSTALL="true",
+               ALLOWED_SCOPES=f"/subscriptions/{SUB}/resourceGroups/App-RG",
+               ARM_POLLING_INTERVAL_SECONDS="0.2")
+    s = Settings.from_mapping(env)
+    assert s.arm_endpoint == "https://127.0.0.1:8443" and s.capture_time_limit_seconds == 30
+    assert s.capture_filters == ({"protocol": "TCP", "localPort": "80"},)
+    assert s.agent_auto_install is True and s.allowed_scopes == ((SUB, "app-rg"),)
+    assert s.capture_config()["filters"] == [{"protocol": "TCP", "localPort": "80"}]
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("ACS_ENDPOINT", ""), ("EMAIL_RECIPIENTS", "not-an-address"), ("CAPTURE_STORAGE_ACCOUNT_ID", VM),
+    ("CAPTURE_TIME_LIMIT_SECONDS", "18001"), ("CAPTURE_TIME_LIMIT_SECONDS", "five"),
+    ("CAPTURE_FILTERS", '{"protocol": "TCP"}'), ("CAPTURE_FILTERS", '[{"protocol": "ICMP"}]'),
+    ("ARM_ENDPOINT", "http://management.azure.com"), ("AGENT_AUTO_INSTALL", "maybe"),
+    ("ALLOWED_SCOPES", "/subscriptions/x"),
+])
+def test_bad_settings_name_the_setting(name: str, value: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        Settings.from_mapping(dict(REQUIRED, **{name: value}))
+    assert info.value.setting == name
+
+
+def test_instance_id_depends_on_target_and_fired_window_not_case_or_arrival() -> None:
+    fired = datetime(2026, 11, 25, 22, 3, 0, tzinfo=UTC)
+    same_window = fired + timedelta(minutes=10)
+    next_window = fired + timedelta(minutes=13)
+    base = instance_id(VM, fired, 900)
+    assert base.startswith("alertcap-") and len(base) == len("alertcap-") + 24
+    assert instance_id(VM.lower(), same_window, 900) == base
+    assert instance_id(VM, next_window, 900) != base
+    assert instance_id(VM.replace("web-1", "web-2"), fired, 900) != base
+    assert window_start(fired, 900) == datetime(2026, 11, 25, 22, 0, tzinfo=UTC)
+
+
+def test_capture_names_carry_their_window_for_cleanup() -> None:
+    window = datetime(2026, 11, 25, 22, 0, tzinfo=UTC)
+    name = capture_name("alertcap-0123456789abcdef01234567", window)
+    assert name.startswith("alertcap-") and capture_created_before(name) == window
+    assert capture_created_before("PSAzureFunction") is None
+    assert capture_created_before("alertcap-manual") is None
+    assert is_stale(name, window + timedelta(days=2), 86400)
+    assert not is_stale(name, window + timedelta(hours=2), 86400)
+    assert not is_stale("someone-elses-capture", window + timedelta(days=30), 86400)
+
+
+@pytest.mark.parametrize(("limit", "grace"), [(10, 30), (300, 300), (3600, 300), (18000, 300), (18000, 3600)])
+def test_status_checks_start_near_the_end_and_stay_few(limit: int, grace: int) -> None:
+    offsets = status_check_offsets(limit, grace)
+    assert offsets[0] >= limit and offsets[0] <= limit + 10
+    assert offsets == sorted(set(offsets)) and offsets[-1] == limit + grace
+    assert len(offsets) <= 20
+
+
+def test_five_hour_capture_needs_at_most_20_checks() -> None:
+    assert len(status_check_offsets(18000, 300)) <= 20
+
+
+def test_email_escapes_everything_from_the_alert() -> None:
+    record = RunRecord(instance_id="alertcap-x", target=VM, target_type="AzureVM", status=SUCCEEDED,
+                       alert={"rule": "<script>alert(1)</script>", "severity": "Sev1\r\nBcc: evil@x",
+                              "fired_at": "2026", "alert_id": "a\"b"},
+                       capture_name="alertcap-x-1", size_bytes=10,
+                       storage_path="https://caps.blob.core.windows.net/c/x.cap")
+    mail = render(record, "https://caps.blob.core.windows.net/c/x.cap?sig=a&se=b")
+    assert "<script>" not in mail.html and "&lt;script&gt;" in mail.html
+    assert "a&quot;b" in mail.html
+    assert "\n" not in mail.subject and "\r" not in mail.subject
+    assert "href=\"https://caps.blob.core.windows.net/c/x.cap?sig=a&amp;se=b\"" in mail.html
+    assert "Download link: https://caps.blob.core.windows.net/c/x.cap?sig=a&se=b" in mail.plain_text
+    assert mail.subject.startswith("[alertcap] Packet capture ready: web-1")
+
+
+def test_failure_email_states_the_reason() -> None:
+    record = RunRecord(instance_id="alertcap-x", target=VM, target_type="AzureVM", status=FAILED,
+                       reason="the capture ended in Error: StorageFailed", alert={"rule": "r"})
+    mail = render(record, None)
+    assert "FAILED" in mail.subject and "StorageFailed" in mail.plain_text and "StorageFailed" in mail.html
+    assert "Download link" not in mail.plain_text
+
+
+def test_watcher_is_matched_by_location_not_by_name() -> None:
+    watchers = [{"id": "/w/NetworkWatcher_westeurope", "location": "eastus"},
+                {"id": "/w/custom-name", "location": "West Europe"}]
+    assert pick_watcher(watchers, "westeurope")["id"] == "/w/custom-name"
+    assert pick_watcher(watchers, "northeurope") is None
