@@ -1,0 +1,496 @@
+"""The ARM emulator's state and rules: machines, network watchers, packet captures, async operations.
+
+All decisions live here (moto's `models.py`); `responses.py` only parses requests and serialises results.
+Every failure is a typed error from `exceptions.py`, or an ASSUMED error from `AssumedErrors`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from devstack.arm.asyncops import AsyncOperation, AsyncOperations
+from devstack.arm.compute import Extension, Machine, machine_from_config, machine_from_spec
+from devstack.arm.exceptions import (
+    AssumedErrors,
+    InvalidParameter,
+    NotFound,
+    ResourceGroupNotFound,
+    ResourceNotFound,
+    SubscriptionNotFound,
+)
+from devstack.arm.validation import CaptureParameters, parse_capture_body
+from devstack.capture import netns
+from devstack.capture.agent import STOP_MANUAL, CaptureAgent, CaptureSession, CaptureSpec, Uploader
+
+WATCHER_RG = "NetworkWatcherRG"
+WATCHER_TYPE = "Microsoft.Network/networkWatchers"
+CAPTURE_TYPE = "Microsoft.Network/networkWatchers/packetCaptures"
+CAPTURE_NAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?$")
+CAPTURE_CONTAINER = "network-watcher-logs"
+
+
+@dataclass(frozen=True)
+class NetworkWatcher:
+    """The default watcher of a region that has machines: `NetworkWatcher_<region>` in `NetworkWatcherRG`."""
+
+    subscription_id: str
+    location: str
+
+    @property
+    def name(self) -> str:
+        """`NetworkWatcher_<region>`."""
+        return f"NetworkWatcher_{self.location}"
+
+    @property
+    def id(self) -> str:
+        """The watcher's ARM id."""
+        rg = f"/subscriptions/{self.subscription_id}/resourceGroups/{WATCHER_RG}"
+        return f"{rg}/providers/{WATCHER_TYPE}/{self.name}"
+
+    def body(self) -> dict[str, Any]:
+        """The `NetworkWatcher` body (as the live service returns it)."""
+        return {
+            "name": self.name,
+            "id": self.id,
+            "etag": _etag(self.id),
+            "type": WATCHER_TYPE,
+            "location": self.location,
+            "tags": {},
+            "properties": {"provisioningState": "Succeeded", "runningOperationIds": []},
+        }
+
+
+@dataclass
+class PacketCapture:
+    """A packet-capture resource and the agent session behind it."""
+
+    id: str
+    name: str
+    watcher: NetworkWatcher
+    params: CaptureParameters
+    machine: Machine
+    file_path: Path
+    created: float
+    provisioning_state: str = "Updating"
+    etag: str = field(default_factory=lambda: f'W/"{uuid.uuid4()}"')
+    session: CaptureSession | None = None
+    provisioning: asyncio.Task | None = None
+
+    @property
+    def storage_path(self) -> str:
+        """Where the pcap is uploaded ('' when the caller asked for a local file only)."""
+        return self.params.storage_location.get("storagePath", "")
+
+    @property
+    def active(self) -> bool:
+        """True while the capture is starting or running (it counts against the region limit)."""
+        if self.session is None:
+            return self.provisioning_state == "Updating"
+        return self.session.status in ("NotStarted", "Running")
+
+    def body(self) -> dict[str, Any]:
+        """The `PacketCaptureResult` body."""
+        return {
+            "name": self.name,
+            "id": self.id,
+            "etag": self.etag,
+            "properties": {"provisioningState": self.provisioning_state, **self.params.properties()},
+            "type": CAPTURE_TYPE,
+        }
+
+    def status_body(self) -> dict[str, Any]:
+        """The `PacketCaptureQueryStatusResult` body."""
+        session = self.session
+        body: dict[str, Any] = {"name": self.name, "id": self.id}
+        if session is not None and session.start_datetime is not None:
+            body["captureStartTime"] = session.start_datetime.isoformat().replace("+00:00", "Z")
+        body["packetCaptureStatus"] = session.status if session is not None else "NotStarted"
+        body["stopReason"] = session.stop_reason if session is not None else ""
+        body["packetCaptureError"] = list(session.errors) if session is not None else []
+        return body
+
+    def summary(self) -> dict[str, Any]:
+        """The admin API's view: target, status and where the pcap is."""
+        status = self.status_body()
+        return {
+            "id": self.id,
+            "name": self.name,
+            "target": self.params.target,
+            "targetType": self.params.target_type,
+            "interface": self.session.spec.interface if self.session else None,
+            "netns": self.machine.netns,
+            "bpf": self.params.bpf,
+            "provisioningState": self.provisioning_state,
+            "status": status["packetCaptureStatus"],
+            "stopReason": status["stopReason"],
+            "errors": status["packetCaptureError"],
+            "captureStartTime": status.get("captureStartTime"),
+            "blobUrl": self.storage_path or None,
+            "uploaded": bool(self.session and self.session.uploaded),
+            "localFile": str(self.file_path),
+            "bytes": self.session.bytes_written if self.session else 0,
+        }
+
+
+class ArmBackend:
+    """All emulated ARM state of one devstack."""
+
+    def __init__(self, ctx: Any, upload: Uploader | None = None) -> None:
+        self.ctx = ctx
+        self.errors = AssumedErrors()
+        self.machines: dict[str, Machine] = {}
+        self.captures: dict[str, PacketCapture] = {}
+        self.operations = AsyncOperations()
+        self.agent = CaptureAgent(ctx.clock, upload or ctx.upload_blob)
+        self.capture_dir = Path(ctx.state_dir) / "captures"
+        self.session_limit = ctx.config.session_limit_per_region
+        self._load_config_machines()
+
+    # -- machines ----------------------------------------------------------------------------------
+
+    def _load_config_machines(self) -> None:
+        self.machines.clear()
+        for vm in self.ctx.config.vms:
+            self._put_machine(machine_from_config(vm, "vm"))
+        for vmss in self.ctx.config.scale_sets:
+            self._put_machine(machine_from_config(vmss, "vmss"))
+
+    def _put_machine(self, machine: Machine) -> Machine:
+        self.machines[machine.id.lower()] = machine
+        return machine
+
+    def add_machine(self, spec: Any) -> Machine:
+        """Add (or replace) a VM or scale set from the admin API's body; ValueError on bad input."""
+        return self._put_machine(machine_from_spec(spec))
+
+    def machine(self, sub: str, rg: str, kind: str, name: str) -> Machine:
+        """A VM (`kind` "vm") or scale set ("vmss"); 404 in ARM's words otherwise."""
+        self._check_group(sub, rg)
+        provider = "virtualMachines" if kind == "vm" else "virtualMachineScaleSets"
+        machine = self.machines.get(
+            f"/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/{provider}/{name}".lower()
+        )
+        if machine is None:
+            raise ResourceNotFound(f"Microsoft.Compute/{provider}", name, rg)
+        return machine
+
+    def extension(self, machine: Machine, name: str) -> Extension:
+        """One extension of a machine; 404 otherwise."""
+        extension = machine.extensions.get(name.lower())
+        if extension is None:
+            raise ResourceNotFound(
+                "Microsoft.Compute/virtualMachines/extensions",
+                f"{machine.name}/{name}",
+                machine.resource_group,
+            )
+        return extension
+
+    def put_extension(self, machine: Machine, name: str, body: Any) -> tuple[Extension, AsyncOperation, bool]:
+        """Create or update an extension (an LRO: `Creating`, then `Succeeded` after one status poll)."""
+        props = body.get("properties") if isinstance(body, dict) else None
+        if not isinstance(props, dict):
+            raise InvalidParameter("The request body must hold a 'properties' object.", target="properties")
+        publisher, ext_type = props.get("publisher"), props.get("type")
+        for key, value in (("publisher", publisher), ("type", ext_type)):
+            if not isinstance(value, str) or not value:
+                raise InvalidParameter(f"properties.{key} is required.", target=f"properties.{key}")
+        version = props.get("typeHandlerVersion", "1.4")
+        if not isinstance(version, str) or not re.match(r"^\d+(\.\d+){0,3}$", version):
+            raise InvalidParameter(
+                f"properties.typeHandlerVersion {version!r} is not a version.",
+                "properties.typeHandlerVersion",
+            )
+        if publisher.lower() == "microsoft.azure.networkwatcher" and ext_type not in (
+            "NetworkWatcherAgentLinux",
+            "NetworkWatcherAgentWindows",
+        ):
+            raise InvalidParameter(
+                f"The handler for VM extension type '{publisher}.{ext_type}' has not been found.",
+                "properties.type",
+            )
+        created = name.lower() not in machine.extensions
+        extension = Extension(
+            name=name,
+            publisher=publisher,
+            type=ext_type,
+            type_handler_version=version,
+            auto_upgrade_minor_version=bool(props.get("autoUpgradeMinorVersion", True)),
+            provisioning_state="Creating" if created else "Updating",
+            settings=props.get("settings") if isinstance(props.get("settings"), dict) else {},
+        )
+        machine.extensions[name.lower()] = extension
+        op = self.operations.start(machine.subscription_id, "Microsoft.Compute", machine.location, polls=1)
+
+        def provisioned(_: AsyncOperation) -> None:
+            extension.provisioning_state = "Succeeded"
+
+        op.on_done = provisioned
+        return extension, op, created
+
+    # -- resource groups and subscriptions ---------------------------------------------------------
+
+    def subscriptions(self) -> set[str]:
+        """Every subscription with emulated resources (plus the configured one)."""
+        return {
+            self.ctx.config.subscription_id.lower(),
+            *(m.subscription_id.lower() for m in self.machines.values()),
+        }
+
+    def resource_groups(self, sub: str) -> set[str]:
+        """Lower-case names of the resource groups that hold something in `sub`."""
+        groups = {
+            m.resource_group.lower()
+            for m in self.machines.values()
+            if m.subscription_id.lower() == sub.lower()
+        }
+        if groups:
+            groups.add(WATCHER_RG.lower())
+        for account in self.ctx.config.storage_accounts:
+            if account.id.lower().startswith(f"/subscriptions/{sub.lower()}/"):
+                groups.add(account.id.split("/")[4].lower())
+        return groups
+
+    def _check_subscription(self, sub: str) -> None:
+        if sub.lower() not in self.subscriptions():
+            raise SubscriptionNotFound(sub)
+
+    def _check_group(self, sub: str, rg: str) -> None:
+        self._check_subscription(sub)
+        if rg.lower() not in self.resource_groups(sub):
+            raise ResourceGroupNotFound(rg)
+
+    # -- network watchers --------------------------------------------------------------------------
+
+    def watchers(self, sub: str, rg: str | None = None) -> list[NetworkWatcher]:
+        """The watchers of `sub` (one per region with machines), optionally in one resource group."""
+        self._check_subscription(sub) if rg is None else self._check_group(sub, rg)
+        regions = sorted(
+            {m.location for m in self.machines.values() if m.subscription_id.lower() == sub.lower()}
+        )
+        canonical = next((s for s in self.subscriptions() if s == sub.lower()), sub)
+        found = [NetworkWatcher(canonical, region) for region in regions]
+        return [w for w in found if rg is None or rg.lower() == WATCHER_RG.lower()]
+
+    def watcher(self, sub: str, rg: str, name: str) -> NetworkWatcher:
+        """One watcher; 404 otherwise."""
+        for watcher in self.watchers(sub, rg):
+            if watcher.name.lower() == name.lower():
+                return watcher
+        raise ResourceNotFound(WATCHER_TYPE, name, rg)
+
+    # -- packet captures ---------------------------------------------------------------------------
+
+    def capture(self, sub: str, rg: str, watcher_name: str, name: str) -> PacketCapture:
+        """One capture; 404 otherwise."""
+        watcher = self.watcher(sub, rg, watcher_name)
+        capture = self.captures.get(f"{watcher.id}/packetCaptures/{name}".lower())
+        if capture is None:
+            raise ResourceNotFound(CAPTURE_TYPE, f"{watcher.name}/{name}", rg)
+        return capture
+
+    def list_captures(self, sub: str, rg: str, watcher_name: str) -> list[PacketCapture]:
+        """The captures of one watcher, oldest first."""
+        watcher = self.watcher(sub, rg, watcher_name)
+        prefix = f"{watcher.id}/packetCaptures/".lower()
+        return [c for key, c in self.captures.items() if key.startswith(prefix)]
+
+    def create_capture(
+        self, sub: str, rg: str, watcher_name: str, name: str, body: Any
+    ) -> tuple[PacketCapture, AsyncOperation]:
+        """Validate and start a capture: the resource (provisioning `Updating`) and its async operation."""
+        watcher = self.watcher(sub, rg, watcher_name)
+        if not CAPTURE_NAME_RE.match(name):
+            raise InvalidParameter(
+                f"The packet capture name '{name}' is invalid (1-80 letters, digits, '_', '.', '-').", "name"
+            )
+        params = parse_capture_body(body)
+        machine = self._capture_target(watcher, params)
+        key = f"{watcher.id}/packetCaptures/{name}".lower()
+        existing = self.captures.get(key)
+        if existing is not None and existing.active:
+            raise self.errors.error(
+                "duplicate_running",
+                f"A packet capture named '{name}' is already running on network watcher '{watcher.name}'. "
+                "Stop or delete it first.",
+            )
+        running = sum(1 for c in self.captures.values() if c.active and c.watcher == watcher)
+        if running >= self.session_limit:
+            raise self.errors.error(
+                "session_limit",
+                f"Cannot create more than {self.session_limit} packet capture sessions for this subscription "
+                f"in region '{watcher.location}'.",
+            )
+        self._fill_storage_path(params, machine)
+        capture = PacketCapture(
+            id=f"{watcher.id}/packetCaptures/{name}",
+            name=name,
+            watcher=watcher,
+            params=params,
+            machine=machine,
+            file_path=self.capture_dir
+            / sub.lower()
+            / watcher.location
+            / f"{name}-{uuid.uuid4().hex[:8]}.cap",
+            created=self.ctx.clock.now(),
+        )
+        self.captures[key] = capture
+        capture.provisioning = asyncio.ensure_future(self._provision(capture))
+        op = self.operations.start(
+            watcher.subscription_id, "Microsoft.Network", watcher.location, work=capture.provisioning
+        )
+        return capture, op
+
+    def _capture_target(self, watcher: NetworkWatcher, params: CaptureParameters) -> Machine:
+        machine = self.machines.get(params.target.lower())
+        if machine is None:
+            raise self.errors.error(
+                "target_not_found",
+                f"The target resource '{params.target}' was not found.",
+                "properties.target",
+            )
+        if machine.location != watcher.location:
+            raise self.errors.error(
+                "target_region",
+                f"The target resource is in region '{machine.location}' but network watcher '{watcher.name}' "
+                f"is in '{watcher.location}'; use the watcher of the target's region.",
+                "properties.target",
+            )
+        if machine.power_state != "running":
+            raise self.errors.error(
+                "vm_not_running",
+                f"The target virtual machine '{machine.name}' is {machine.power_state}; "
+                "packet capture needs a running VM.",
+                "properties.target",
+            )
+        if not machine.agent_ready:
+            raise self.errors.error(
+                "agent_missing",
+                f"The Network Watcher agent VM extension (publisher Microsoft.Azure.NetworkWatcher, type "
+                f"NetworkWatcherAgent{machine.os}) is not installed on '{machine.name}'.",
+                "properties.target",
+            )
+        return machine
+
+    def _fill_storage_path(self, params: CaptureParameters, machine: Machine) -> None:
+        location = params.storage_location
+        storage_id = location.get("storageId")
+        if not storage_id:
+            return
+        try:
+            account = self.ctx.storage_for_id(storage_id)
+        except KeyError as exc:
+            raise self.errors.error(
+                "storage_unknown",
+                f"The storage account '{storage_id}' was not found.",
+                "properties.storageLocation.storageId",
+            ) from exc
+        if location.get("storagePath"):
+            return
+        when = self.ctx.clock.utcnow()
+        used = {c.storage_path for c in self.captures.values()}
+        while True:  # a frozen (manual) clock must not give two captures the same blob
+            path = (
+                f"{account.blob_endpoint.rstrip('/')}/{CAPTURE_CONTAINER}{machine.id.lower()}/"
+                f"{when:%Y/%m/%d}/packetcapture_{when:%H_%M_%S}_{when.microsecond // 1000:03d}.cap"
+            )
+            if path not in used:
+                break
+            when += timedelta(milliseconds=1)
+        location["storagePath"] = path
+
+    async def _provision(self, capture: PacketCapture) -> None:
+        machine, params = capture.machine, capture.params
+        spec = CaptureSpec(
+            capture_id=capture.id,
+            interface=netns.INNER_INTERFACE if machine.netns else machine.interface,
+            netns=machine.netns,
+            snaplen=params.bytes_to_capture_per_packet,
+            bpf=params.bpf,
+            time_limit_s=params.time_limit_in_seconds or 18000,
+            total_bytes=params.total_bytes_per_session,
+            storage_path=capture.storage_path,
+            file_path=capture.file_path,
+        )
+        capture.session = await self.agent.start(spec)
+        capture.provisioning_state = "Succeeded"
+        capture.etag = f'W/"{uuid.uuid4()}"'
+
+    def stop_capture(self, sub: str, rg: str, watcher_name: str, name: str) -> AsyncOperation:
+        """Stop a capture (Manual); the operation ends once the pcap is uploaded. Stopping twice is fine."""
+        capture = self.capture(sub, rg, watcher_name, name)
+        return self.operations.start(
+            capture.watcher.subscription_id,
+            "Microsoft.Network",
+            capture.watcher.location,
+            work=self._stop(capture),
+        )
+
+    async def _stop(self, capture: PacketCapture, reason: str = STOP_MANUAL) -> None:
+        if capture.provisioning is not None:
+            await asyncio.shield(capture.provisioning)
+        if capture.session is not None:
+            await self.agent.stop(capture.session, reason)
+
+    def delete_capture(self, sub: str, rg: str, watcher_name: str, name: str) -> AsyncOperation:
+        """Delete a capture (stopping it first; the pcap is still uploaded, as Azure keeps the blob)."""
+        capture = self.capture(sub, rg, watcher_name, name)
+        del self.captures[capture.id.lower()]
+        return self.operations.start(
+            capture.watcher.subscription_id,
+            "Microsoft.Network",
+            capture.watcher.location,
+            work=self._stop(capture),
+            result_status=204,
+        )
+
+    def query_status(self, sub: str, rg: str, watcher_name: str, name: str) -> dict[str, Any]:
+        """The capture's status (synchronous, as the live service answers)."""
+        return self.capture(sub, rg, watcher_name, name).status_body()
+
+    # -- async operations --------------------------------------------------------------------------
+
+    async def poll_operation(self, sub: str, provider: str, location: str, op_id: str) -> AsyncOperation:
+        """Read (and advance) an operation; 404 when unknown."""
+        op = self.operations.find(sub, provider, location, op_id)
+        if op is None:
+            raise NotFound(f"The operation '{op_id}' was not found.")
+        return await self.operations.poll(op)
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def all_capture_summaries(self) -> list[dict[str, Any]]:
+        """Every capture's admin view."""
+        return [c.summary() for c in self.captures.values()]
+
+    def reset(self) -> None:
+        """Back to the configured state: tcpdumps killed, captures, operations and added VMs gone."""
+        self.agent.kill_all()
+        for capture in self.captures.values():
+            if capture.provisioning is not None:
+                capture.provisioning.cancel()
+        self.captures.clear()
+        self.operations.clear()
+        self._load_config_machines()
+
+    async def close(self) -> None:
+        """Stop every tcpdump (no uploads) and cancel pending work."""
+        for capture in self.captures.values():
+            if capture.provisioning is not None and not capture.provisioning.done():
+                capture.provisioning.cancel()
+        await self.operations.close()
+        await self.agent.close()
+
+
+def _etag(seed: str) -> str:
+    return f'W/"{uuid.uuid5(uuid.NAMESPACE_URL, seed.lower())}"'
+
+
+def now_iso() -> str:
+    """The current UTC time as ARM writes it."""
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,308 @@
+"""Thin HTTP handlers of the ARM emulator: parse the request, authorise, call one model method, serialise.
+
+Authentication (bearer token) and the api-version check happen in `arm_middleware`; each handler checks the
+RBAC action the real operation needs (Network Watcher's documented actions, Compute's read/write actions).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from devstack.arm import compute, resources
+from devstack.arm.asyncops import AsyncOperation
+from devstack.arm.exceptions import (
+    AuthenticationFailed,
+    AuthorizationFailed,
+    ExpiredAuthenticationToken,
+    InvalidAuthenticationToken,
+    InvalidAuthenticationTokenAudience,
+    InvalidParameter,
+    InvalidRequestContent,
+    MissingApiVersion,
+    NotFound,
+)
+from devstack.arm.models import ArmBackend
+from devstack.arm.throttle import Throttle
+from devstack.common.errors import ApiError
+from devstack.common.tokens import TokenError, bearer_token
+
+ARM_AUDIENCES = ["https://management.azure.com", "https://management.core.windows.net/"]
+PAGE_SIZE = 100
+NW = "Microsoft.Network/networkWatchers"
+PC = f"{NW}/packetCaptures"
+MAX_BODY = 1 << 20
+
+
+class ArmResponses:
+    """The request handlers, bound to one backend."""
+
+    def __init__(self, backend: ArmBackend) -> None:
+        self.backend = backend
+        self.ctx = backend.ctx
+        self.throttle = Throttle()
+
+    # -- middleware --------------------------------------------------------------------------------
+
+    @web.middleware
+    async def arm_middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """Request ids and throttling headers on every answer; token check and api-version on every call."""
+        try:
+            request["principal"] = self._authenticate(request)
+            if not request.query.get("api-version"):
+                raise MissingApiVersion()
+            response = await handler(request)
+        except ApiError as exc:
+            response = exc.response()
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            response = ApiError(
+                exc.status,
+                "NotFound" if exc.status == 404 else exc.reason.replace(" ", ""),
+                f"No route matches {request.method} {request.path}.",
+            ).response()
+        sub = request.match_info.get("sub") or _sub_from_path(request.path)
+        request_id = str(uuid.uuid4())
+        response.headers.setdefault("x-ms-request-id", request_id)
+        response.headers.setdefault("x-ms-correlation-request-id", request_id)
+        response.headers.update(self.throttle.headers(sub or "-", request.method))
+        return response
+
+    def _authenticate(self, request: web.Request) -> str:
+        try:
+            token = bearer_token(request.headers.get("Authorization"))
+            claims = self.ctx.tokens.verify(token, ARM_AUDIENCES)
+        except TokenError as exc:
+            if exc.reason == "missing":
+                raise AuthenticationFailed() from exc
+            if exc.reason == "expired":
+                raise ExpiredAuthenticationToken() from exc
+            if exc.reason == "audience":
+                raise InvalidAuthenticationTokenAudience(_token_audience(request)) from exc
+            raise InvalidAuthenticationToken(f"The access token is invalid: {exc.message}") from exc
+        return claims.principal_id
+
+    def _authorize(self, request: web.Request, action: str, scope: str) -> None:
+        principal = request["principal"]
+        if not self.ctx.rbac.check(principal, action, scope):
+            raise AuthorizationFailed(principal, action, scope)
+
+    # -- network watchers --------------------------------------------------------------------------
+
+    async def network_watchers_list_all(self, request: web.Request) -> web.Response:
+        sub = request.match_info["sub"]
+        self._authorize(request, f"{NW}/read", f"/subscriptions/{sub}")
+        return self._page(request, [w.body() for w in self.backend.watchers(sub)])
+
+    async def network_watchers_list(self, request: web.Request) -> web.Response:
+        sub, rg = request.match_info["sub"], request.match_info["rg"]
+        self._authorize(request, f"{NW}/read", f"/subscriptions/{sub}/resourceGroups/{rg}")
+        return self._page(request, [w.body() for w in self.backend.watchers(sub, rg)])
+
+    async def network_watchers_get(self, request: web.Request) -> web.Response:
+        m = request.match_info
+        self._authorize(request, f"{NW}/read", _scope(request, 8))
+        return _json(self.backend.watcher(m["sub"], m["rg"], m["nw"]).body())
+
+    # -- packet captures ---------------------------------------------------------------------------
+
+    async def packet_captures_create(self, request: web.Request) -> web.Response:
+        m = request.match_info
+        self._authorize(request, f"{PC}/write", _scope(request, 10))
+        body = await _read_json(request)
+        capture, op = self.backend.create_capture(m["sub"], m["rg"], m["nw"], m["name"], body)
+        headers = {
+            "Azure-AsyncOperation": op.urls(_base(request), _api(request))["Azure-AsyncOperation"],
+            "azure-asyncnotification": "Enabled",
+        }
+        return _json(capture.body(), status=201, headers=headers)
+
+    async def packet_captures_get(self, request: web.Request) -> web.Response:
+        m = request.match_info
+        self._authorize(request, f"{PC}/read", _scope(request, 10))
+        capture = self.backend.capture(m["sub"], m["rg"], m["nw"], m["name"])
+        return _json(capture.body(), headers={"ETag": capture.etag})
+
+    async def packet_captures_list(self, request: web.Request) -> web.Response:
+        m = request.match_info
+        self._authorize(request, f"{PC}/read", _scope(request, 8))
+        return self._page(request, [c.body() for c in self.backend.list_captures(m["sub"], m["rg"], m["nw"])])
+
+    async def packet_captures_delete(self, request: web.Request) -> web.Response:
+        m = request.match_info
+        self._authorize(request, f"{PC}/delete", _scope(request, 10))
+        op = self.backend.delete_capture(m["sub"], m["rg"], m["nw"], m["name"])
+        return _accepted(request, op)
+
+    async def packet_captures_stop(self, request: web.Request) -> web.Response:
+        m = request.match_info
+        self._authorize(request, f"{PC}/stop/action", _scope(request, 10))
+        op = self.backend.stop_capture(m["sub"], m["rg"], m["nw"], m["name"])
+        return _accepted(request, op)
+
+    async def packet_captures_get_status(self, request: web.Request) -> web.Response:
+        m = request.match_info
+        self._authorize(request, f"{PC}/queryStatus/action", _scope(request, 10))
+        return _json(self.backend.query_status(m["sub"], m["rg"], m["nw"], m["name"]))
+
+    # -- async operations (signed URLs in Azure: token checked, no RBAC) ---------------------------
+
+    async def async_operations_get(self, request: web.Request) -> web.Response:
+        m = request.match_info
+        op = await self.backend.poll_operation(m["sub"], m["provider"], m["location"], m["op"])
+        return _json(op.body())
+
+    async def async_operation_results_get(self, request: web.Request) -> web.Response:
+        m = request.match_info
+        op = await self.backend.poll_operation(m["sub"], m["provider"], m["location"], m["op"])
+        if op.status == "InProgress":
+            return web.Response(status=202, headers={"Location": str(request.url), "Retry-After": "0"})
+        if op.status != "Succeeded":
+            return _json(
+                {"error": op.error or {"code": op.status, "message": f"The operation {op.status}."}}, 200
+            )
+        if op.result_status == 204:
+            return web.Response(status=204)
+        return web.Response(status=200, text=json.dumps(op.result_body), content_type="application/json")
+
+    # -- compute -----------------------------------------------------------------------------------
+
+    async def virtual_machines_get(self, request: web.Request) -> web.Response:
+        machine = self._machine(request, "vm", "Microsoft.Compute/virtualMachines/read")
+        expand = request.query.get("$expand", "")
+        if expand and expand.lower() not in ("instanceview", "userdata"):
+            raise InvalidParameter(f"The value '{expand}' of $expand is not supported.", "$expand")
+        return _json(compute.vm_body(machine, expand_instance_view=expand.lower() == "instanceview"))
+
+    async def virtual_machines_instance_view(self, request: web.Request) -> web.Response:
+        machine = self._machine(request, "vm", "Microsoft.Compute/virtualMachines/read")
+        return _json(compute.instance_view(machine))
+
+    async def virtual_machine_extensions_list(self, request: web.Request) -> web.Response:
+        machine = self._machine(request, "vm", "Microsoft.Compute/virtualMachines/extensions/read")
+        return _json({"value": [e.body(machine) for e in machine.extensions.values()]})
+
+    async def virtual_machine_extensions_get(self, request: web.Request) -> web.Response:
+        machine = self._machine(request, "vm", "Microsoft.Compute/virtualMachines/extensions/read")
+        return _json(self.backend.extension(machine, request.match_info["ext"]).body(machine))
+
+    async def virtual_machine_extensions_create_or_update(self, request: web.Request) -> web.Response:
+        machine = self._machine(request, "vm", "Microsoft.Compute/virtualMachines/extensions/write")
+        body = await _read_json(request)
+        extension, op, created = self.backend.put_extension(machine, request.match_info["ext"], body)
+        headers = {"Azure-AsyncOperation": op.urls(_base(request), _api(request))["Azure-AsyncOperation"]}
+        return _json(extension.body(machine), status=201 if created else 200, headers=headers)
+
+    async def virtual_machine_scale_sets_get(self, request: web.Request) -> web.Response:
+        machine = self._machine(request, "vmss", "Microsoft.Compute/virtualMachineScaleSets/read")
+        return _json(compute.vmss_body(machine))
+
+    async def virtual_machine_scale_set_vms_list(self, request: web.Request) -> web.Response:
+        machine = self._machine(
+            request, "vmss", "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/read"
+        )
+        expand = request.query.get("$expand", "").lower() == "instanceview"
+        return self._page(request, compute.vmss_vm_bodies(machine, expand_instance_view=expand))
+
+    def _machine(self, request: web.Request, kind: str, action: str) -> compute.Machine:
+        m = request.match_info
+        self._authorize(request, action, _scope(request, 8))
+        return self.backend.machine(m["sub"], m["rg"], kind, m["vm"])
+
+    # -- generic resources -------------------------------------------------------------------------
+
+    async def resources_get_by_id(self, request: web.Request) -> web.Response:
+        resource = resources.get_by_id(self.backend, request.path)
+        self._authorize(request, resource.read_action, resource.id)
+        return _json(resource.body)
+
+    async def resources_list(self, request: web.Request) -> web.Response:
+        m = request.match_info
+        terms = resources.parse_filter(request.query.get("$filter"))
+        if "rg" in m:
+            self.backend._check_group(m["sub"], m["rg"])
+            terms["resourcegroup"] = m["rg"].lower()
+        else:
+            self.backend._check_subscription(m["sub"])
+        principal = request["principal"]
+        visible = [  # ARM lists only what the caller may read
+            r.generic_body()
+            for r in resources.all_resources(self.backend, m["sub"])
+            if resources.matches(r, terms) and self.ctx.rbac.check(principal, r.read_action, r.id)
+        ]
+        return self._page(request, visible)
+
+    async def not_found(self, request: web.Request) -> web.Response:
+        raise NotFound(f"No route matches {request.method} {request.path}.")
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def _page(self, request: web.Request, items: list[dict[str, Any]]) -> web.Response:
+        """A `{"value": [...], "nextLink"}` page; `$skiptoken` is the offset."""
+        token = request.query.get("$skiptoken", "0")
+        if not token.isdigit():
+            raise InvalidParameter(f"Invalid $skiptoken {token!r}.", "$skiptoken")
+        start = int(token)
+        body: dict[str, Any] = {"value": items[start : start + PAGE_SIZE]}
+        if start + PAGE_SIZE < len(items):
+            body["nextLink"] = str(request.url.update_query({"$skiptoken": str(start + PAGE_SIZE)}))
+        return _json(body)
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        status=status, text=json.dumps(body), content_type="application/json", headers=headers
+    )
+
+
+def _accepted(request: web.Request, op: AsyncOperation) -> web.Response:
+    headers = {**op.urls(_base(request), _api(request)), "azure-asyncnotification": "Enabled"}
+    return web.Response(status=202, headers=headers)
+
+
+async def _read_json(request: web.Request) -> Any:
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise ApiError(413, "RequestEntityTooLarge", f"The request body is larger than {MAX_BODY} bytes.")
+    raw = await request.content.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        raise ApiError(413, "RequestEntityTooLarge", f"The request body is larger than {MAX_BODY} bytes.")
+    if not raw.strip():
+        raise InvalidRequestContent("The request content was empty; a JSON object is required.")
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidRequestContent(
+            f"The request content was invalid and could not be deserialized: {exc}."
+        ) from exc
+
+
+def _base(request: web.Request) -> str:
+    return f"{request.scheme}://{request.host}"
+
+
+def _api(request: web.Request) -> str:
+    return request.query.get("api-version", "")
+
+
+def _scope(request: web.Request, segments: int) -> str:
+    """The first `segments` path segments: the resource id an action applies to."""
+    return "/" + "/".join(request.path.strip("/").split("/")[:segments])
+
+
+def _sub_from_path(path: str) -> str:
+    parts = path.strip("/").split("/")
+    return parts[1] if len(parts) > 1 and parts[0].lower() == "subscriptions" else ""
+
+
+def _token_audience(request: web.Request) -> str:
+    import jwt
+
+    try:
+        token = bearer_token(request.headers.get("Authorization"))
+        return str(jwt.decode(token, options={"verify_signature": False}).get("aud"))
+    except Exception:
+        return "unknown"
