@@ -1,0 +1,109 @@
+"""Host settings: the app's host.json (``extensions.durableTask``, bundle, timeout) and local settings."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+class HostConfigError(Exception):
+    """The app's host.json or settings file cannot be used."""
+
+
+SUPPORTED_BUNDLE_ID = "Microsoft.Azure.Functions.ExtensionBundle"
+SUPPORTED_BUNDLE_MAJOR = 4
+DEFAULT_MAX_REQUEST_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    """What the host reads from host.json (DF 2.x schema)."""
+
+    hub_name: str = "TestHubName"
+    max_concurrent_activities: int = 10 * (os.cpu_count() or 1)
+    max_concurrent_orchestrations: int = 10 * (os.cpu_count() or 1)
+    max_queue_polling_interval: str = "00:00:30"
+    overridable_existing_states: str = "NonRunningStates"
+    default_version: str | None = None
+    function_timeout_seconds: float | None = None
+    route_prefix: str = "api"
+
+
+def load_settings(path: Path | None) -> dict[str, str]:
+    """``Values`` of a local.settings.json-shaped file ({} if the file does not exist)."""
+    if path is None or not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except ValueError as exc:
+        raise HostConfigError(f"{path}: not valid JSON ({exc})") from exc
+    values = data.get("Values") or {}
+    if not isinstance(values, dict):
+        raise HostConfigError(f"{path}: 'Values' must be an object")
+    return {str(k): "" if v is None else str(v) for k, v in values.items()}
+
+
+def _substitute(value: str) -> str:
+    """``%APPSETTING%`` substitution as host.json allows."""
+    return re.sub(r"%([^%]+)%", lambda m: os.environ.get(m.group(1), ""), value)
+
+
+def parse_timespan(text: str) -> float:
+    """A .NET TimeSpan ``[d.]hh:mm:ss[.fff]`` in seconds."""
+    match = re.fullmatch(r"(?:(\d+)\.)?(\d+):(\d+):(\d+(?:\.\d+)?)", text.strip())
+    if not match:
+        raise HostConfigError(f"not a TimeSpan: {text!r}")
+    days, hours, minutes, seconds = match.groups()
+    return int(days or 0) * 86400 + int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+def _check_bundle(bundle: Any) -> None:
+    if bundle is None:
+        return
+    if not isinstance(bundle, dict) or bundle.get("id") != SUPPORTED_BUNDLE_ID:
+        raise HostConfigError(f"host.json extensionBundle.id must be {SUPPORTED_BUNDLE_ID!r}")
+    version = str(bundle.get("version", ""))
+    match = re.fullmatch(r"\[\s*(\d+)\.[^,]*,\s*(\d+)\.[^)\]]*[)\]]", version)
+    if not match or int(match.group(1)) != SUPPORTED_BUNDLE_MAJOR:
+        raise HostConfigError(
+            f"host.json extensionBundle.version {version!r} is not supported; use '[4.*, 5.0.0)'"
+        )
+
+
+def load_host_config(app_dir: Path) -> HostConfig:
+    """Read ``app_dir/host.json`` (missing file → defaults)."""
+    path = app_dir / "host.json"
+    if not path.exists():
+        return HostConfig(hub_name=_default_hub())
+    try:
+        data = json.loads(path.read_text())
+    except ValueError as exc:
+        raise HostConfigError(f"{path}: not valid JSON ({exc})") from exc
+    _check_bundle(data.get("extensionBundle"))
+    extensions = data.get("extensions") or {}
+    durable = extensions.get("durableTask") or {}
+    provider = durable.get("storageProvider") or {}
+    timeout = data.get("functionTimeout")
+    defaults = HostConfig()
+    return HostConfig(
+        hub_name=_substitute(str(durable.get("hubName") or _default_hub())),
+        max_concurrent_activities=int(
+            durable.get("maxConcurrentActivityFunctions", defaults.max_concurrent_activities)
+        ),
+        max_concurrent_orchestrations=int(
+            durable.get("maxConcurrentOrchestratorFunctions", defaults.max_concurrent_orchestrations)
+        ),
+        max_queue_polling_interval=str(provider.get("maxQueuePollingInterval", "00:00:30")),
+        overridable_existing_states=str(durable.get("overridableExistingInstanceStates", "NonRunningStates")),
+        default_version=durable.get("defaultVersion"),
+        function_timeout_seconds=parse_timespan(timeout) if timeout and timeout != "-1" else None,
+        route_prefix=str((extensions.get("http") or {}).get("routePrefix", "api")).strip("/"),
+    )
+
+
+def _default_hub() -> str:
+    return os.environ.get("WEBSITE_SITE_NAME") or "TestHubName"

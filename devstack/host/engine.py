@@ -1,0 +1,622 @@
+"""The durable engine: dispatches episodes, activities and timers over the SQLite store.
+
+Everything runs on the host's asyncio loop. An episode is synchronous from loading the instance to committing
+its effects, so no other writer can interleave with it; one dispatcher runs episodes one at a time, which is
+also the "one episode at a time per instance" rule.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import heapq
+import json
+import logging
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+from devstack.host.activities import ActivityRunner
+from devstack.host.config import HostConfig
+from devstack.host.episode import EpisodeEffects, EpisodeInput, decide, new_execution_id
+from devstack.host.executor import build_context, run_episode
+from devstack.host.history import (
+    COMPLETION_ID_KEY,
+    Event,
+    EventType,
+    RuntimeStatus,
+    format_ts,
+    make_event,
+    parse_ts,
+    utcnow,
+)
+from devstack.host.loader import FunctionIndex
+from devstack.host.replay import KIND_EVENT, plan_episode
+from devstack.host.store import Instance, Store
+
+log = logging.getLogger("devstack.host.engine")
+
+COMPLETION_SCHEDULED_BY = {
+    EventType.TASK_COMPLETED: EventType.TASK_SCHEDULED,
+    EventType.TASK_FAILED: EventType.TASK_SCHEDULED,
+    EventType.SUB_ORCHESTRATION_INSTANCE_COMPLETED: EventType.SUB_ORCHESTRATION_INSTANCE_CREATED,
+    EventType.SUB_ORCHESTRATION_INSTANCE_FAILED: EventType.SUB_ORCHESTRATION_INSTANCE_CREATED,
+    EventType.TIMER_FIRED: EventType.TIMER_CREATED,
+}
+assert set(COMPLETION_SCHEDULED_BY.values()) <= set(KIND_EVENT.values())
+
+
+class EngineError(Exception):
+    """A management operation that cannot be done; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass
+class _Delivery:
+    deliver: list[Event]
+    consumed: list[int]
+
+
+class Engine:
+    """Orchestration, activity and timer dispatch with persisted state."""
+
+    def __init__(self, store: Store, index: FunctionIndex, config: HostConfig, app_dir: str):
+        self.store = store
+        self.index = index
+        self.config = config
+        self.runner = ActivityRunner(
+            index, config.max_concurrent_activities, config.function_timeout_seconds, app_dir
+        )
+        self._ready: dict[str, None] = {}
+        self._ready_event = asyncio.Event()
+        self._activities: asyncio.Queue[int] = asyncio.Queue()
+        self._timers: list[tuple[float, int]] = []
+        self._timer_event = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._clock_floor: dt.datetime | None = None
+
+    # lifecycle -----------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Resume persisted work (activities in flight, armed timers, queued messages); dispatch."""
+        for item_id in self.store.activity_ids():
+            self._activities.put_nowait(item_id)
+        for timer in self.store.all_timers():
+            heapq.heappush(self._timers, (timer.due, timer.id))
+        for instance_id in self.store.instances_to_wake():
+            self._mark_ready(instance_id)
+        workers = max(1, self.config.max_concurrent_activities)
+        self._tasks = [
+            asyncio.create_task(self._dispatch_loop(), name="orchestrations"),
+            asyncio.create_task(self._timer_loop(), name="timers"),
+        ]
+        self._tasks += [
+            asyncio.create_task(self._activity_loop(), name=f"activity-{i}") for i in range(workers)
+        ]
+
+    async def stop(self) -> None:
+        """Stop dispatching; unfinished work stays persisted and resumes on the next start."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.runner.close()
+
+    def _mark_ready(self, instance_id: str) -> None:
+        self._ready[instance_id] = None
+        self._ready_event.set()
+
+    def now(self) -> dt.datetime:
+        """Monotonic UTC time for orchestrator timestamps."""
+        moment = utcnow()
+        if self._clock_floor is not None and moment <= self._clock_floor:
+            moment = self._clock_floor + dt.timedelta(microseconds=1)
+        self._clock_floor = moment
+        return moment
+
+    # dispatch loops ------------------------------------------------------------------------------------
+    async def _dispatch_loop(self) -> None:
+        while True:
+            await self._ready_event.wait()
+            self._ready_event.clear()
+            while self._ready:
+                instance_id = next(iter(self._ready))
+                del self._ready[instance_id]
+                try:
+                    self.process(instance_id)
+                except Exception:
+                    log.exception("episode for instance=%s crashed", instance_id)
+                await asyncio.sleep(0)
+
+    async def _activity_loop(self) -> None:
+        while True:
+            item_id = await self._activities.get()
+            item = self.store.get_activity(item_id)
+            if item is None:
+                continue
+            inst = self.store.get_instance(item.instance_id)
+            if (
+                inst is None
+                or inst.execution_id != item.execution_id
+                or inst.status in RuntimeStatus.TERMINAL
+            ):
+                with self.store.transaction():
+                    self.store.delete_activity(item.id)
+                continue
+            event = await self.runner.run(item)
+            with self.store.transaction():
+                if not self.store.delete_activity(item.id):
+                    continue
+                self.store.enqueue(item.instance_id, event, item.execution_id)
+            self._mark_ready(item.instance_id)
+
+    async def _timer_loop(self) -> None:
+        while True:
+            now = time.time()
+            while self._timers and self._timers[0][0] <= now:
+                _, row_id = heapq.heappop(self._timers)
+                self._fire_timer(row_id)
+            timeout = self._timers[0][0] - now if self._timers else None
+            self._timer_event.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._timer_event.wait(), timeout)
+
+    def _fire_timer(self, row_id: int) -> None:
+        timer = self.store.get_timer(row_id)
+        if timer is None:
+            return
+        event = make_event(EventType.TIMER_FIRED, utcnow(), TimerId=timer.timer_id, FireAt=timer.fire_at)
+        with self.store.transaction():
+            self.store.delete_timer(row_id)
+            self.store.enqueue(timer.instance_id, event, timer.execution_id)
+        self._mark_ready(timer.instance_id)
+
+    # episodes ------------------------------------------------------------------------------------------
+    def process(self, instance_id: str) -> None:
+        """Run one episode for the instance if it has deliverable messages (or a rewind wake-up)."""
+        inst = self.store.get_instance(instance_id)
+        messages = self.store.inbox(instance_id)
+        if inst is None or inst.status in RuntimeStatus.TERMINAL:
+            if messages:
+                with self.store.transaction():
+                    self.store.delete_messages([m.id for m in messages])
+            return
+        if inst.status == RuntimeStatus.SUSPENDED:
+            return
+        history = self.store.history(instance_id)
+        delivery = self._select_messages(inst, history, messages)
+        if not delivery.deliver and not inst.wake:
+            if delivery.consumed:
+                with self.store.transaction():
+                    self.store.delete_messages(delivery.consumed)
+            return
+        if not history and not any(e["EventType"] == EventType.EXECUTION_STARTED for e in delivery.deliver):
+            return
+        self._run_episode(inst, history, delivery)
+
+    def _select_messages(self, inst: Instance, history: list[Event], messages: list[Any]) -> _Delivery:
+        scheduled = {(e["EventType"], e["EventId"]) for e in history if e["EventType"] in KIND_EVENT.values()}
+        completed = {
+            (COMPLETION_SCHEDULED_BY[e["EventType"]], e.get(COMPLETION_ID_KEY[e["EventType"]]))
+            for e in history
+            if e["EventType"] in COMPLETION_ID_KEY
+        }
+        started = any(e["EventType"] == EventType.EXECUTION_STARTED for e in history)
+        delivery = _Delivery(deliver=[], consumed=[])
+        for message in messages:
+            delivery.consumed.append(message.id)
+            event = message.event
+            if message.execution_id and message.execution_id != inst.execution_id:
+                continue
+            kind = event["EventType"]
+            if kind == EventType.EXECUTION_STARTED:
+                if started:
+                    continue
+                started = True
+            elif kind in COMPLETION_ID_KEY:
+                key = (COMPLETION_SCHEDULED_BY[kind], event.get(COMPLETION_ID_KEY[kind]))
+                if key not in scheduled or key in completed:
+                    continue  # stale or duplicate completion (activities run at least once)
+                completed.add(key)
+            delivery.deliver.append(event)
+        return delivery
+
+    def _episode_time(self, inst: Instance, new_events: list[Event]) -> dt.datetime:
+        moment = self.now()
+        if inst.last_ts:
+            moment = max(moment, parse_ts(inst.last_ts) + dt.timedelta(microseconds=1))
+        for event in new_events:
+            if event["EventType"] == EventType.TIMER_FIRED and event.get("FireAt"):
+                moment = max(moment, parse_ts(event["FireAt"]))
+        return moment
+
+    def _run_episode(self, inst: Instance, history: list[Event], delivery: _Delivery) -> None:
+        started = time.perf_counter()
+        now = self._episode_time(inst, delivery.deliver)
+        new_events = [make_event(EventType.ORCHESTRATOR_STARTED, now)]
+        new_events += [dict(e, IsPlayed=False) for e in delivery.deliver]
+        full = [dict(e, IsPlayed=True) for e in history] + new_events
+        orchestrator = self.index.orchestrator(inst.name)
+        parent_ids = self._ancestor_ids(inst)
+        info = EpisodeInput(
+            inst.instance_id, inst.execution_id, inst.name, parent_ids, self.config.default_version, now
+        )
+        if orchestrator is None:
+            effects = decide(info, full, _missing_orchestrator(inst.name), plan_episode(full, []), self.index)
+            outcome_custom = None
+        else:
+            context = build_context(full, inst.instance_id, inst.input, parent_ids[0] if parent_ids else None)
+            outcome = run_episode(orchestrator.handle, context)
+            plan = plan_episode(full, outcome.actions)
+            effects = decide(info, full, outcome, plan, self.index)
+            outcome_custom = outcome.custom_status
+        self._commit(inst, new_events, delivery, effects, outcome_custom, now)
+        log.info(
+            "episode %s instance=%s events=%d -> %s (+%d activities, +%d timers, +%d children) in %.1f ms",
+            inst.name,
+            inst.instance_id,
+            len(delivery.deliver),
+            effects.status,
+            len(effects.activities),
+            len(effects.timers),
+            len(effects.children),
+            (time.perf_counter() - started) * 1000,
+        )
+
+    def _ancestor_ids(self, inst: Instance) -> tuple[str, ...]:
+        ids: list[str] = []
+        parent = inst.parent
+        while parent and len(ids) < 2:
+            parent_id = parent["OrchestrationInstance"]["InstanceId"]
+            ids.append(parent_id)
+            row = self.store.get_instance(parent_id)
+            parent = row.parent if row else None
+        return tuple(ids)
+
+    def _commit(
+        self,
+        inst: Instance,
+        new_events: list[Event],
+        delivery: _Delivery,
+        effects: EpisodeEffects,
+        custom_status: Any,
+        now: dt.datetime,
+    ) -> None:
+        wake: set[str] = set()
+        armed: list[tuple[float, int]] = []
+        activity_ids: list[int] = []
+        with self.store.transaction():
+            self.store.delete_messages(delivery.consumed)
+            events = new_events + effects.events + [make_event(EventType.ORCHESTRATOR_COMPLETED, now)]
+            self.store.append_history(inst.instance_id, events)
+            for work in effects.activities:
+                activity_ids.append(
+                    self.store.add_activity(
+                        inst.instance_id, inst.execution_id, work.task_id, work.name, work.input
+                    )
+                )
+            for timer in effects.timers:
+                row = self.store.add_timer(
+                    inst.instance_id,
+                    inst.execution_id,
+                    timer.timer_id,
+                    format_ts(timer.fire_at),
+                    timer.fire_at.timestamp(),
+                )
+                armed.append((row.due, row.id))
+            if effects.cancelled_timer_ids:
+                self.store.cancel_timers(inst.instance_id, inst.execution_id, effects.cancelled_timer_ids)
+            for child in effects.children:
+                wake.add(self._create_child(inst, child, now))
+            updated = replace(
+                inst,
+                status=effects.status,
+                last_updated_time=format_ts(now),
+                last_ts=format_ts(now),
+                wake=False,
+                custom_status=json.dumps(custom_status) if custom_status is not None else None,
+            )
+            if effects.has_output:
+                updated.output = json.dumps(effects.output)
+            if effects.status == RuntimeStatus.CONTINUED_AS_NEW:
+                self._continue_as_new(updated, effects, now)
+                wake.add(inst.instance_id)
+            if effects.status in RuntimeStatus.TERMINAL:
+                self.store.clear_timers(inst.instance_id)
+                wake |= self._notify_parent(updated, effects)
+            self.store.put_instance(updated)
+        for item_id in activity_ids:
+            self._activities.put_nowait(item_id)
+        for entry in armed:
+            heapq.heappush(self._timers, entry)
+        if armed:
+            self._timer_event.set()
+        for instance_id in wake:
+            self._mark_ready(instance_id)
+
+    def _continue_as_new(self, inst: Instance, effects: EpisodeEffects, now: dt.datetime) -> None:
+        inst.execution_id = new_execution_id()
+        inst.input = json.dumps(effects.continue_as_new_input)
+        self.store.clear_execution(inst.instance_id)
+        self.store.enqueue(inst.instance_id, self._execution_started(inst, now), inst.execution_id)
+        for event in effects.carried_events:
+            self.store.enqueue(inst.instance_id, dict(event, IsPlayed=False), inst.execution_id)
+
+    def _execution_started(self, inst: Instance, now: dt.datetime) -> Event:
+        fields: dict[str, Any] = {
+            "Name": inst.name,
+            "Version": inst.version or "",
+            "Input": inst.input,
+            "OrchestrationInstance": {"InstanceId": inst.instance_id, "ExecutionId": inst.execution_id},
+        }
+        if inst.parent:
+            fields["ParentInstance"] = inst.parent
+        return make_event(EventType.EXECUTION_STARTED, now, **fields)
+
+    def _create_child(self, parent: Instance, child: Any, now: dt.datetime) -> str:
+        existing = self.store.get_instance(child.instance_id)
+        if existing is not None and existing.status not in RuntimeStatus.TERMINAL:
+            reason = f"An Orchestration instance with the status {existing.status} already exists."
+            failed = make_event(
+                EventType.SUB_ORCHESTRATION_INSTANCE_FAILED,
+                now,
+                TaskScheduledId=child.task_id,
+                Reason=reason,
+                Details=reason,
+            )
+            self.store.enqueue(parent.instance_id, failed, parent.execution_id)
+            return parent.instance_id
+        link = {
+            "Name": parent.name,
+            "Version": parent.version or "",
+            "TaskScheduleId": child.task_id,
+            "OrchestrationInstance": {"InstanceId": parent.instance_id, "ExecutionId": parent.execution_id},
+        }
+        orchestrator = self.index.orchestrator(child.name)
+        name = orchestrator.name if orchestrator else child.name
+        self._create_instance(
+            child.instance_id,
+            name,
+            child.version,
+            json.dumps(child.input) if child.input is not None else None,
+            link,
+            now,
+        )
+        return child.instance_id
+
+    def _create_instance(
+        self,
+        instance_id: str,
+        name: str,
+        version: str | None,
+        raw_input: str | None,
+        parent: dict[str, Any] | None,
+        now: dt.datetime,
+    ) -> Instance:
+        self.store.delete_instance(instance_id)
+        stamp = format_ts(now)
+        inst = Instance(
+            instance_id=instance_id,
+            name=name,
+            version=version,
+            execution_id=new_execution_id(),
+            status=RuntimeStatus.PENDING,
+            input=raw_input,
+            output=None,
+            custom_status=None,
+            created_time=stamp,
+            last_updated_time=stamp,
+            parent=parent,
+        )
+        self.store.put_instance(inst)
+        self.store.enqueue(instance_id, self._execution_started(inst, now), inst.execution_id)
+        return inst
+
+    def _notify_parent(
+        self, inst: Instance, effects: EpisodeEffects | None, reason: str | None = None
+    ) -> set[str]:
+        if not inst.parent:
+            return set()
+        parent_ref = inst.parent["OrchestrationInstance"]
+        task_id = inst.parent["TaskScheduleId"]
+        now = utcnow()
+        if effects is not None and effects.status == RuntimeStatus.COMPLETED:
+            event = make_event(
+                EventType.SUB_ORCHESTRATION_INSTANCE_COMPLETED,
+                now,
+                TaskScheduledId=task_id,
+                Result=json.dumps(effects.output),
+            )
+        else:
+            message = reason if reason is not None else (effects.failure if effects else "") or ""
+            event = make_event(
+                EventType.SUB_ORCHESTRATION_INSTANCE_FAILED,
+                now,
+                TaskScheduledId=task_id,
+                Reason=message,
+                Details=message,
+            )
+        self.store.enqueue(parent_ref["InstanceId"], event, parent_ref["ExecutionId"])
+        return {parent_ref["InstanceId"]}
+
+    # management operations -----------------------------------------------------------------------------
+    def start_instance(
+        self, name: str, instance_id: str, raw_input: str | None, version: str | None
+    ) -> Instance:
+        """Create (or replace, per overridableExistingInstanceStates) an instance; raises EngineError."""
+        orchestrator = self.index.orchestrator(name)
+        if orchestrator is None:
+            known = ", ".join(f"'{o.name}'" for o in self.index.orchestrators.values())
+            raise EngineError(
+                400,
+                f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator "
+                f"function. Additional info: The following are the known orchestrator "
+                f"functions: {known}.",
+            )
+        existing = self.store.get_instance(instance_id)
+        if (
+            existing is not None
+            and existing.status not in RuntimeStatus.TERMINAL
+            and self.config.overridable_existing_states.lower() != "anystate"
+        ):
+            raise EngineError(
+                409, f"An Orchestration instance with the status {existing.status} already exists."
+            )
+        with self.store.transaction():
+            inst = self._create_instance(
+                instance_id,
+                orchestrator.name,
+                version or self.config.default_version,
+                raw_input,
+                None,
+                self.now(),
+            )
+        self._mark_ready(instance_id)
+        return inst
+
+    def _require(self, instance_id: str, gone_if_terminal: bool = True) -> Instance:
+        inst = self.store.get_instance(instance_id)
+        if inst is None:
+            raise EngineError(404, f"No instance with ID '{instance_id}' found.")
+        if gone_if_terminal and inst.status in RuntimeStatus.TERMINAL:
+            raise EngineError(410, f"Instance '{instance_id}' is in the {inst.status} state.")
+        return inst
+
+    def raise_event(self, instance_id: str, name: str, input_json: str) -> None:
+        """Queue an EventRaised (``input_json`` = json(X) of the request body value X)."""
+        self._require(instance_id)
+        with self.store.transaction():
+            self.store.enqueue(
+                instance_id, make_event(EventType.EVENT_RAISED, utcnow(), Name=name, Input=input_json)
+            )
+        self._mark_ready(instance_id)
+
+    def terminate(self, instance_id: str, reason: str) -> None:
+        """Terminate a non-terminal instance: nothing is cancelled, results arriving later are dropped."""
+        inst = self._require(instance_id)
+        now = self.now()
+        with self.store.transaction():
+            self.store.append_history(
+                instance_id,
+                [
+                    make_event(EventType.EXECUTION_TERMINATED, now, Input=reason),
+                    make_event(EventType.EXECUTION_COMPLETED, now, OrchestrationStatus=5, Result=reason),
+                ],
+            )
+            self.store.clear_timers(instance_id)
+            self.store.delete_messages([m.id for m in self.store.inbox(instance_id)])
+            updated = replace(
+                inst,
+                status=RuntimeStatus.TERMINATED,
+                output=json.dumps(reason),
+                last_updated_time=format_ts(now),
+                wake=False,
+            )
+            self.store.put_instance(updated)
+            wake = self._notify_parent(updated, None, reason)
+        log.info("terminated instance=%s", instance_id)
+        for target in wake:
+            self._mark_ready(target)
+
+    def suspend(self, instance_id: str, reason: str) -> None:
+        """Suspend: no episodes run; messages queue up until resume."""
+        inst = self._require(instance_id)
+        if inst.status == RuntimeStatus.SUSPENDED:
+            raise EngineError(400, f"Instance '{instance_id}' is already suspended.")
+        self._set_suspended(inst, True, reason)
+
+    def resume(self, instance_id: str, reason: str) -> None:
+        """Resume a suspended instance and deliver what queued up."""
+        inst = self._require(instance_id)
+        if inst.status != RuntimeStatus.SUSPENDED:
+            raise EngineError(400, f"Instance '{instance_id}' is not suspended (it is {inst.status}).")
+        self._set_suspended(inst, False, reason)
+        self._mark_ready(instance_id)
+
+    def _set_suspended(self, inst: Instance, suspended: bool, reason: str) -> None:
+        now = self.now()
+        kind = EventType.EXECUTION_SUSPENDED if suspended else EventType.EXECUTION_RESUMED
+        status = RuntimeStatus.SUSPENDED if suspended else RuntimeStatus.RUNNING
+        with self.store.transaction():
+            if self.store.history(inst.instance_id):
+                self.store.append_history(inst.instance_id, [make_event(kind, now, Reason=reason)])
+            self.store.put_instance(replace(inst, status=status, last_updated_time=format_ts(now)))
+
+    def rewind(self, instance_id: str, reason: str) -> None:
+        """Rewind a Failed instance: drop failures, reschedule failed work, rewind failed children."""
+        inst = self._require(instance_id, gone_if_terminal=False)
+        if inst.status in (RuntimeStatus.COMPLETED, RuntimeStatus.TERMINATED, RuntimeStatus.CANCELED):
+            raise EngineError(
+                410, f"Instance '{instance_id}' is {inst.status}; only Failed instances can be rewound."
+            )
+        if inst.status != RuntimeStatus.FAILED:
+            raise EngineError(
+                400, f"Instance '{instance_id}' is {inst.status}; only Failed instances can be rewound."
+            )
+        woken: list[str] = []
+        with self.store.transaction():
+            self._rewind_one(inst, woken)
+        log.info("rewound instance=%s (%s)", instance_id, reason)
+        for target in woken:
+            self._mark_ready(target)
+
+    def _rewind_one(self, inst: Instance, woken: list[str]) -> None:
+        history = self.store.history(inst.instance_id)
+        failed_tasks = {e.get("TaskScheduledId") for e in history if e["EventType"] == EventType.TASK_FAILED}
+        failed_children = {
+            e.get("TaskScheduledId")
+            for e in history
+            if e["EventType"] == EventType.SUB_ORCHESTRATION_INSTANCE_FAILED
+        }
+        kept = []
+        for event in history:
+            kind = event["EventType"]
+            if (
+                kind in (EventType.TASK_FAILED, EventType.SUB_ORCHESTRATION_INSTANCE_FAILED)
+                or (kind == EventType.EXECUTION_COMPLETED)
+                or (kind == EventType.TASK_SCHEDULED and event["EventId"] in failed_tasks)
+            ):
+                continue
+            if kind == EventType.SUB_ORCHESTRATION_INSTANCE_CREATED and event["EventId"] in failed_children:
+                child = self.store.get_instance(event.get("InstanceId", ""))
+                if child is not None and child.status == RuntimeStatus.FAILED:
+                    self._rewind_one(child, woken)
+            kept.append(event)
+        self.store.replace_history(inst.instance_id, kept)
+        self.store.put_instance(
+            replace(
+                inst,
+                status=RuntimeStatus.PENDING,
+                output=None,
+                wake=True,
+                last_updated_time=format_ts(utcnow()),
+            )
+        )
+        woken.append(inst.instance_id)
+
+    def purge(self, instance_id: str) -> int:
+        """Delete an instance and its history; returns the number deleted."""
+        if self.store.get_instance(instance_id) is None:
+            return 0
+        with self.store.transaction():
+            self.store.delete_instance(instance_id)
+        return 1
+
+    def purge_many(self, instances: list[Instance]) -> int:
+        """Purge a list of (terminal) instances."""
+        with self.store.transaction():
+            for inst in instances:
+                self.store.delete_instance(inst.instance_id)
+        return len(instances)
+
+
+def _missing_orchestrator(name: str) -> Any:
+    from devstack.host.executor import EpisodeOutcome
+
+    return EpisodeOutcome(
+        is_done=True,
+        error=f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function.",
+    )

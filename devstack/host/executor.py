@@ -1,0 +1,85 @@
+"""Run one orchestrator episode through the SDK's own handle: context JSON in, OrchestratorState out."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from devstack.host.history import Event
+
+OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
+
+
+@dataclass
+class EpisodeOutcome:
+    """The decoded OrchestratorState of one episode."""
+
+    is_done: bool
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    output: Any = None
+    error: str | None = None
+    custom_status: Any = None
+
+
+def context_input(raw_input: str | None) -> Any:
+    """The ``input`` field for the context: the stored JSON value, safe for ``get_input()`` (notes #2)."""
+    if raw_input is None:
+        return None
+    value = json.loads(raw_input)
+    if value is None or isinstance(value, (str, dict)):
+        return value
+    return json.dumps(value)
+
+
+def build_context(
+    history: list[Event], instance_id: str, raw_input: str | None, parent_instance_id: str | None
+) -> str:
+    """The context JSON the extension sends (spec §1.2); timer durations omitted so timers never split."""
+    return json.dumps(
+        {
+            "history": history,
+            "input": context_input(raw_input),
+            "instanceId": instance_id,
+            "isReplaying": False,
+            "parentInstanceId": parent_instance_id,
+            "upperSchemaVersion": 1,
+            "upperSchemaVersionNew": 2,
+            "defaultHttpAsyncRequestSleepTimeMillseconds": 30000,
+        }
+    )
+
+
+def decode_state(state_json: str) -> EpisodeOutcome:
+    """Decode an OrchestratorState JSON string into an outcome."""
+    state = json.loads(state_json)
+    action_lists = state.get("actions") or []
+    if state.get("schemaVersion") is None:  # V1 layout: one list per yield
+        actions = [a for group in action_lists for a in group]
+    else:
+        actions = list(action_lists[0]) if action_lists else []
+    return EpisodeOutcome(
+        is_done=bool(state.get("isDone")),
+        actions=actions,
+        output=state.get("output"),
+        error=state.get("error"),
+        custom_status=state.get("customStatus"),
+    )
+
+
+def run_episode(handle: Callable[[Any], str], context_json: str) -> EpisodeOutcome:
+    """Call the orchestrator handle synchronously; a raised error becomes ``outcome.error``."""
+    try:
+        return decode_state(handle(context_json))
+    except Exception as exc:  # the SDK reports orchestrator failures by raising
+        text = str(exc)
+        message, marker, state_json = text.partition(OUT_OF_PROC_MARKER)
+        if not marker:
+            return EpisodeOutcome(is_done=True, error=text or type(exc).__name__)
+        try:
+            outcome = decode_state(state_json)
+        except ValueError:
+            outcome = EpisodeOutcome(is_done=True)
+        outcome.error = outcome.error or message
+        return outcome

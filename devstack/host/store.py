@@ -1,0 +1,318 @@
+"""SQLite persistence (WAL): instances, history, inbox messages, activity work items and timers.
+
+All access happens on the host's event-loop thread. Writers group their changes in ``transaction()`` so each
+episode's effects (history, new work, timers, status) commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from devstack.host.history import Event
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS instances (
+    instance_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    version TEXT,
+    execution_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    input TEXT,
+    output TEXT,
+    custom_status TEXT,
+    created_time TEXT NOT NULL,
+    last_updated_time TEXT NOT NULL,
+    parent TEXT,
+    last_ts TEXT,
+    wake INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS instances_created ON instances(created_time, instance_id);
+CREATE TABLE IF NOT EXISTS history (
+    instance_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    PRIMARY KEY (instance_id, seq)
+);
+CREATE TABLE IF NOT EXISTS inbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    instance_id TEXT NOT NULL,
+    execution_id TEXT,
+    event TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS inbox_instance ON inbox(instance_id, id);
+CREATE TABLE IF NOT EXISTS activities (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    instance_id TEXT NOT NULL,
+    execution_id TEXT NOT NULL,
+    task_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    input TEXT
+);
+CREATE INDEX IF NOT EXISTS activities_instance ON activities(instance_id);
+CREATE TABLE IF NOT EXISTS timers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    instance_id TEXT NOT NULL,
+    execution_id TEXT NOT NULL,
+    timer_id INTEGER NOT NULL,
+    fire_at TEXT NOT NULL,
+    due REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS timers_instance ON timers(instance_id);
+"""
+
+
+@dataclass
+class Instance:
+    """One orchestration instance row."""
+
+    instance_id: str
+    name: str
+    version: str | None
+    execution_id: str
+    status: str
+    input: str | None
+    output: str | None
+    custom_status: str | None
+    created_time: str
+    last_updated_time: str
+    parent: dict[str, Any] | None = None
+    last_ts: str | None = None
+    wake: bool = False
+
+
+@dataclass(frozen=True)
+class InboxMessage:
+    """A message waiting for the instance's next episode."""
+
+    id: int
+    instance_id: str
+    execution_id: str | None
+    event: Event
+
+
+@dataclass(frozen=True)
+class ActivityItem:
+    """An activity (or built-in HTTP task) to run."""
+
+    id: int
+    instance_id: str
+    execution_id: str
+    task_id: int
+    name: str
+    input: str | None
+
+
+@dataclass(frozen=True)
+class TimerItem:
+    """A durable timer: fires ``TimerFired`` into the inbox at ``due`` (epoch seconds)."""
+
+    id: int
+    instance_id: str
+    execution_id: str
+    timer_id: int
+    fire_at: str
+    due: float
+
+
+_INSTANCE_COLUMNS = (
+    "instance_id, name, version, execution_id, status, input, output, custom_status, "
+    "created_time, last_updated_time, parent, last_ts, wake"
+)
+
+
+def _instance(row: tuple[Any, ...]) -> Instance:
+    values = list(row)
+    values[10] = json.loads(values[10]) if values[10] else None
+    values[12] = bool(values[12])
+    return Instance(*values)
+
+
+class Store:
+    """The task hub's SQLite database."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        """Close the connection (checkpoints the WAL)."""
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One atomic unit of work."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # instances -----------------------------------------------------------------------------------------
+    def get_instance(self, instance_id: str) -> Instance | None:
+        """The instance row, or None."""
+        row = self.db.execute(
+            f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE instance_id=?", (instance_id,)
+        ).fetchone()
+        return _instance(row) if row else None
+
+    def put_instance(self, inst: Instance) -> None:
+        """Insert or replace the instance row."""
+        self.db.execute(
+            f"INSERT OR REPLACE INTO instances ({_INSTANCE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                inst.instance_id,
+                inst.name,
+                inst.version,
+                inst.execution_id,
+                inst.status,
+                inst.input,
+                inst.output,
+                inst.custom_status,
+                inst.created_time,
+                inst.last_updated_time,
+                json.dumps(inst.parent) if inst.parent else None,
+                inst.last_ts,
+                int(inst.wake),
+            ),
+        )
+
+    def query_instances(self, where: str, params: list[Any], limit: int | None = None) -> list[Instance]:
+        """Instances matching a SQL condition, ordered by (created_time, instance_id)."""
+        sql = f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE {where} ORDER BY created_time, instance_id"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [_instance(row) for row in self.db.execute(sql, params)]
+
+    def delete_instance(self, instance_id: str) -> None:
+        """Delete the instance and everything that belongs to it."""
+        for table in ("instances", "history", "inbox", "activities", "timers"):
+            self.db.execute(f"DELETE FROM {table} WHERE instance_id=?", (instance_id,))
+
+    def clear_execution(self, instance_id: str) -> None:
+        """Drop history, queued messages and timers (a fresh execution starts)."""
+        for table in ("history", "inbox", "timers"):
+            self.db.execute(f"DELETE FROM {table} WHERE instance_id=?", (instance_id,))
+
+    def instances_to_wake(self) -> list[str]:
+        """Instances with queued messages or a pending wake-up."""
+        rows = self.db.execute(
+            "SELECT DISTINCT instance_id FROM inbox UNION SELECT instance_id FROM instances WHERE wake=1"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    # history ---------------------------------------------------------------------------------------------
+    def history(self, instance_id: str) -> list[Event]:
+        """The current execution's history in order."""
+        rows = self.db.execute("SELECT event FROM history WHERE instance_id=? ORDER BY seq", (instance_id,))
+        return [json.loads(r[0]) for r in rows]
+
+    def append_history(self, instance_id: str, events: list[Event]) -> None:
+        """Append events after the last stored one."""
+        (last,) = self.db.execute(
+            "SELECT COALESCE(MAX(seq), -1) FROM history WHERE instance_id=?", (instance_id,)
+        ).fetchone()
+        self.db.executemany(
+            "INSERT INTO history (instance_id, seq, event) VALUES (?,?,?)",
+            [(instance_id, last + 1 + i, json.dumps(e)) for i, e in enumerate(events)],
+        )
+
+    def replace_history(self, instance_id: str, events: list[Event]) -> None:
+        """Rewrite the whole history (rewind)."""
+        self.db.execute("DELETE FROM history WHERE instance_id=?", (instance_id,))
+        self.append_history(instance_id, events)
+
+    # inbox -----------------------------------------------------------------------------------------------
+    def enqueue(self, instance_id: str, event: Event, execution_id: str | None = None) -> None:
+        """Queue a message for the instance's next episode."""
+        self.db.execute(
+            "INSERT INTO inbox (instance_id, execution_id, event) VALUES (?,?,?)",
+            (instance_id, execution_id, json.dumps(event)),
+        )
+
+    def inbox(self, instance_id: str) -> list[InboxMessage]:
+        """Queued messages in arrival order."""
+        rows = self.db.execute(
+            "SELECT id, instance_id, execution_id, event FROM inbox WHERE instance_id=? ORDER BY id",
+            (instance_id,),
+        )
+        return [InboxMessage(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+    def delete_messages(self, ids: list[int]) -> None:
+        """Remove consumed or dropped messages."""
+        self.db.executemany("DELETE FROM inbox WHERE id=?", [(i,) for i in ids])
+
+    # activities ------------------------------------------------------------------------------------------
+    def add_activity(
+        self, instance_id: str, execution_id: str, task_id: int, name: str, input_text: str | None
+    ) -> int:
+        """Store an activity work item; returns its id."""
+        cur = self.db.execute(
+            "INSERT INTO activities (instance_id, execution_id, task_id, name, input) VALUES (?,?,?,?,?)",
+            (instance_id, execution_id, task_id, name, input_text),
+        )
+        return int(cur.lastrowid or 0)
+
+    def get_activity(self, item_id: int) -> ActivityItem | None:
+        """The work item, or None if it was completed or purged."""
+        row = self.db.execute(
+            "SELECT id, instance_id, execution_id, task_id, name, input FROM activities WHERE id=?",
+            (item_id,),
+        ).fetchone()
+        return ActivityItem(*row) if row else None
+
+    def delete_activity(self, item_id: int) -> bool:
+        """Remove a finished work item; False if it was already gone."""
+        return self.db.execute("DELETE FROM activities WHERE id=?", (item_id,)).rowcount > 0
+
+    def activity_ids(self) -> list[int]:
+        """All outstanding work items (to run again after a restart)."""
+        return [r[0] for r in self.db.execute("SELECT id FROM activities ORDER BY id")]
+
+    # timers ----------------------------------------------------------------------------------------------
+    def add_timer(
+        self, instance_id: str, execution_id: str, timer_id: int, fire_at: str, due: float
+    ) -> TimerItem:
+        """Arm a durable timer."""
+        cur = self.db.execute(
+            "INSERT INTO timers (instance_id, execution_id, timer_id, fire_at, due) VALUES (?,?,?,?,?)",
+            (instance_id, execution_id, timer_id, fire_at, due),
+        )
+        return TimerItem(int(cur.lastrowid or 0), instance_id, execution_id, timer_id, fire_at, due)
+
+    def get_timer(self, row_id: int) -> TimerItem | None:
+        """The timer row, or None if it fired, was cancelled or purged."""
+        row = self.db.execute(
+            "SELECT id, instance_id, execution_id, timer_id, fire_at, due FROM timers WHERE id=?", (row_id,)
+        ).fetchone()
+        return TimerItem(*row) if row else None
+
+    def all_timers(self) -> list[TimerItem]:
+        """Every armed timer."""
+        rows = self.db.execute("SELECT id, instance_id, execution_id, timer_id, fire_at, due FROM timers")
+        return [TimerItem(*r) for r in rows]
+
+    def delete_timer(self, row_id: int) -> None:
+        """Disarm a timer row."""
+        self.db.execute("DELETE FROM timers WHERE id=?", (row_id,))
+
+    def clear_timers(self, instance_id: str) -> None:
+        """Disarm every timer of the instance."""
+        self.db.execute("DELETE FROM timers WHERE instance_id=?", (instance_id,))
+
+    def cancel_timers(self, instance_id: str, execution_id: str, timer_ids: list[int]) -> None:
+        """Disarm cancelled timers of an execution."""
+        self.db.executemany(
+            "DELETE FROM timers WHERE instance_id=? AND execution_id=? AND timer_id=?",
+            [(instance_id, execution_id, t) for t in timer_ids],
+        )
