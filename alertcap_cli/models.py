@@ -13,6 +13,9 @@ from alertcap_cli.timeparse import iso, parse_api_time
 RUNTIME_STATUSES = (
     "Running", "Completed", "ContinuedAsNew", "Failed", "Canceled", "Terminated", "Pending", "Suspended",
 )
+# ExecutionCompleted.OrchestrationStatus as an int (DTFx OrchestrationStatus order).
+STATUS_BY_CODE = ("Running", "Completed", "ContinuedAsNew", "Failed", "Canceled", "Terminated", "Pending",
+                  "Suspended")
 TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 ARM_TARGET = re.compile(
     r"^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.compute/"
@@ -117,6 +120,8 @@ def _history_detail(event: str, raw: dict[str, Any]) -> str | None:
         return _short(raw.get("Input") or raw.get("Reason"))
     if event == "ExecutionCompleted":
         status = raw.get("OrchestrationStatus")
+        if isinstance(status, int) and 0 <= status < len(STATUS_BY_CODE):
+            status = STATUS_BY_CODE[status]
         result = raw.get("Result") or raw.get("FailureDetails")
         return _short(f"{status}: {_text(result)}" if status and result else status or result)
     if event == "GenericEvent":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from alertcap_cli.views import action_rendering, list_rendering, show_rendering
 app = typer.Typer(help="See, stop, rewind and purge capture runs.", no_args_is_help=True)
 
 RUN_PREFIX = "alertcap-"
+ACTION_POLL_SECONDS = 0.25
 IdArgument = Annotated[str, typer.Argument(metavar="ID", help="The run's instance id (alertcap-...).")]
 StatusOption = Annotated[list[str] | None, typer.Option(
     "--status", "-s", help="Runtime status (repeat or comma-separate): " + ", ".join(RUNTIME_STATUSES) + ".")]
@@ -146,10 +148,10 @@ def act_and_confirm(ctx: typer.Context, run_id: str, action: str, call: Callable
         message = f"Asked to {action} run {run_id}."
         state.render(action_rendering(ActionResult(run_id, action, None, message, reason)), output)
         return
-    run = poll_run(state, run_id, reached, wait, f"{action}ing")
+    run = poll_run(state, run_id, reached, wait, ACTION_POLL_SECONDS, f"waiting for {action}")
     if not reached(run):
         raise StillRunningError(f"asked to {action} run {run_id}; it is still {run.status} after {wait:g}s",
-                                f"check later with `alertcap runs show {run_id}`")
+                                f"see what happened with `alertcap runs show {run_id} --history`")
     message = f"{past} run {run_id}; it is now {run.status}."
     state.render(action_rendering(ActionResult(run_id, action, run.status, message, reason)), output)
 
@@ -226,12 +228,13 @@ def rewind_run(
 
 
 def confirm(question: str) -> None:
-    """Ask on stderr; anything but yes (or no input at all) cancels with exit 1."""
-    try:
-        agreed = typer.confirm(question, default=False, err=True)
-    except typer.Abort:
-        agreed = False
-    if not agreed:
+    """Ask on stderr and read one line of stdin; anything but y/yes (or no input) cancels with exit 1."""
+    sys.stderr.write(f"{question} [y/N]: ")
+    sys.stderr.flush()
+    answer = sys.stdin.readline().strip().lower()
+    if not sys.stdin.isatty():  # a terminal echoes the answer and its newline; a pipe does not
+        sys.stderr.write("\n")
+    if answer not in ("y", "yes"):
         raise CliError("purge cancelled; nothing was deleted", "pass --yes to purge without asking")
 
 

@@ -69,6 +69,9 @@ async def alerts(req: func.HttpRequest, client: df.DurableOrchestrationClient) -
     for target in targets:
         digest = hashlib.sha256(f"{target.lower()}|{payload['data']['essentials'].get('alertId')}".encode())
         instance_id = f"alertcap-{digest.hexdigest()[:24]}"
+        if await client.get_status(instance_id):
+            runs.append({"instanceId": instance_id, "target": target, "outcome": "duplicate"})
+            continue
         await client.start_new("wait_run", instance_id, {"target": target})
         runs.append({"instanceId": instance_id, "target": target, "outcome": "started"})
     body = {"status": "accepted", "runs": runs, "ignored": []}
