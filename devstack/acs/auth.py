@@ -36,7 +36,9 @@ class Caller:
 
 
 def _sign(key: bytes, value: str) -> str:
-    return base64.b64encode(hmac.new(key, value.encode(), hashlib.sha256).digest()).decode()
+    return base64.b64encode(
+        hmac.new(key, value.encode("utf-8", "surrogateescape"), hashlib.sha256).digest()
+    ).decode()
 
 
 def verify_hmac(request: web.Request, body: bytes, access_key: str) -> Caller:
@@ -60,7 +62,7 @@ def verify_hmac(request: web.Request, body: bytes, access_key: str) -> Caller:
     candidates = {request.raw_path, unquote(request.raw_path)}
     for path in candidates:
         expected = _sign(key, f"{request.method.upper()}\n{path}\n{date};{request.host};{content_hash}")
-        if hmac.compare_digest(expected, params["Signature"]):
+        if hmac.compare_digest(expected.encode(), params["Signature"].encode("utf-8", "surrogateescape")):
             return Caller("hmac")
     raise Unauthorized("The HMAC signature is invalid.")
 

@@ -43,7 +43,8 @@ class IdentityEmulator:
     async def get_token(self, request: web.Request) -> web.Response:
         """GET /msi/token?api-version=2019-08-01&resource=..."""
         presented = request.headers.get("X-IDENTITY-HEADER", "")
-        if not presented or not hmac.compare_digest(presented.encode(), self.identity_header.encode()):
+        presented_bytes = presented.encode("utf-8", "surrogateescape")  # aiohttp keeps undecodable bytes
+        if not presented or not hmac.compare_digest(presented_bytes, self.identity_header.encode()):
             return _error(401, "The X-IDENTITY-HEADER header is missing or wrong.")
         api_version = request.query.get("api-version")
         if api_version not in SUPPORTED_API_VERSIONS:

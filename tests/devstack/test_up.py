@@ -1,0 +1,110 @@
+"""`python -m devstack up/down` as a user runs it: ready in under 10 s, state.json and app settings as the
+contract says, and nothing left (processes, ports, namespaces, state.json) after Ctrl-C or `down`."""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from devstack.stack import module_available
+from devstack.testing import REPO_ROOT, AdminClient, DevstackState, loopback_config, port_open, run_devstack
+
+REQUIRED_KEYS = {
+    "pid",
+    "subscription_id",
+    "tenant_id",
+    "arm_endpoint",
+    "identity_endpoint",
+    "identity_header",
+    "principal_id",
+    "acs_endpoint",
+    "acs_connection_string",
+    "blob_endpoint",
+    "capture_storage_account_id",
+    "ca_bundle",
+    "admin_url",
+    "app_settings_file",
+}
+
+
+def devstack_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "devstack", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def namespaces() -> set[str]:
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
+    return {line.split()[0] for line in out.splitlines() if line.strip()}
+
+
+@pytest.mark.netns
+def test_up_is_ready_fast_and_sigint_leaves_nothing(tmp_path: Path) -> None:
+    netns = f"alertcap-t{secrets.token_hex(3)}"
+    config = tmp_path / "devstack.toml"
+    config.write_text(
+        loopback_config(tmp_path / "base.toml")
+        .read_text()
+        .replace('name = "vm-web-01"\n', f'name = "vm-web-01"\nnetns = "{netns}"\n')
+    )
+    started = time.monotonic()
+    with run_devstack(tmp_path / "state", config_path=config, host=True) as state:
+        ready_after = time.monotonic() - started
+        raw = json.loads((tmp_path / "state" / "state.json").read_text())
+        assert set(raw) >= REQUIRED_KEYS
+        assert all(raw[k] for k in REQUIRED_KEYS - {"arm_endpoint"})
+        if module_available("devstack.capture.netns"):
+            assert netns in namespaces()
+        settings = state.app_settings
+        assert settings["IDENTITY_ENDPOINT"] == state.identity_endpoint
+        assert settings["SSL_CERT_FILE"] == settings["REQUESTS_CA_BUNDLE"] == state.ca_bundle
+        assert settings["CAPTURE_STORAGE_ACCOUNT_ID"] == state.capture_storage_account_id
+        assert settings["EMAIL_SENDER"] == "DoNotReply@alertcap.localhost"
+        assert state.acs_connection_string.startswith(f"endpoint={state.acs_endpoint}/;accesskey=")
+        assert all(port_open(url) for url in state.endpoints())
+        with AdminClient(state) as admin:
+            assert admin.http.get("health").json()["ok"] is True
+    assert ready_after < 10, f"devstack took {ready_after:.1f} s to be ready"
+    assert netns not in namespaces()  # run_devstack already checked processes, ports and state.json
+
+
+def test_detach_then_down(tmp_path: Path) -> None:
+    config = loopback_config(tmp_path / "devstack.toml")
+    state_dir = tmp_path / "state"
+    up = devstack_cli("up", "--detach", "--no-host", "--config", str(config), "--state-dir", str(state_dir))
+    assert up.returncode == 0, up.stderr
+    assert "admin_url" in up.stdout
+    state = DevstackState.from_file(state_dir / "state.json")
+    try:
+        second = devstack_cli("up", "--no-host", "--config", str(config), "--state-dir", str(state_dir))
+        assert second.returncode == 1 and "already uses" in second.stderr
+        down = devstack_cli("down", "--state-dir", str(state_dir))
+        assert down.returncode == 0, down.stderr
+    finally:
+        if (state_dir / "state.json").exists():
+            os.kill(state.pid, 9)
+    assert not (state_dir / "state.json").exists()
+    assert not [url for url in state.endpoints() if port_open(url)]
+    again = devstack_cli("down", "--state-dir", str(state_dir))
+    assert again.returncode == 0 and "not running" in again.stderr
+
+
+def test_bad_config_is_reported_by_key(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text(
+        loopback_config(tmp_path / "base.toml")
+        .read_text()
+        .replace('power_state = "running"', 'power_state = "sleeping"')
+    )
+    result = devstack_cli("up", "--no-host", "--config", str(config), "--state-dir", str(tmp_path / "s"))
+    assert result.returncode == 2
+    assert "vms[0].power_state" in result.stderr and "Traceback" not in result.stderr
