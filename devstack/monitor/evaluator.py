@@ -12,7 +12,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import ssl
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -31,6 +33,7 @@ from devstack.monitor.targets import MetricTarget, resolve_target
 from devstack.monitor.window import CounterWindow
 
 log = logging.getLogger("devstack.monitor")
+JOURNAL_ENV = "DEVSTACK_MONITOR_JOURNAL"
 
 
 class TimeSource(Protocol):
@@ -120,6 +123,16 @@ class RuleRunner:
         return evaluation, notice
 
 
+def _ensure_log_output() -> None:
+    """Send monitor INFO lines to stderr unless the application set up logging itself."""
+    if logging.getLogger().handlers or log.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+
+
 def describe(evaluation: Evaluation) -> str:
     """One log line for an evaluation decision."""
     head = f"rule {evaluation.rule!r} on {evaluation.target}: {evaluation.metric}"
@@ -137,8 +150,10 @@ class AlertEvaluator:
     """Plays Azure Monitor for the devstack: `await start()`, later `await stop()`.
 
     `counters`, `clock`, `retry_policy` and `sleep` (the wait between retries) are injectable for tests;
-    `on_evaluation`/`on_notification` are called after every evaluation/delivery; `journal_path`, when
-    set, receives one JSON line per delivered-or-failed notification (payload + attempts, never the key).
+    `on_evaluation`/`on_notification` are called after every evaluation/delivery; `journal_path` (default:
+    `$DEVSTACK_MONITOR_JOURNAL` when set) receives one JSON line per notification (payload + attempts, never
+    the key). Decisions are logged on the `devstack.monitor` logger; when nothing configured logging,
+    `start()` sends that logger's INFO lines to stderr so `python -m devstack up` shows them.
     """
 
     def __init__(self, config: DevstackConfig, webhook_url: str, function_key: str, ca_bundle: str | None,
@@ -157,7 +172,8 @@ class AlertEvaluator:
                         for rule in chosen]
         self._policy, self._sleep = retry_policy or RetryPolicy(), sleep
         self._on_evaluation, self._on_notification = on_evaluation, on_notification
-        self._journal_path = journal_path
+        env_journal = os.environ.get(JOURNAL_ENV)
+        self._journal_path = journal_path or (Path(env_journal) if env_journal else None)
         self.notifications: list[Notification] = []
         self._queues: dict[str, asyncio.Queue[AlertNotice]] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -171,6 +187,7 @@ class AlertEvaluator:
         """
         if self._session is not None:
             raise RuntimeError("AlertEvaluator already started")
+        _ensure_log_output()
         ssl_ctx = ssl.create_default_context(cafile=self._ca_bundle) if self._ca_bundle else None
         self._session = aiohttp.ClientSession()
         self._sender = WebhookSender(self._session, self._webhook_url, self._function_key,

@@ -125,3 +125,29 @@ async def test_every_evaluation_decision_is_logged(evaluator, clock, counters, c
     assert any("0 GreaterThan 100 -> no breach: ok" in line for line in lines)
     assert any("250 GreaterThan 100 -> breach: fire" in line for line in lines)
     assert all("test-function-key" not in line for line in lines)
+
+
+async def test_notifications_go_to_the_journal_named_by_the_environment(
+        config, rule, receiver, counters, clock, tmp_path, monkeypatch):
+    import json
+
+    from devstack.monitor import AlertEvaluator
+    from devstack.monitor.evaluator import JOURNAL_ENV
+
+    journal = tmp_path / "monitor" / "notifications.jsonl"
+    monkeypatch.setenv(JOURNAL_ENV, str(journal))
+    monitor = AlertEvaluator(config, receiver.url, "journal-secret-key", None, rules=[rule],
+                             counters=counters, clock=clock)
+    await monitor.start(periodic=False)
+    try:
+        await step(monitor, clock, counters, 0, 0)
+        await step(monitor, clock, counters, 150)
+    finally:
+        await monitor.stop()
+    text = journal.read_text()
+    [entry] = [json.loads(line) for line in text.splitlines()]
+    assert entry["payload"]["data"]["essentials"]["monitorCondition"] == "Fired"
+    assert entry["delivery"]["delivered"] is True
+    assert entry["delivery"]["attempts"] == [{"status": 202, "error": None}]
+    assert entry["delivery"]["response"] == {"runs": [{"id": "run-1"}]}
+    assert "journal-secret-key" not in text

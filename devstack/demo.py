@@ -1,0 +1,436 @@
+"""`make demo`: the main job end to end on one machine, from real traffic to the operator's inbox.
+
+1. starts the devstack (`python -m devstack up --state-dir .devstack`) as a child and waits until it is ready;
+2. sends bursts of TCP segments from the demo VM's network namespace to a sink on the veth's outer IP;
+3. the devstack's monitor sees "TCP segments sent" breach its rule and posts a common-schema alert to the
+   function app, which starts a run: locate the VM, start a Network Watcher capture, wait, email;
+4. shows, live, the alert, the run's phases, the capture's facts and the email that arrived, then saves the
+   pcap from the email's link under `.devstack/captures/` and summarises it with dpkt.
+
+Exit status 0 when the email arrived and the pcap holds the burst; 1 with a reason otherwise; 130 on Ctrl-C.
+Ctrl-C at any moment stops the devstack (its children, namespaces and ports) before exiting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from devstack.config import AlertRuleConfig, ConfigError, DevstackConfig, VmConfig, load_config
+from devstack.monitor import observe
+from devstack.monitor.counters import NamespaceCounters
+from devstack.monitor.evaluator import JOURNAL_ENV
+from devstack.monitor.metrics import metric_definition
+from devstack.monitor.progress import DemoProgress
+from devstack.monitor.stackproc import REPO_ROOT, DevstackProcess, StackError
+from devstack.monitor.targets import resolve_target
+from devstack.monitor.traffic import TrafficSink, run_burst_in_namespace
+
+DEFAULT_STATE_DIR = REPO_ROOT / ".devstack"
+CAPTURE_SECONDS = 20
+DEADLINE_SECONDS = 115
+POLL_SECONDS = 0.5
+ROUND_INTERVAL_SECONDS = 1.5
+ROUNDS_AFTER_CAPTURE_STARTS = 3
+MAX_ROUNDS = 40
+STEPS = {
+    "stack": "devstack",
+    "traffic": "traffic",
+    "metric": "metric",
+    "alert": "alert",
+    "run": "run",
+    "capture": "capture",
+    "email": "email",
+    "pcap": "pcap",
+}
+
+
+class DemoFailure(Exception):
+    """The demo cannot go on; `step` is the display line to mark failed."""
+
+    def __init__(self, step: str, message: str) -> None:
+        super().__init__(message)
+        self.step = step
+
+
+@dataclass
+class DemoTarget:
+    """The rule the demo triggers and the VM (namespace + veth) it runs on."""
+
+    rule: AlertRuleConfig
+    vm: VmConfig
+    outer_ip: str
+
+
+@dataclass
+class DemoState:
+    """What the demo has seen so far."""
+
+    stack: dict[str, Any] = field(default_factory=dict)
+    sink_port: int = 0
+    capture_started: asyncio.Event = field(default_factory=asyncio.Event)
+    rounds: int = 0
+    segments_sent: int = 0
+    run_id: str = ""
+    run_output: dict[str, Any] | None = None
+    capture: dict[str, Any] | None = None
+    email: observe.EmailFacts | None = None
+
+
+def pick_target(config: DevstackConfig) -> DemoTarget:
+    """The first alert rule on a VM with its own namespace (vm-demo in the default config)."""
+    from devstack.capture.netns import networks_for
+
+    for rule in config.alert_rules:
+        target = resolve_target(config, rule)
+        vm = next((v for v in config.vms if v.id == target.resource_id), None)
+        if vm is not None and vm.netns:
+            network = networks_for([vm.netns])[vm.netns]
+            return DemoTarget(rule=rule, vm=vm, outer_ip=network.outer_ip)
+    raise DemoFailure("stack", "the config has no [[alert_rules]] entry on a VM with `netns`; the demo "
+                               "needs one (devstack/devstack.toml has vm-demo-tcp-segments-sent)")
+
+
+def preflight() -> None:
+    """Root and the tools the devstack needs, checked before anything starts."""
+    if os.geteuid() != 0:
+        raise DemoFailure("stack", "the demo needs root: it creates a network namespace per VM and runs "
+                                   "tcpdump (run `sudo make demo`)")
+    missing = [tool for tool in ("ip", "tcpdump") if shutil.which(tool) is None]
+    if missing:
+        raise DemoFailure("stack", f"missing tools: {', '.join(missing)} (`make setup` installs them)")
+
+
+class Demo:
+    """One run of the demo."""
+
+    def __init__(self, config: DevstackConfig, config_path: Path | None, state_dir: Path,
+                 progress: DemoProgress, capture_seconds: int, deadline_seconds: float) -> None:
+        self.config, self.progress = config, progress
+        self.target = pick_target(config)
+        self.state_dir = state_dir.resolve()
+        self.deadline = time.monotonic() + deadline_seconds
+        self.stack = DevstackProcess(self.state_dir, config_path, env={
+            "CAPTURE_TIME_LIMIT_SECONDS": str(capture_seconds),
+            JOURNAL_ENV: str(observe.journal_path(self.state_dir)),
+        })
+        self.seen = DemoState()
+        self.sink: TrafficSink | None = None
+        self.tasks: list[asyncio.Task[None]] = []
+
+    # -- the story ----------------------------------------------------------------------------------------
+    async def run(self) -> Path:
+        """Drive the demo; returns the saved pcap path or raises DemoFailure."""
+        await self._start_stack()
+        await self._start_traffic()
+        entry = await self._wait_for_alert()
+        self._show_alert(entry)
+        await self._follow_run()
+        return await self._save_pcap()
+
+    async def _start_stack(self) -> None:
+        command = f"python -m devstack up --state-dir {self._rel(self.state_dir)}"
+        self.progress.update("stack", f"starting `{command}`")
+        observe.journal_path(self.state_dir).unlink(missing_ok=True)
+        started = time.monotonic()
+        try:
+            state = await self.stack.start(timeout=max(5.0, self.deadline - time.monotonic() - 45))
+        except StackError as exc:
+            raise DemoFailure("stack", str(exc)) from None
+        missing = [k for k in ("function_host", "master_key", "admin_url") if k not in state]
+        if missing:
+            raise DemoFailure("stack", f"the devstack came up without the function host "
+                                       f"({', '.join(missing)} missing from {self.stack.state_file})")
+        self.seen.stack = state
+        self.progress.done("stack", f"ready in {time.monotonic() - started:.1f}s: function host "
+                                    f"{state['function_host']}, admin {state['admin_url']}")
+
+    async def _start_traffic(self) -> None:
+        self.sink = TrafficSink(self.target.outer_ip)
+        try:
+            self.seen.sink_port = await self.sink.start()
+        except OSError as exc:
+            raise DemoFailure("traffic", f"cannot listen on {self.target.outer_ip} (the veth of "
+                                         f"{self.target.vm.netns}): {exc.strerror}") from None
+        self.tasks.append(asyncio.create_task(self._traffic_rounds(), name="traffic"))
+        self.tasks.append(asyncio.create_task(self._watch_metric(), name="metric"))
+
+    async def _traffic_rounds(self) -> None:
+        vm, ip, port = self.target.vm, self.target.outer_ip, self.seen.sink_port
+        after_capture = 0
+        while self.seen.rounds < MAX_ROUNDS and after_capture < ROUNDS_AFTER_CAPTURE_STARTS:
+            burst = await run_burst_in_namespace(vm.netns or "", ip, port, connections=12, messages=10,
+                                                 message_bytes=96, deadline_seconds=10)
+            self.seen.rounds += 1
+            self.seen.segments_sent += burst.messages
+            if self.seen.capture_started.is_set():
+                after_capture += 1
+            self.progress.update("traffic", f"round {self.seen.rounds}: {burst.connections} connections, "
+                                            f"{self.seen.segments_sent} messages in all from {vm.netns} to "
+                                            f"{ip}:{port}", quiet=self.seen.rounds > 1)
+            await asyncio.sleep(ROUND_INTERVAL_SECONDS)
+        received = self.sink.bytes_received if self.sink else 0
+        why = "the capture started" if after_capture else f"the {MAX_ROUNDS}-round limit"
+        self.progress.done("traffic", f"{self.seen.rounds} rounds, {self.seen.segments_sent} messages "
+                                      f"({received} bytes) from {vm.netns} to {ip}:{port}; "
+                                      f"stopped after {why}")
+
+    async def _watch_metric(self) -> None:
+        counters, rule = NamespaceCounters(), self.target.rule
+        target = resolve_target(self.config, rule)
+        metric = metric_definition(rule.metric)
+        first = await counters.read(target, rule.metric)
+        announced = False
+        while True:
+            value = await counters.read(target, rule.metric) - first
+            crossed = not announced and value > rule.threshold
+            announced = announced or crossed
+            self.progress.update("metric", f"{metric.azure_name} in {target.netns}: +{value} since the "
+                                           f"demo began (rule: {rule.operator} {rule.threshold:g} over "
+                                           f"{rule.window_seconds}s, every {rule.frequency_seconds}s)",
+                                 quiet=not crossed and value > 0)
+            await asyncio.sleep(1)
+
+    async def _wait_for_alert(self) -> dict[str, Any]:
+        journal = observe.journal_path(self.state_dir)
+        self.progress.update("alert", f"waiting for the monitor to fire {self.target.rule.name!r}")
+        vm_id = self.target.vm.id.lower()
+        while time.monotonic() < self.deadline:
+            for entry in observe.read_journal(journal):
+                essentials = entry.get("payload", {}).get("data", {}).get("essentials", {})
+                fired = essentials.get("monitorCondition") == "Fired"
+                if fired and vm_id in essentials.get("alertTargetIDs", []):
+                    return entry
+            await asyncio.sleep(POLL_SECONDS)
+        raise DemoFailure("alert", f"no alert fired: the monitor wrote nothing to {self._rel(journal)}. "
+                                   f"Is `python -m devstack up` running devstack.monitor.AlertEvaluator with "
+                                   f"that journal (docs/ARCHITECTURE.md)? "
+                                   f"Log: {self._rel(self.stack.log_path)}")
+
+    def _show_alert(self, entry: dict[str, Any]) -> None:
+        essentials = entry["payload"]["data"]["essentials"]
+        criterion = entry["payload"]["data"]["alertContext"]["condition"]["allOf"][0]
+        delivery = entry.get("delivery") or {}
+        attempts = delivery.get("attempts", [])
+        statuses = ", ".join(str(a.get("status") or a.get("error")) for a in attempts) or "none"
+        summary = (f"Fired {essentials['alertRule']!r} ({essentials['severity']}): "
+                   f"{criterion['metricName']} = "
+                   f"{criterion['metricValue']} {criterion['operator']} {criterion['threshold']}; "
+                   f"alertId …{essentials['alertId'][-12:]}; webhook answered {statuses}")
+        if not delivery.get("delivered"):
+            raise DemoFailure("alert", f"{summary}: the function app did not accept the alert "
+                                       f"(answer: {delivery.get('response')!r})")
+        runs = observe.run_ids(delivery.get("response"))
+        if not runs:
+            raise DemoFailure("alert", f"{summary}: the function app started no run "
+                                       f"(answer: {delivery.get('response')!r})")
+        self.seen.run_id = runs[0]
+        self.progress.done("alert", summary)
+
+    async def _follow_run(self) -> None:
+        state, vm = self.seen.stack, self.target.vm
+        self.progress.update("run", f"{self.seen.run_id}: starting")
+        async with observe.client(state) as http:
+            while time.monotonic() < self.deadline:
+                await self._poll_run(http)
+                await self._poll_capture(http, vm)
+                await self._poll_email(http, vm)
+                if self.seen.email is not None and self.seen.run_output is not None:
+                    return
+                await asyncio.sleep(POLL_SECONDS)
+        waiting_for = "the email" if self.seen.email is None else "the run to complete"
+        raise DemoFailure("email" if self.seen.email is None else "run",
+                          f"timed out waiting for {waiting_for} (run {self.seen.run_id}; "
+                          f"devstack log: {self._rel(self.stack.log_path)})")
+
+    async def _poll_run(self, http: Any) -> None:
+        status = await observe.run_status(http, self.seen.stack, self.seen.run_id)
+        if status is None:
+            return
+        runtime = status.get("runtimeStatus", "?")
+        custom = status.get("customStatus") if isinstance(status.get("customStatus"), dict) else {}
+        phase = custom.get("phase", "-")
+        if runtime in ("Failed", "Terminated", "Canceled"):
+            raise DemoFailure("run", f"{self.seen.run_id}: {runtime} in phase {phase!r}: "
+                                     f"{str(status.get('output'))[:300]}")
+        if runtime == "Completed":
+            output = status.get("output") if isinstance(status.get("output"), dict) else {}
+            self.seen.run_output = output
+            self.progress.done("run", f"{self.seen.run_id}: Completed, {output.get('status', '?')}"
+                                      f"{' (' + output['reason'] + ')' if output.get('reason') else ''}")
+            self._show_capture_from_output(output)
+        else:
+            self.progress.update("run", f"{self.seen.run_id}: {runtime}, phase {phase!r}")
+
+    async def _poll_capture(self, http: Any, vm: VmConfig) -> None:
+        if self.seen.run_output is not None:
+            return
+        captures = [c for c in await observe.admin_list(http, self.seen.stack, "captures")
+                    if observe.mentions(c, vm.id)]
+        if captures:
+            self.seen.capture = captures[-1]
+            self.seen.capture_started.set()
+            fields = _pick(self.seen.capture, ("name", "status", "packetCaptureStatus", "state", "interface",
+                                                "timeLimitInSeconds", "storagePath", "bytes"))
+            self.progress.update("capture", ", ".join(f"{k} {v}" for k, v in fields.items()) or "started")
+
+    def _show_capture_from_output(self, output: dict[str, Any]) -> None:
+        self.seen.capture_started.set()
+        facts = [f"{output.get('capture_name', '?')}", f"status {output.get('capture_status', '?')}"]
+        if output.get("stop_reason"):
+            facts.append(f"stopped: {output['stop_reason']}")
+        if output.get("size_bytes") is not None:
+            facts.append(f"{output['size_bytes']} bytes")
+        if output.get("storage_path"):
+            facts.append(f"blob {output['storage_path']}")
+        self.progress.done("capture", ", ".join(facts))
+
+    async def _poll_email(self, http: Any, vm: VmConfig) -> None:
+        if self.seen.email is not None:
+            return
+        emails = [e for e in await observe.admin_list(http, self.seen.stack, "emails")
+                  if observe.mentions(e, self.seen.run_id) or observe.mentions(e, vm.name)]
+        if emails:
+            facts = observe.email_facts(emails[-1])
+            self.seen.email = facts
+            self.progress.done("email", f"{facts.subject!r} to {', '.join(facts.recipients)}; link "
+                                        f"{_shorten(facts.pcap_link) if facts.pcap_link else '(none)'}")
+
+    async def _save_pcap(self) -> Path:
+        email = self.seen.email
+        assert email is not None
+        if not email.pcap_link:
+            raise DemoFailure("pcap", f"the email has no download link for the capture "
+                                      f"(links: {email.links})")
+        name = (self.seen.run_output or {}).get("capture_name") or self.seen.run_id
+        destination = self.state_dir / "captures" / f"{name}.cap"
+        self.progress.update("pcap", f"downloading {_shorten(email.pcap_link)}")
+        async with observe.client(self.seen.stack) as http:
+            try:
+                size = await observe.download(http, email.pcap_link, destination)
+            except Exception as exc:
+                raise DemoFailure("pcap", f"cannot download the capture from the email's link: "
+                                          f"{exc}") from None
+        try:
+            summary = observe.summarise_pcap(destination, self.seen.sink_port)
+        except Exception as exc:
+            raise DemoFailure("pcap", f"{self._rel(destination)} ({size} bytes) is not a readable pcap: "
+                                      f"{exc}") from None
+        if not summary.ports:
+            raise DemoFailure("pcap", f"{self._rel(destination)}: {summary.line()}; it holds no segment "
+                                      f"of the burst to port {self.seen.sink_port}")
+        self.progress.done("pcap", f"{self._rel(destination)} ({size} bytes): {summary.line()}")
+        return destination
+
+    # -- teardown -----------------------------------------------------------------------------------------
+    async def close(self) -> None:
+        """Stop traffic, the sink and the devstack; remove any namespace the stack left."""
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self.sink is not None:
+            await self.sink.stop()
+        await self.stack.stop()
+        with contextlib.suppress(Exception):
+            from devstack.capture.netns import teardown_namespaces
+
+            await asyncio.to_thread(teardown_namespaces, self.config)
+
+    def _rel(self, path: Path) -> str:
+        with contextlib.suppress(ValueError):
+            return str(path.resolve().relative_to(Path.cwd()))
+        return str(path)
+
+
+def _pick(item: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    props = item.get("properties") if isinstance(item.get("properties"), dict) else {}
+    return {k: v for k in keys for v in [item.get(k, props.get(k))] if v not in (None, "", [], {})}
+
+
+def _shorten(url: str, keep: int = 90) -> str:
+    base, _, query = url.partition("?")
+    return (base if len(base) <= keep else base[: keep - 1] + "…") + ("?<sas>" if query else "")
+
+
+async def run_demo(args: argparse.Namespace) -> int:
+    """The demo's body under one asyncio loop; returns the exit status."""
+    progress = DemoProgress(STEPS, live=args.live)
+    try:
+        preflight()
+        config_path = Path(args.config) if args.config else None
+        config = load_config(config_path)
+        demo = Demo(config, config_path, Path(args.state_dir), progress, args.capture_seconds, args.deadline)
+    except (DemoFailure, ConfigError) as exc:
+        print(f"demo: {exc}", file=sys.stderr)
+        return 1
+    started = time.monotonic()
+    try:
+        with progress:
+            pcap = await demo.run()
+    except DemoFailure as exc:
+        progress.fail(exc.step, str(exc))
+        print(f"\ndemo failed: {exc}", file=sys.stderr)
+        return 1
+    except asyncio.CancelledError:
+        print("\ndemo interrupted: stopping the devstack…", file=sys.stderr)
+        return 130
+    finally:
+        await demo.close()
+    print(f"\ndemo ok in {time.monotonic() - started:.1f}s. "
+          f"Open the capture with: tcpdump -nr {demo._rel(pcap)}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m devstack.demo [--state-dir DIR] [--config FILE]`."""
+    parser = argparse.ArgumentParser(prog="python -m devstack.demo", description=__doc__.split("\n")[0])
+    parser.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR), help="devstack state dir (.devstack)")
+    parser.add_argument("--config", help="devstack config (default devstack/devstack.toml)")
+    parser.add_argument("--capture-seconds", type=int, default=CAPTURE_SECONDS,
+                        help="the product's CAPTURE_TIME_LIMIT_SECONDS for this run")
+    parser.add_argument("--deadline", type=float, default=DEADLINE_SECONDS, help="give up after this long")
+    display = parser.add_mutually_exclusive_group()
+    display.add_argument("--live", dest="live", action="store_true", default=None,
+                         help="force the live display")
+    display.add_argument("--plain", dest="live", action="store_false", help="plain lines even on a terminal")
+    args = parser.parse_args(argv)
+    return asyncio.run(_main_with_signals(args))
+
+
+async def _main_with_signals(args: argparse.Namespace) -> int:
+    """Ctrl-C/SIGTERM cancels the demo once (cleanup then runs); later ones only say it is cleaning up."""
+    loop = asyncio.get_running_loop()
+    main_task = asyncio.current_task()
+    body = asyncio.create_task(run_demo(args))
+    interrupted = False
+
+    def on_signal() -> None:
+        nonlocal interrupted
+        if not interrupted:
+            interrupted = True
+            body.cancel()
+        else:
+            print("demo: still cleaning up (devstack, namespaces, ports)…", file=sys.stderr)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
+    assert main_task is not None
+    try:
+        return await asyncio.shield(body)
+    except asyncio.CancelledError:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

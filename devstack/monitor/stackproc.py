@@ -1,0 +1,134 @@
+"""`python -m devstack up` as a child process: start it, wait until it is ready, stop it without leftovers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STOP_GRACE_SECONDS = 20.0
+
+
+class StackError(RuntimeError):
+    """The devstack did not come up (the message says why and where its log is)."""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class DevstackProcess:
+    """One `python -m devstack up --state-dir DIR [--config FILE]` child in its own session.
+
+    `start()` returns the parsed `DIR/state.json`; `stop()` sends SIGTERM to the child's process group
+    (the stack then stops its own children, deletes namespaces and frees ports) and SIGKILLs it after a grace
+    period. The child's output goes to `DIR/devstack.log`.
+    """
+
+    def __init__(self, state_dir: Path, config_path: Path | None = None, *,
+                 env: dict[str, str] | None = None, extra_args: list[str] | None = None) -> None:
+        self.state_dir = state_dir.resolve()
+        self.config_path = config_path
+        self.env = env or {}
+        self.extra_args = extra_args or []
+        self.log_path = self.state_dir / "devstack.log"
+        self.state: dict[str, Any] = {}
+        self._proc: asyncio.subprocess.Process | None = None
+        self._log: IO[bytes] | None = None
+
+    @property
+    def state_file(self) -> Path:
+        """Where the stack writes its ready marker."""
+        return self.state_dir / "state.json"
+
+    def check_not_running(self) -> None:
+        """Refuse to start over a live devstack in the same state dir; forget a stale state file."""
+        if not self.state_file.exists():
+            return
+        try:
+            pid = int(json.loads(self.state_file.read_text()).get("pid", 0))
+        except (ValueError, OSError, AttributeError):
+            pid = 0
+        if pid and _pid_alive(pid):
+            raise StackError(f"a devstack (pid {pid}) is already running with state dir {self.state_dir}; "
+                             f"stop it first: python -m devstack down --state-dir {self.state_dir}")
+        self.state_file.unlink(missing_ok=True)
+
+    async def start(self, timeout: float = 60.0) -> dict[str, Any]:
+        """Start the child and wait for `state.json` (or its early exit, reported with the log's tail)."""
+        self.check_not_running()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        argv = [sys.executable, "-m", "devstack", "up", "--state-dir", str(self.state_dir), *self.extra_args]
+        if self.config_path is not None:
+            argv += ["--config", str(self.config_path)]
+        self._log = self.log_path.open("wb")
+        self._proc = await asyncio.create_subprocess_exec(
+            *argv, cwd=REPO_ROOT, stdin=asyncio.subprocess.DEVNULL, stdout=self._log, stderr=self._log,
+            env={**os.environ, **self.env}, start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc.returncode is not None:
+                raise StackError(f"`python -m devstack up` exited with status {self._proc.returncode} before "
+                                 f"it was ready:\n{self.log_tail()}\n(full log: {self.log_path})")
+            state = self._read_state()
+            if state is not None:
+                self.state = state
+                return state
+            await asyncio.sleep(0.2)
+        raise StackError(f"the devstack was not ready after {timeout:.0f}s (no {self.state_file}):\n"
+                         f"{self.log_tail()}\n(full log: {self.log_path})")
+
+    def _read_state(self) -> dict[str, Any] | None:
+        try:
+            state = json.loads(self.state_file.read_text())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(state, dict) or state.get("pid") != (self._proc.pid if self._proc else None):
+            return None
+        return state
+
+    def log_tail(self, lines: int = 15) -> str:
+        """The last lines of the child's log (indented)."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "  (no log)"
+        return "\n".join("  " + line for line in text.splitlines()[-lines:])
+
+    async def stop(self) -> int | None:
+        """SIGTERM the child's group, wait for it, SIGKILL after the grace period; returns its exit status."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return None
+        try:
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    await asyncio.wait_for(proc.wait(), STOP_GRACE_SECONDS)
+                except TimeoutError:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(proc.pid, signal.SIGKILL)
+                    await proc.wait()
+            # Anything left in the child's session (a grandchild that ignored SIGTERM) goes too.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            return proc.returncode
+        finally:
+            if self._log is not None:
+                self._log.close()
+                self._log = None
