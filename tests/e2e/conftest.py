@@ -1,0 +1,71 @@
+"""End-to-end fixtures: one devstack with the durable host running the real function app.
+
+The app settings shorten the capture (3 s) and the polling so a whole run takes seconds; nothing else differs
+from Azure. VMs are added per test through ``/_devstack/vms`` so durable instance ids never collide between
+tests (instances outlive ``/_devstack/reset``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devstack.testing import AdminClient, DevstackState, loopback_config, run_devstack
+
+APP_SETTINGS = {
+    "CAPTURE_TIME_LIMIT_SECONDS": "3",
+    "ARM_POLLING_INTERVAL_SECONDS": "0.1",
+    "ACTIVITY_RETRY_INTERVAL_SECONDS": "0.5",
+    "ACTIVITY_RETRY_ATTEMPTS": "5",
+    "OVERRUN_GRACE_SECONDS": "30",
+}
+
+_path = Path(__file__).resolve().parents[1] / "product" / "payloads.py"
+_spec = importlib.util.spec_from_file_location("product_payloads", _path)
+assert _spec and _spec.loader
+_payloads = importlib.util.module_from_spec(_spec)
+sys.modules.setdefault("product_payloads", _payloads)
+_spec.loader.exec_module(_payloads)
+
+
+def product_config(path: Path) -> Path:
+    """The default devstack config on loopback, with the product's fast settings."""
+    loopback_config(path)
+    lines = "".join(f'{key} = "{value}"\n' for key, value in APP_SETTINGS.items())
+    text = path.read_text()
+    assert "[app_settings]\n" in text
+    path.write_text(text.replace("[app_settings]\n", "[app_settings]\n" + lines, 1))
+    return path
+
+
+@pytest.fixture(scope="session")
+def product_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevstackState]:
+    """Emulators + durable host + this function app, for the whole e2e session."""
+    state_dir = tmp_path_factory.mktemp("product-e2e")
+    with run_devstack(state_dir, config_path=product_config(state_dir / "devstack.toml"), host=True,
+                      timeout=120) as state:
+        assert state.function_host, "the durable host did not start"
+        yield state
+
+
+@pytest.fixture
+def admin(product_stack: DevstackState) -> Iterator[AdminClient]:
+    """Admin client on a reset devstack (captures, emails and faults cleared)."""
+    with AdminClient(product_stack) as client:
+        client.reset()
+        yield client
+
+
+@pytest.fixture
+def fresh_vm(admin: AdminClient, product_stack: DevstackState) -> str:
+    """A VM added at run time, unique to the test; returns its ARM id."""
+    name = f"vm-e2e-{uuid.uuid4().hex[:8]}"
+    vm_id = (f"/subscriptions/{product_stack.subscription_id}/resourceGroups/rg-alertcap-demo/providers/"
+             f"Microsoft.Compute/virtualMachines/{name}")
+    admin.add_vm({"id": vm_id, "location": "westeurope"})
+    return vm_id

@@ -1,0 +1,158 @@
+"""Alert → capture → pcap → email on the devstack: real SDKs, real durable host, real capture."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import dpkt
+import httpx
+import product_payloads as p
+import pytest
+
+from core.naming import window_start
+from devstack.testing import AdminClient, DevstackState, wait_until
+
+pytestmark = pytest.mark.e2e
+RUN_TIMEOUT = 60.0
+
+
+def fired_now(offset_seconds: int = 0) -> str:
+    """A fired time inside the current 15-minute window (never in the future)."""
+    start = window_start(datetime.now(UTC), 900)
+    return (start + timedelta(seconds=offset_seconds)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def post(state: DevstackState, body: Any) -> httpx.Response:
+    return httpx.post(f"{state.function_host}/api/alerts", params={"code": state.function_key}, json=body,
+                      timeout=15)
+
+
+def run_status(state: DevstackState, instance_id: str) -> dict[str, Any] | None:
+    response = httpx.get(f"{state.function_host}/runtime/webhooks/durabletask/instances/{instance_id}",
+                         params={"code": state.master_key}, timeout=10)
+    return response.json() if response.status_code == 200 else None
+
+
+def wait_for_run(state: DevstackState, instance_id: str) -> dict[str, Any]:
+    def done() -> dict[str, Any] | None:
+        status = run_status(state, instance_id)
+        return status if status and status["runtimeStatus"] in ("Completed", "Failed", "Terminated") else None
+
+    return wait_until(done, RUN_TIMEOUT, interval=0.2, message=f"run {instance_id} finished")
+
+
+def captures_for(admin: AdminClient, vm_id: str) -> list[dict[str, Any]]:
+    return [c for c in admin.captures() if c["target"].lower() == vm_id.lower()]
+
+
+def emails_for(admin: AdminClient, vm_id: str) -> list[dict[str, Any]]:
+    name = vm_id.rsplit("/", 1)[-1]
+    return [e for e in admin.emails() if name in e["subject"]]
+
+
+def test_one_alert_gives_one_capture_a_valid_pcap_and_one_email(product_stack, admin, fresh_vm) -> None:
+    response = post(product_stack, p.common_metric_static(targets=[fresh_vm.lower()], fired=fired_now()))
+    assert response.status_code == 202, response.text
+    (run,) = response.json()["runs"]
+    assert run["outcome"] == "started" and run["statusQueryGetUri"]
+    status = wait_for_run(product_stack, run["instanceId"])
+    output = status["output"]
+    assert status["runtimeStatus"] == "Completed" and output["status"] == "succeeded", output
+    assert len(captures_for(admin, fresh_vm)) == 1
+    (email,) = emails_for(admin, fresh_vm)
+    assert email["status"] == "Succeeded" and output["email_message_id"] == email["id"]
+    link = re.search(r"Download link: (\S+)", email["plain_text"]).group(1)
+    assert link.startswith(output["storage_path"] + "?") and "sig=" in link
+    pcap = httpx.get(link, verify=product_stack.ssl_context(), timeout=10)
+    assert pcap.status_code == 200 and len(pcap.content) == output["size_bytes"]
+    reader = dpkt.pcap.Reader(io.BytesIO(pcap.content))
+    assert reader.datalink() in (dpkt.pcap.DLT_EN10MB, dpkt.pcap.DLT_NULL, dpkt.pcap.DLT_LINUX_SLL, 0, 1, 113)
+    list(reader)  # every record parses
+
+
+async def _post_many(state: DevstackState, bodies: list[Any]) -> list[httpx.Response]:
+    async with httpx.AsyncClient(timeout=30) as client:
+        url = f"{state.function_host}/api/alerts"
+        return await asyncio.gather(*(client.post(url, params={"code": state.function_key}, json=b)
+                                      for b in bodies))
+
+
+def test_retries_and_a_storm_in_the_window_still_give_one_capture(product_stack, admin, fresh_vm) -> None:
+    same = p.common_metric_static(targets=[fresh_vm.lower()], fired=fired_now(1))
+    storm = []
+    for i in range(50):
+        body = p.common_metric_static(targets=[fresh_vm], fired=fired_now(2 + i % 30))
+        body["data"]["essentials"]["alertId"] = f"{p.ALERTS}/storm-{i}"
+        storm.append(body)
+    responses = asyncio.run(_post_many(product_stack, [same] * 5 + storm))
+    errors = [r.text for r in responses if r.status_code not in (200, 202)]
+    assert errors == []
+    runs = [run for r in responses for run in r.json()["runs"]]
+    assert len({run["instanceId"] for run in runs}) == 1
+    assert sum(run["outcome"] == "started" for run in runs) == 1
+    assert sum(run["outcome"] == "duplicate" for run in runs) == 54
+    status = wait_for_run(product_stack, runs[0]["instanceId"])
+    assert status["output"]["status"] == "succeeded", status["output"]
+    assert status["output"]["extra_alert_count"] >= 1, status["output"]
+    print("extra alerts recorded:", status["output"]["extra_alert_count"])
+    assert len(captures_for(admin, fresh_vm)) == 1
+    assert len(emails_for(admin, fresh_vm)) == 1
+    # a late retry of the same webhook after the run finished is still a duplicate
+    late = post(product_stack, same)
+    assert late.status_code == 200 and late.json()["runs"][0]["outcome"] == "duplicate"
+    assert len(captures_for(admin, fresh_vm)) == 1
+
+
+def test_resolved_alert_starts_nothing(product_stack, admin, fresh_vm) -> None:
+    response = post(product_stack, p.common_metric_static(targets=[fresh_vm], condition="Resolved",
+                                                          fired=fired_now()))
+    assert response.status_code == 200 and response.json()["status"] == "ignored"
+    assert "Resolved" in response.json()["reason"]
+    assert captures_for(admin, fresh_vm) == [] and emails_for(admin, fresh_vm) == []
+
+
+def test_bad_requests_are_client_errors_and_start_nothing(product_stack, admin, fresh_vm) -> None:
+    url = f"{product_stack.function_host}/api/alerts"
+    code = {"code": product_stack.function_key}
+    bad_json = httpx.post(url, params=code, content=b"{not json", timeout=10)
+    assert bad_json.status_code == 400 and bad_json.json()["field"] == "$"
+    sneaky = p.common_metric_static(targets=[fresh_vm + "/../../x"], fired=fired_now())
+    traversal = post(product_stack, sneaky)
+    assert traversal.status_code == 400 and traversal.json()["field"] == "target[0]"
+    huge = httpx.post(url, params=code, content=b"{" + b" " * (300 * 1024) + b"}", timeout=10)
+    assert huge.status_code == 413
+    assert captures_for(admin, fresh_vm) == []
+
+
+def test_arm_throttling_and_outages_do_not_change_the_outcome(product_stack, admin, fresh_vm) -> None:
+    faults = [
+        {"operation": "VirtualMachines_Get", "status": 503, "count": 2},
+        {"operation": "NetworkWatchers_ListAll", "status": 429, "retry_after": 0.2, "count": 1},
+        {"operation": "PacketCaptures_Create", "status": 429, "count": 1},
+        {"operation": "PacketCaptures_GetStatus", "status": 429, "count": 1},
+        {"operation": "PacketCaptures_Create", "status": 503, "count": 1},
+    ]
+    for fault in faults:
+        admin.add_fault(fault)
+    response = post(product_stack, p.common_metric_static(targets=[fresh_vm], fired=fired_now()))
+    assert response.status_code == 202, response.text
+    status = wait_for_run(product_stack, response.json()["runs"][0]["instanceId"])
+    assert status["output"]["status"] == "succeeded", status["output"]
+    assert len(captures_for(admin, fresh_vm)) == 1 and len(emails_for(admin, fresh_vm)) == 1
+    assert all(f["fired"] >= 1 for f in admin.faults()), admin.faults()
+
+
+def test_vm_without_agent_fails_with_that_reason_and_emails(product_stack, admin) -> None:
+    vm_id = (f"/subscriptions/{product_stack.subscription_id}/resourceGroups/rg-alertcap-demo/providers/"
+             f"Microsoft.Compute/virtualMachines/vm-e2e-noagent-{datetime.now(UTC):%H%M%S%f}")
+    admin.add_vm({"id": vm_id, "location": "westeurope", "agent": False})
+    response = post(product_stack, p.common_metric_static(targets=[vm_id], fired=fired_now()))
+    status = wait_for_run(product_stack, response.json()["runs"][0]["instanceId"])
+    assert status["output"]["status"] == "failed" and "agent" in status["output"]["reason"]
+    assert captures_for(admin, vm_id) == []
+    (email,) = emails_for(admin, vm_id)
+    assert "FAILED" in email["subject"]
