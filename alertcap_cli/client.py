@@ -158,6 +158,12 @@ class DurableClient:
         """POST instances/{id}/rewind (Failed runs only)."""
         self._post_action(instance_id, "rewind", reason)
 
+    def restart(self, instance_id: str) -> None:
+        """POST instances/{id}/restart?restartWithNewInstanceId=false: same id and input, from the start."""
+        params = self._params({"restartWithNewInstanceId": "false"})
+        response = self._request("POST", f"instances/{_quote(instance_id)}/restart", params=params)
+        self._check(response, f"restart {instance_id}", instance_id)
+
     def purge(self, instance_id: str) -> int:
         """DELETE instances/{id}; returns how many instances were deleted (NotFoundError if none)."""
         response = self._request("DELETE", f"instances/{_quote(instance_id)}", params=self._params())

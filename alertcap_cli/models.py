@@ -178,6 +178,18 @@ class Run:
         return self.status in TERMINAL_STATUSES
 
     @property
+    def failed_outcome(self) -> str | None:
+        """Why the capture failed when the orchestration *completed* with a failed run record, else None.
+
+        The product ends a run whose Azure calls exhausted their retries by emailing the operators and
+        completing with `{"status": "failed", "reason": ...}`; Durable's own rewind only applies to Failed.
+        """
+        record = self.output if isinstance(self.output, dict) else {}
+        if self.status == "Completed" and record.get("status") == "failed":
+            return str(record.get("reason") or "the capture failed")
+        return None
+
+    @property
     def phase(self) -> str | None:
         """The product's phase from the custom status `{"phase": ...}`."""
         if isinstance(self.custom_status, dict) and self.custom_status.get("phase"):

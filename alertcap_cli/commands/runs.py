@@ -90,12 +90,14 @@ def show_run(
 
 
 def ended_error(run: Run) -> RunEndedError:
-    """The error for a run that ended other than Completed."""
-    reason = run.output if isinstance(run.output, str) else None
+    """The error for a run that ended without a successful capture."""
+    reason = run.failed_outcome or (run.output if isinstance(run.output, str) else None)
     verb = {"Failed": "failed", "Terminated": "was terminated", "Canceled": "was canceled"}.get(
         run.status, f"ended {run.status}")
+    if run.failed_outcome:
+        verb = "failed"
     hints = [f"rewind it with `alertcap runs rewind {run.id} --reason ...` once the cause is fixed"] \
-        if run.status == "Failed" else []
+        if run.status == "Failed" or run.failed_outcome else []
     return RunEndedError(f"run {run.id} {verb}" + (f": {reason}" if reason else ""), *hints)
 
 
@@ -114,7 +116,7 @@ def watch_run(
     if not run.done:
         raise StillRunningError(f"run {run_id} is still {run.status} after {timeout:g}s",
                                 f"keep watching with `alertcap runs watch {run_id}`")
-    if run.status != "Completed":
+    if run.status != "Completed" or run.failed_outcome:
         raise ended_error(run)
 
 
@@ -220,9 +222,20 @@ def rewind_run(
     wait: WaitOption = 30,
     output: OutputOption = None,
 ) -> None:
-    """Rewind a Failed run: its failed steps run again (fix the cause first)."""
+    """Rewind a failed run (fix the cause first).
+
+    A Failed orchestration is rewound by Durable: its failed steps run again. A run that completed with a
+    failed capture (the product's way to end after retries, once it emailed) is restarted with the same id
+    and input, so it starts over from the first step.
+    """
     client = cli_state(ctx).client()
-    require_status(client.get_run(run_id), {"Failed"}, "rewind")
+    run = client.get_run(run_id)
+    if run.failed_outcome:
+        act_and_confirm(ctx, run_id, "rewind", lambda: client.restart(run_id),
+                        lambda r: r.status != "Completed" or r.output != run.output, wait, reason, output,
+                        "Restarted (same id and input)")
+        return
+    require_status(run, {"Failed"}, "rewind")
     act_and_confirm(ctx, run_id, "rewind", lambda: client.rewind(run_id, reason),
                     lambda r: r.status != "Failed", wait, reason, output, "Rewound")
 

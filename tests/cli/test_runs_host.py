@@ -200,6 +200,24 @@ def test_rewind_a_failed_run_that_then_completes(host, tmp_path):
     only_error(cli(host, "runs", "rewind", run_id, "--reason", "again"), 1, "already ended (Completed)")
 
 
+def test_rewind_restarts_a_run_that_completed_with_a_failed_capture(host, tmp_path):
+    flag = tmp_path / "arm-is-down"
+    flag.write_text("500")
+    run_id = start(host, "soft_fail_run", new_id("soft"), {"flag": str(flag), "target": VM + "vm-s"})
+    wait_status(host, run_id, "Completed")
+    watched = cli(host, "runs", "watch", run_id, "-o", "none")
+    only_error(watched, 1, f"run {run_id} failed: creating: Azure kept failing after retries")
+    assert "runs rewind" in watched.stderr
+
+    flag.unlink()
+    rewound = cli(host, "runs", "rewind", run_id, "--reason", "ARM is back")
+    assert rewound.exit_code == 0, rewound.stderr
+    assert f"Restarted (same id and input) run {run_id}" in rewound.stdout
+    final = cli(host, "runs", "watch", run_id, "--interval", "0.1", "-o", "json")
+    assert final.exit_code == 0, final.stderr
+    assert json.loads(final.stdout)["output"]["status"] == "succeeded"
+
+
 def test_rewind_refuses_a_running_run(host):
     run_id = start_waiting(host, "rewr")
     result = cli(host, "runs", "rewind", run_id, "--reason", "x")

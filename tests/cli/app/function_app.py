@@ -3,6 +3,7 @@
 - `wait_run`: custom status {"phase": "waiting"}, then waits for the `go` event (or a long timer), returns a
   run record naming its target; good for list/show/watch/terminate/suspend/resume.
 - `flaky_run`: calls `flaky_step`, which fails while the file named in the input exists; rewind target.
+- `soft_fail_run`: completes with `{"status": "failed", ...}` while that file exists (the product's way).
 - `POST /api/start/{name}/{instance_id}`: starts an orchestration with the request body as input.
 - `POST /api/alerts`: starts one `wait_run` per `alertTargetIDs` entry, answering like a webhook.
 """
@@ -38,6 +39,20 @@ def flaky_run(context: df.DurableOrchestrationContext):
     context.set_custom_status({"phase": "working"})
     result = yield context.call_activity("flaky_step", request.get("flag", ""))
     return {"target": request.get("target"), "step": result, "status": "succeeded"}
+
+
+@app.orchestration_trigger(context_name="context")
+def soft_fail_run(context: df.DurableOrchestrationContext):
+    """Like the product: a step that keeps failing ends the run Completed with a failed record."""
+    request = context.get_input() or {}
+    healthy = yield context.call_activity("check_flag", request.get("flag", ""))
+    return {"target": request.get("target"), "status": "succeeded" if healthy else "failed",
+            "reason": "" if healthy else "creating: Azure kept failing after retries: HTTP 500"}
+
+
+@app.activity_trigger(input_name="flag")
+def check_flag(flag: str) -> bool:
+    return not (flag and os.path.exists(flag))
 
 
 @app.activity_trigger(input_name="flag")
