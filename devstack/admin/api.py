@@ -78,8 +78,7 @@ class AdminApi:
         self.ctx.faults.clear()
         self.ctx.rbac.assignments[:] = self._initial_assignments
         speed, manual = self._initial_clock
-        self.ctx.clock.set_manual(manual)
-        self.ctx.clock.set_speed(speed)
+        self.ctx.clock.reset(speed, manual)
         for hook in self.on_reset:
             result = hook()
             if result is not None:

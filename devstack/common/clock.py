@@ -79,6 +79,15 @@ class Clock:
             self._manual = manual
         self._wake()
 
+    def reset(self, speed: float = 1.0, manual: bool = False) -> None:
+        """Back to the wall clock (the one backwards jump allowed), with this speed and mode."""
+        if speed <= 0:
+            raise ValueError("speed must be > 0")
+        with self._lock:
+            self._base_emulated, self._base_real = time.time(), self._monotonic()
+            self._speed, self._manual = speed, manual
+        self._wake()
+
     def advance(self, seconds: float) -> float:
         """Move emulated time forward by `seconds` (either mode); returns the new `now()`."""
         if seconds < 0:

@@ -2,6 +2,7 @@
 
 import asyncio
 import ssl
+import time
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,13 @@ def test_manual_clock_moves_only_when_advanced() -> None:
     clock.set_manual(False)
     real[0] += 1
     assert clock.now() == pytest.approx(81.0)
+
+
+def test_reset_returns_to_the_wall_clock() -> None:
+    clock = Clock(manual=True, start=0.0)
+    clock.advance(10)
+    clock.reset(speed=2.0)
+    assert abs(clock.now() - time.time()) < 1 and clock.speed == 2.0 and not clock.manual
 
 
 async def test_sleep_until_wakes_on_advance_without_real_waiting() -> None:
