@@ -1,0 +1,50 @@
+"""POST /api/alerts request handling without a backend: size limit, JSON, misconfiguration."""
+
+from __future__ import annotations
+
+import json
+
+import azure.functions as func
+import product_payloads as p
+import pytest
+
+from core.alerts import ParsedAlert
+from core.errors import ConfigurationError
+from http_starter.handler import MAX_BODY_BYTES, handle_alert, read_alert
+
+
+def request(body: bytes | object, headers: dict[str, str] | None = None) -> func.HttpRequest:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return func.HttpRequest(method="POST", url="http://localhost/api/alerts", headers=headers or {},
+                            params={}, route_params={}, body=raw)
+
+
+def test_body_over_256_kb_is_413() -> None:
+    answer = read_alert(request(b"{" + b" " * MAX_BODY_BYTES + b"}"))
+    assert isinstance(answer, func.HttpResponse) and answer.status_code == 413
+    assert json.loads(answer.get_body())["limit_bytes"] == MAX_BODY_BYTES
+
+
+def test_declared_content_length_over_the_limit_is_413_before_reading() -> None:
+    answer = read_alert(request(b"{}", {"Content-Length": str(MAX_BODY_BYTES + 1)}))
+    assert isinstance(answer, func.HttpResponse) and answer.status_code == 413
+
+
+@pytest.mark.parametrize("raw", [b"{nope", b"\xff\xfe", b"", b"[" * 100000])
+def test_undecodable_bodies_are_400_naming_the_body(raw: bytes) -> None:
+    answer = read_alert(request(raw))
+    assert isinstance(answer, func.HttpResponse) and answer.status_code == 400
+    assert json.loads(answer.get_body())["field"] == "$"
+
+
+def test_valid_body_parses() -> None:
+    assert isinstance(read_alert(request(p.common_metric_static())), ParsedAlert)
+
+
+async def test_misconfigured_app_answers_500_naming_the_setting_without_secrets() -> None:
+    def broken() -> None:
+        raise ConfigurationError("EMAIL_RECIPIENTS", "is required")
+
+    answer = await handle_alert(request(p.common_metric_static()), client=None, settings_loader=broken)
+    assert answer.status_code == 500
+    assert json.loads(answer.get_body()) == {"error": "misconfigured", "setting": "EMAIL_RECIPIENTS"}

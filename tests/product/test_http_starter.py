@@ -1,0 +1,119 @@
+"""POST /api/alerts: the decorated starter with real ``func.HttpRequest`` objects and a real durable client
+talking to the local durable host (``devstack.host``) over its RPC API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import azure.functions as func
+import product_payloads as p
+import pytest
+
+from devstack.host.testing import HostProcess, running_host
+from http_starter.blueprint import alerts
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.asyncio(loop_scope="module")  # the SDK client keeps one aiohttp session per loop
+STORAGE = f"/subscriptions/{p.SUB}/resourceGroups/data/providers/Microsoft.Storage/storageAccounts/caps"
+
+
+def request(body: bytes | object, headers: dict[str, str] | None = None) -> func.HttpRequest:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return func.HttpRequest(method="POST", url="http://localhost/api/alerts", headers=headers or {},
+                            params={}, route_params={}, body=raw)
+
+
+# --- against the real durable host -------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostProcess]:
+    """The durable host running this function app; Azure endpoints point at a closed port (runs fail fast)."""
+    settings = {
+        "FUNCTIONS_WORKER_RUNTIME": "python", "ARM_ENDPOINT": "https://127.0.0.1:9",
+        "ACS_ENDPOINT": "https://127.0.0.1:9", "EMAIL_SENDER": "a@alertcap.localhost",
+        "EMAIL_RECIPIENTS": "b@alertcap.localhost", "CAPTURE_STORAGE_ACCOUNT_ID": STORAGE,
+        "ACTIVITY_RETRY_ATTEMPTS": "1", "ACTIVITY_RETRY_INTERVAL_SECONDS": "0.1",
+        "IDENTITY_ENDPOINT": "https://127.0.0.1:9/msi/token", "IDENTITY_HEADER": "unused",
+    }
+    path = tmp_path_factory.mktemp("starter") / "settings.json"
+    path.write_text(json.dumps({"IsEncrypted": False, "Values": settings}))
+    with running_host(REPO_ROOT, settings=path, env=settings) as process:
+        yield process
+
+
+@pytest.fixture(scope="module", autouse=True)
+def app_settings(host: HostProcess) -> Iterator[None]:
+    """The same settings in this process, where the starter runs."""
+    patch = pytest.MonkeyPatch()
+    for key, value in json.loads(host.settings.read_text())["Values"].items():
+        patch.setenv(key, value)
+    from http_starter import blueprint
+
+    blueprint._settings.cache_clear()
+    yield
+    blueprint._settings.cache_clear()
+    patch.undo()
+
+
+async def call_starter(host: HostProcess, body: object) -> tuple[int, dict]:
+    response = await alerts._function._func(req=request(body), client=host.client_binding())
+    return response.status_code, json.loads(response.get_body())
+
+
+def vm(name: str) -> str:
+    return p.VM_ID.replace("web-1", name)
+
+
+async def test_firing_alert_starts_one_run_and_answers_202_with_status_urls(host: HostProcess) -> None:
+    status, body = await call_starter(host, p.common_metric_static(targets=[vm("starter-1")]))
+    assert status == 202 and body["status"] == "accepted"
+    (run,) = body["runs"]
+    assert run["outcome"] == "started" and run["instanceId"].startswith("alertcap-")
+    assert run["instanceId"] in run["statusQueryGetUri"]
+    existing = await host.durable_client().get_status(run["instanceId"])
+    assert existing and existing.name == "capture_orchestration"
+
+
+async def test_the_same_alert_again_is_a_duplicate_naming_the_run(host: HostProcess) -> None:
+    body = p.common_metric_static(targets=[vm("starter-2")])
+    _, first = await call_starter(host, body)
+    status, second = await call_starter(host, body)
+    assert status == 200 and second["status"] == "duplicate"
+    assert second["runs"][0]["instanceId"] == first["runs"][0]["instanceId"]
+    assert second["runs"][0]["outcome"] == "duplicate"
+
+
+async def test_concurrent_deliveries_start_exactly_one_run(host: HostProcess) -> None:
+    bodies = []
+    for i in range(20):
+        body = p.common_metric_static(targets=[vm("starter-3") if i % 2 else vm("starter-3").lower()])
+        body["data"]["essentials"]["alertId"] = f"{p.ALERTS}/concurrent-{i}"
+        bodies.append(body)
+    answers = await asyncio.gather(*(call_starter(host, b) for b in bodies))
+    runs = [run for _, body in answers for run in body["runs"]]
+    assert {status for status, _ in answers} <= {200, 202}
+    assert sum(run["outcome"] == "started" for run in runs) == 1
+    assert len({run["instanceId"] for run in runs}) == 1
+
+
+async def test_an_alert_naming_two_vms_fans_out_to_two_runs(host: HostProcess) -> None:
+    status, body = await call_starter(host, p.common_metric_static(targets=[vm("fan-a"), vm("fan-b")]))
+    assert status == 202 and len({run["instanceId"] for run in body["runs"]}) == 2
+
+
+async def test_resolved_and_non_vm_alerts_are_ignored_with_a_reason(host: HostProcess) -> None:
+    status, body = await call_starter(host, p.common_metric_static(targets=[vm("x")], condition="Resolved"))
+    assert status == 200 and body["status"] == "ignored" and "Resolved" in body["reason"]
+    status, body = await call_starter(host, p.common_log_search_v2(targets=[p.WORKSPACE_ID]))
+    assert status == 200 and body["status"] == "ignored"
+    assert body["ignored"][0]["target"].lower() == p.WORKSPACE_ID
+
+
+async def test_malformed_alerts_get_400_naming_the_field(host: HostProcess) -> None:
+    status, body = await call_starter(host, p.with_essentials(p.common_metric_static(), firedDateTime=None))
+    assert status == 400 and body["field"] == "data.essentials.firedDateTime"
+    status, body = await call_starter(host, p.common_metric_static(targets=["/subscriptions/../x"]))
+    assert status == 400 and body["field"] == "target[0]"
