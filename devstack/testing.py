@@ -307,11 +307,19 @@ class AdminClient:
         return self._call("DELETE", "role-assignments", params=params)["removed"]
 
 
-def loopback_config(path: Path, source: Path | None = None) -> Path:
+def loopback_config(path: Path, source: Path | None = None, alert_rules: bool = False) -> Path:
     """Write a copy of a devstack config (default: the built-in one) with every VM on loopback instead of a
-    network namespace, so several devstacks can run side by side; returns `path`."""
+    network namespace, so several devstacks can run side by side, and (unless `alert_rules`) without
+    `[[alert_rules]]`, so loopback traffic from other tests cannot fire alerts; returns `path`."""
     from devstack.config import DEFAULT_CONFIG_PATH
 
-    lines = (source or DEFAULT_CONFIG_PATH).read_text().splitlines(keepends=True)
-    path.write_text("".join(line for line in lines if not line.lstrip().startswith("netns")))
+    kept, in_rule = [], False
+    for line in (source or DEFAULT_CONFIG_PATH).read_text().splitlines(keepends=True):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            in_rule = stripped == "[[alert_rules]]" and not alert_rules
+        if in_rule or stripped.startswith("netns"):
+            continue
+        kept.append(line)
+    path.write_text("".join(kept))
     return path

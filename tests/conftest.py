@@ -1,7 +1,7 @@
 """Fixtures shared by every test area.
 
-- `devstack_session` (session): one devstack (emulators + Azurite, no durable host, VMs on loopback) for the
-  whole run; `devstack_state` (function) resets it and returns its `DevstackState`.
+- `devstack_session` (session): one devstack (emulators + Azurite, no durable host, VMs on loopback, no alert
+  rules) for the whole run; `devstack_state` (function) resets it and returns its `DevstackState`.
 - `devstack_host_session` / `devstack_host_state`: the same with the durable Functions host (and the alert
   monitor when configured); the host starts only if `devstack.host` is runnable.
 - `devstack_admin`: an `AdminClient` for the reset devstack.

@@ -1,6 +1,7 @@
 """The devstack config file: the default loads, and bad keys are reported by name."""
 
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,12 @@ def test_invalid_toml_and_missing_file(tmp_path: Path) -> None:
         load_config(write(tmp_path, "a = ["))
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "absent.toml")
+
+
+def test_loopback_config_drops_namespaces_and_alert_rules(tmp_path: Path) -> None:
+    from devstack.testing import loopback_config
+
+    config = load_config(loopback_config(tmp_path / "a.toml"))
+    assert [vm.netns for vm in config.vms] == [None] * len(config.vms) and config.alert_rules == []
+    assert config.vms == [replace(vm, netns=None) for vm in load_config(None).vms]
+    assert len(load_config(loopback_config(tmp_path / "b.toml", alert_rules=True)).alert_rules) == 1
