@@ -9,7 +9,7 @@ from aiohttp import web
 
 from devstack.arm.models import ArmBackend
 from devstack.arm.responses import ArmResponses
-from devstack.arm.urls import routes
+from devstack.arm.urls import ArmRouter, routes
 from devstack.capture.agent import Uploader
 from devstack.common.context import StackContext
 
@@ -27,6 +27,7 @@ class ArmEmulator:
         self.app = web.Application(
             middlewares=[ctx.faults.middleware("arm"), self.responses.arm_middleware],
             client_max_size=1 << 20,
+            router=ArmRouter(),
         )
         self.app.add_routes(routes(self.responses))
 

@@ -1,8 +1,9 @@
 """The ARM emulator's routes. Each route's `name` is the REST spec's operationId (the fault injector
 keys on it).
 
-Paths use ARM's canonical casing (what the SDKs send); any other GET falls through to `Resources_GetById`,
-which resolves ids case-insensitively.
+ARM paths are case-insensitive (azure-mgmt-resource sends `/resourcegroups/`, alert payloads carry lower-cased
+ids): `ArmRouter` matches the path's keyword segments in any casing. Any other GET falls through to
+`Resources_GetById`, which resolves ids case-insensitively.
 """
 
 from __future__ import annotations
@@ -11,6 +12,28 @@ from aiohttp import web
 
 from devstack.arm.responses import ArmResponses
 
+KEYWORDS = {
+    word.lower(): word
+    for word in [
+        "subscriptions",
+        "resourceGroups",
+        "providers",
+        "locations",
+        "operations",
+        "operationResults",
+        "resources",
+        "Microsoft.Network",
+        "networkWatchers",
+        "packetCaptures",
+        "stop",
+        "queryStatus",
+        "Microsoft.Compute",
+        "virtualMachines",
+        "virtualMachineScaleSets",
+        "extensions",
+        "instanceView",
+    ]
+}
 SUB = "/subscriptions/{sub}"
 RG = SUB + "/resourceGroups/{rg}"
 NW = RG + "/providers/Microsoft.Network/networkWatchers"
@@ -62,3 +85,14 @@ def routes(r: ArmResponses) -> list[web.AbstractRouteDef]:
         web.get("/{tail:.*}", r.resources_get_by_id, name="Resources_GetById"),
         web.route("*", "/{tail:.*}", r.not_found, name="Unknown"),
     ]
+
+
+class ArmRouter(web.UrlDispatcher):
+    """Routes with ARM's case-insensitive keywords: `/resourcegroups/` finds the `/resourceGroups/` route."""
+
+    async def resolve(self, request: web.Request) -> web.UrlMappingMatchInfo:
+        path = request.rel_url.path
+        canonical = "/".join(KEYWORDS.get(part.lower(), part) for part in path.split("/"))
+        if canonical != path:
+            request = request.clone(rel_url=request.rel_url.with_path(canonical))
+        return await super().resolve(request)
