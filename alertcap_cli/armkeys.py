@@ -7,6 +7,7 @@ The caller needs `Microsoft.Web/sites/host/listkeys/action` on the site (for exa
 from __future__ import annotations
 
 import os
+import ssl
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,7 +68,8 @@ def _arm_call(method: str, path: str, token: str, verify: str | bool) -> dict[st
     url = f"{arm_endpoint()}{path}?api-version={SITES_API_VERSION}"
     try:
         response = httpx.request(method, url, headers={"Authorization": f"Bearer {token}"},
-                                 verify=verify, timeout=30)
+                                 verify=ssl.create_default_context(cafile=verify) if isinstance(verify, str)
+                                 else verify, timeout=30)
     except httpx.HTTPError as exc:
         raise UnreachableError(f"cannot reach ARM at {arm_endpoint()}: {exc}",
                                "check your network, or set ALERTCAP_ARM_ENDPOINT for another cloud") from None

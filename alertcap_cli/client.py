@@ -23,7 +23,7 @@ from alertcap_cli.errors import (
     UsageError,
 )
 from alertcap_cli.models import Run, StartedRun, WebhookReply
-from alertcap_cli.target import Target
+from alertcap_cli.target import Target, tls_verify
 from alertcap_cli.timeparse import format_api_time
 
 CONTINUATION_HEADER = "x-ms-continuation-token"
@@ -37,7 +37,7 @@ class DurableClient:
     def __init__(self, target: Target, *, timeout: float = 15.0,
                  transport: httpx.BaseTransport | None = None) -> None:
         self.target = target
-        self._http = httpx.Client(verify=target.verify, timeout=timeout, transport=transport,
+        self._http = httpx.Client(verify=tls_verify(target.verify), timeout=timeout, transport=transport,
                                   headers={"User-Agent": "alertcap-cli"})
 
     def close(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,13 @@ from alertcap_cli.errors import AuthError, CliError, UsageError
 
 STATE_DIR_NAME = ".devstack"
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def tls_verify(verify: str | bool) -> ssl.SSLContext | bool:
+    """httpx's `verify`: a context trusting the CA bundle file, or True/False."""
+    if isinstance(verify, str):
+        return ssl.create_default_context(cafile=verify)
+    return verify
 
 
 @dataclass(frozen=True)

@@ -29,11 +29,19 @@ def _state_dir(ctx: typer.Context) -> Path:
 def _devstack(*args: str) -> int:
     """Run `python -m devstack ARGS` from the repo root; its output goes to our stderr (diagnostics)."""
     try:
+        sys.stderr.flush()
+        passthrough = sys.stderr.fileno() >= 0
+    except (AttributeError, OSError, ValueError):
+        passthrough = False  # stderr is not a file (e.g. captured in-process): relay the output instead
+    try:
         completed = subprocess.run([sys.executable, "-m", "devstack", *args], cwd=REPO_ROOT,
-                                   stdout=sys.stderr, stderr=sys.stderr, stdin=subprocess.DEVNULL,
-                                   check=False)
+                                   stdin=subprocess.DEVNULL, check=False,
+                                   stdout=sys.stderr if passthrough else subprocess.PIPE,
+                                   stderr=sys.stderr if passthrough else subprocess.STDOUT)
     except OSError as exc:
         raise CliError(f"cannot run the devstack: {exc}") from None
+    if not passthrough and completed.stdout:
+        sys.stderr.write(completed.stdout.decode(errors="replace"))
     return completed.returncode
 
 
@@ -66,6 +74,7 @@ def dev_up(
     ctx: typer.Context,
     config: Annotated[Path | None, typer.Option(
         help="A devstack TOML config (default: the bundled one).")] = None,
+    timeout: Annotated[float, typer.Option(min=1, help="Seconds to wait until it is ready.")] = 120.0,
     output: OutputOption = None,
 ) -> None:
     """Start the devstack in the background and print its endpoints (no secrets)."""
@@ -73,7 +82,7 @@ def dev_up(
     if _running(state_dir):
         cli_state(ctx).render(_state_rendering(state_dir, "The devstack is already running."), output)
         return
-    args = ["up", "--detach", "--state-dir", str(state_dir)]
+    args = ["up", "--detach", "--state-dir", str(state_dir), "--timeout", f"{timeout:g}"]
     if config:
         args += ["--config", str(config.resolve())]
     code = _devstack(*args)
