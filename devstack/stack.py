@@ -141,6 +141,7 @@ class Stack:
         )
         self.ctx = ctx
         await self._start_azurite(ctx)
+        await self._ensure_namespaces()  # before ARM, so tcpdumps are stopped before namespaces go
         identity = IdentityEmulator(ctx)
         acs = AcsEmulator(ctx)
         arm = self._make_arm(ctx)
@@ -150,7 +151,6 @@ class Stack:
         acs_url = await self._serve("acs", acs.app, ports.acs)
         arm_url = await self._serve("arm", arm.app, ports.arm) if arm is not None else ""
         admin_url = await self._serve("admin", admin.app, ports.admin) + ADMIN_PREFIX
-        await self._ensure_namespaces()
         capture_account = ctx.storage_for_id(config.capture_storage_account)
         assert config.communication_service is not None
         self.state = {
