@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import re
 import shutil
 import signal
 import sys
@@ -25,7 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devstack.config import AlertRuleConfig, ConfigError, DevstackConfig, VmConfig, load_config
+from devstack.config import (
+    DEFAULT_CONFIG_PATH,
+    AlertRuleConfig,
+    ConfigError,
+    DevstackConfig,
+    VmConfig,
+    load_config,
+)
 from devstack.monitor import observe
 from devstack.monitor.counters import NamespaceCounters
 from devstack.monitor.evaluator import JOURNAL_ENV
@@ -36,6 +44,7 @@ from devstack.monitor.targets import resolve_target
 from devstack.monitor.traffic import TrafficSink, run_burst_in_namespace
 
 DEFAULT_STATE_DIR = REPO_ROOT / ".devstack"
+_NETNS_LINE = re.compile(r'^(\s*netns\s*=\s*")([^"]+)("\s*(?:#.*)?\n?)$')
 CAPTURE_SECONDS = 20
 DEADLINE_SECONDS = 115
 POLL_SECONDS = 0.5
@@ -100,6 +109,26 @@ def pick_target(config: DevstackConfig) -> DemoTarget:
                                "needs one (devstack/devstack.toml has vm-demo-tcp-segments-sent)")
 
 
+def write_demo_config(source: Path, destination: Path) -> Path:
+    """A copy of `source` whose namespaces get a per-run name (`alertcap-demo<pid>-<n>`).
+
+    Another devstack on the same machine (a test, `make up`) creates and deletes the namespaces of its own
+    config; private names keep the demo's VM network out of their reach. Everything else is unchanged.
+    """
+    renamed: dict[str, str] = {}
+    lines = []
+    for line in source.read_text().splitlines(keepends=True):
+        match = _NETNS_LINE.match(line)
+        if match:
+            old = match.group(2)
+            new = renamed.setdefault(old, f"alertcap-demo{os.getpid() % 100000}-{len(renamed)}")
+            line = f"{match.group(1)}{new}{match.group(3)}"
+        lines.append(line)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    destination.write_text("".join(lines))
+    return destination
+
+
 def preflight() -> None:
     """Root and the tools the devstack needs, checked before anything starts."""
     if os.geteuid() != 0:
@@ -126,6 +155,7 @@ class Demo:
         self.seen = DemoState()
         self.sink: TrafficSink | None = None
         self.tasks: list[asyncio.Task[None]] = []
+        self._capture_status = ""
 
     # -- the story ----------------------------------------------------------------------------------------
     async def run(self) -> Path:
@@ -205,6 +235,7 @@ class Demo:
         self.progress.update("alert", f"waiting for the monitor to fire {self.target.rule.name!r}")
         vm_id = self.target.vm.id.lower()
         while time.monotonic() < self.deadline:
+            self._check_tasks()
             for entry in observe.read_journal(journal):
                 essentials = entry.get("payload", {}).get("data", {}).get("essentials", {})
                 fired = essentials.get("monitorCondition") == "Fired"
@@ -241,6 +272,7 @@ class Demo:
         self.progress.update("run", f"{self.seen.run_id}: starting")
         async with observe.client(state) as http:
             while time.monotonic() < self.deadline:
+                self._check_tasks()
                 await self._poll_run(http)
                 await self._poll_capture(http, vm)
                 await self._poll_email(http, vm)
@@ -281,7 +313,10 @@ class Demo:
             self.seen.capture_started.set()
             fields = _pick(self.seen.capture, ("name", "status", "packetCaptureStatus", "state", "interface",
                                                 "timeLimitInSeconds", "storagePath", "bytes"))
-            self.progress.update("capture", ", ".join(f"{k} {v}" for k, v in fields.items()) or "started")
+            status = str(fields.get("status") or fields.get("packetCaptureStatus") or fields.get("state"))
+            self.progress.update("capture", ", ".join(f"{k} {v}" for k, v in fields.items()) or "started",
+                                 quiet=status == self._capture_status)
+            self._capture_status = status
 
     def _show_capture_from_output(self, output: dict[str, Any]) -> None:
         self.seen.capture_started.set()
@@ -331,6 +366,13 @@ class Demo:
         self.progress.done("pcap", f"{self._rel(destination)} ({size} bytes): {summary.line()}")
         return destination
 
+    def _check_tasks(self) -> None:
+        """Turn a crashed background task (traffic, metric watch) into a DemoFailure naming its step."""
+        for task in self.tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                exc = task.exception()
+                raise DemoFailure(task.get_name(), f"{type(exc).__name__}: {exc}")
+
     # -- teardown -----------------------------------------------------------------------------------------
     async def close(self) -> None:
         """Stop traffic, the sink and the devstack; remove any namespace the stack left."""
@@ -368,7 +410,9 @@ async def run_demo(args: argparse.Namespace) -> int:
     progress = DemoProgress(STEPS, live=args.live)
     try:
         preflight()
-        config_path = Path(args.config) if args.config else None
+        source = Path(args.config) if args.config else DEFAULT_CONFIG_PATH
+        load_config(source)  # report problems against the file the user named
+        config_path = write_demo_config(source, Path(args.state_dir) / "demo.toml")
         config = load_config(config_path)
         demo = Demo(config, config_path, Path(args.state_dir), progress, args.capture_seconds, args.deadline)
     except (DemoFailure, ConfigError) as exc:
