@@ -79,6 +79,7 @@ class Engine:
         self._timer_event = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._clock_floor: dt.datetime | None = None
+        self._finish_watchers: dict[str, list[asyncio.Future[None]]] = {}
 
     # lifecycle -----------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -104,6 +105,30 @@ class Engine:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self.runner.close()
+
+    async def wait_until_finished(self, instance_id: str, timeout: float) -> Instance | None:
+        """The instance once it is in a terminal state, or None if ``timeout`` seconds pass first."""
+        inst = self.store.get_instance(instance_id)
+        if inst is not None and inst.status in RuntimeStatus.TERMINAL:
+            return inst
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._finish_watchers.setdefault(instance_id, []).append(future)
+        try:
+            await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            return None
+        finally:
+            watchers = self._finish_watchers.get(instance_id, [])
+            if future in watchers:
+                watchers.remove(future)
+            if not watchers:
+                self._finish_watchers.pop(instance_id, None)
+        return self.store.get_instance(instance_id)
+
+    def _notify_finished(self, instance_id: str) -> None:
+        for future in self._finish_watchers.pop(instance_id, []):
+            if not future.done():
+                future.set_result(None)
 
     def _mark_ready(self, instance_id: str) -> None:
         self._ready[instance_id] = None
@@ -336,6 +361,8 @@ class Engine:
             self._timer_event.set()
         for instance_id in wake:
             self._mark_ready(instance_id)
+        if effects.status in RuntimeStatus.TERMINAL:
+            self._notify_finished(inst.instance_id)
 
     def _continue_as_new(self, inst: Instance, effects: EpisodeEffects, now: dt.datetime) -> None:
         inst.execution_id = new_execution_id()
@@ -518,6 +545,7 @@ class Engine:
             self.store.put_instance(updated)
             wake = self._notify_parent(updated, None, reason)
         log.info("terminated instance=%s", instance_id)
+        self._notify_finished(instance_id)
         for target in wake:
             self._mark_ready(target)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import re
@@ -152,17 +151,15 @@ class ManagementApi:
         if not (timeout and interval):
             return self._accepted(request, instance_id)
         try:
-            deadline = asyncio.get_running_loop().time() + float(timeout)
-            step = max(0.01, float(interval))
+            wait_seconds = float(timeout)
+            float(interval)
         except ValueError as exc:
             raise BadRequest("timeout and pollingInterval must be numbers of seconds") from exc
-        while asyncio.get_running_loop().time() < deadline:
-            inst = self.engine.store.get_instance(instance_id)
-            if inst is not None and inst.status == RuntimeStatus.COMPLETED:
-                return web.Response(status=200, text=inst.output or "null", content_type="application/json")
-            if inst is not None and inst.status in RuntimeStatus.TERMINAL:
-                return web.json_response(status_payload(inst), status=200)
-            await asyncio.sleep(step)
+        inst = await self.engine.wait_until_finished(instance_id, wait_seconds)
+        if inst is not None and inst.status == RuntimeStatus.COMPLETED:
+            return web.Response(status=200, text=inst.output or "null", content_type="application/json")
+        if inst is not None:
+            return web.json_response(status_payload(inst), status=200)
         return self._accepted(request, instance_id)
 
     # handlers ------------------------------------------------------------------------------------------

@@ -1,0 +1,103 @@
+"""Durable host throughput: 3-activity chains, 100 started at once; chains/s and start-to-complete latency.
+
+Starts the host (tests/host/apps/chaining) in a subprocess on a temp state dir and drives it only over HTTP:
+each chain is one ``POST .../orchestrators/chain?timeout=..&pollingInterval=..`` that returns when the
+instance completes, so a request's duration is the instance's start-to-complete latency.
+Two phases: a burst phase (100 concurrent starts per round: throughput, and latency under that load, which
+by Little's law is about concurrency / throughput) and an unloaded phase (one chain at a time: the latency a
+single run sees). Targets on the shared 2-core machine: >= 100 chains/s, p50 < 100 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from devstack.host.testing import HostProcess, start_host  # noqa: E402
+
+APP = REPO / "tests" / "host" / "apps" / "chaining"
+
+
+async def run_chain(client: httpx.AsyncClient, url: str, code: str) -> float:
+    """Start one chain and wait for it; returns seconds from request to completed output."""
+    started = time.perf_counter()
+    response = await client.post(
+        url, params={"code": code, "timeout": "60", "pollingInterval": "1"}, json=["a", "b", "c"]
+    )
+    elapsed = time.perf_counter() - started
+    if response.status_code != 200 or response.json() != ["Hello a!", "Hello b!", "Hello c!"]:
+        raise RuntimeError(f"chain did not complete: {response.status_code} {response.text[:200]}")
+    return elapsed
+
+
+async def run_round(host: HostProcess, concurrency: int) -> tuple[float, list[float]]:
+    """``concurrency`` chains at once; returns (wall seconds, latencies)."""
+    url = f"{host.management_url}/orchestrators/chain"
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+        started = time.perf_counter()
+        latencies = await asyncio.gather(
+            *(run_chain(client, url, host.master_key) for _ in range(concurrency))
+        )
+        return time.perf_counter() - started, list(latencies)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
+
+
+def main() -> int:
+    """Run warm-up + measured rounds and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--concurrency", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--sequential", type=int, default=50, help="chains run one at a time for unloaded latency"
+    )
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="host-bench-") as state:
+        host = start_host(APP, state_dir=Path(state))
+        try:
+            asyncio.run(run_round(host, 10))  # warm-up: imports, connections, SQLite pages
+            walls, latencies = [], []
+            for _ in range(args.rounds):
+                wall, round_latencies = asyncio.run(run_round(host, args.concurrency))
+                walls.append(wall)
+                latencies += round_latencies
+            sequential = [asyncio.run(run_round(host, 1))[1][0] for _ in range(args.sequential)]
+        finally:
+            host.stop()
+    total = args.concurrency * args.rounds
+    print(
+        f"host throughput: {total} chains of 3 activities, "
+        f"{args.concurrency} concurrent starts x {args.rounds} rounds"
+    )
+    print(
+        f"  throughput: {total / sum(walls):.0f} chains/s (best round {args.concurrency / min(walls):.0f}/s)"
+    )
+    print(
+        f"  start-to-complete latency under that load: p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
+        f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms, "
+        f"mean {statistics.mean(latencies) * 1000:.0f} ms"
+    )
+    print(
+        f"  start-to-complete latency unloaded ({args.sequential} chains one at a time): "
+        f"p50 {percentile(sequential, 0.5) * 1000:.0f} ms, p99 {percentile(sequential, 0.99) * 1000:.0f} ms"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

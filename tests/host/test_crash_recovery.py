@@ -1,0 +1,59 @@
+"""kill -9 with a 5 s timer pending and an activity in flight; the restarted host finishes the run."""
+
+import time
+from pathlib import Path
+
+import httpx
+
+from devstack.host.history import parse_ts
+from devstack.host.testing import get_status, running_host, wait_for_status, wait_until
+
+APP = Path(__file__).parent / "apps" / "crash"
+
+
+def lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def test_kill_9_with_a_pending_timer_and_an_activity_in_flight(tmp_path: Path) -> None:
+    side_effects = tmp_path / "side-effects.txt"
+    with running_host(APP, state_dir=tmp_path / "state") as host:
+        response = httpx.post(f"{host.base_url}/api/runs", json={"path": str(side_effects), "seconds": 3})
+        assert response.status_code == 202
+        instance_id = response.json()["id"]
+        wait_until(lambda: lines(side_effects) == ["work"], message="the activity to be in flight")
+        history = get_status(host, instance_id, showHistory="true")["historyEvents"]
+        (timer,) = [e for e in history if e["EventType"] == "TimerCreated"]
+        fire_at = parse_ts(timer["FireAt"]).timestamp()
+        host.kill()
+
+        # stay down until the timer has fallen due, so the restart must fire it on start
+        wait_until(lambda: time.time() > fire_at + 0.2, timeout=10, interval=0.1, message="timer due time")
+        host.restart()
+        status = wait_for_status(host, instance_id, timeout=20, showHistory="true")
+        assert status["runtimeStatus"] == "Completed", status
+        assert status["output"] == {"work": "work done", "after": "after done"}
+        work_runs = [line for line in lines(side_effects) if line == "work"]
+        assert 1 <= len(work_runs) <= 2
+        assert lines(side_effects)[-1] == "after"
+        fired = [e for e in status["historyEvents"] if e["EventType"] == "TimerFired"]
+        assert len(fired) == 1 and parse_ts(fired[0]["Timestamp"]).timestamp() >= fire_at
+
+
+def test_sigterm_shuts_down_cleanly_and_keys_survive_a_restart(tmp_path: Path) -> None:
+    side_effects = tmp_path / "effects.txt"
+    with running_host(APP, state_dir=tmp_path / "state") as host:
+        keys = (host.function_key, host.master_key)
+        assert (tmp_path / "state" / "state.json").exists()
+        assert host.stop() == 0
+        assert not (tmp_path / "state" / "state.json").exists()
+        host.start()
+        assert (host.function_key, host.master_key) == keys
+        response = httpx.post(f"{host.base_url}/api/runs", json={"path": str(side_effects), "seconds": 0})
+        assert response.status_code == 202
+        instance_id = response.json()["id"]
+        wait_until(
+            lambda: f"episode crash_run instance={instance_id}" in host.log_text(), message="episode log"
+        )
+        log = host.log_text()
+        assert all(key not in log for key in (*keys, host.client_binding().split("code=")[1][:20]))
