@@ -23,6 +23,7 @@ class ArmStub:
     keys: dict = field(default_factory=dict)
     host_name: str = "127.0.0.1:1"
     forbidden_sites: set[str] = field(default_factory=set)
+    broken_sites: set[str] = field(default_factory=set)
     calls: list[tuple[str, str, str]] = field(default_factory=list)
     url: str = ""
 
@@ -46,6 +47,9 @@ class ArmStub:
         if request.headers.get("Authorization") != f"Bearer {TOKEN}":
             return web.json_response({"error": {"code": "InvalidAuthenticationToken", "message": "no"}},
                                      status=401)
+        if request.match_info["site"] in self.broken_sites:
+            body = {"error": {"code": "InternalServerError", "message": "try again"}}
+            return web.json_response(body, status=500)
         if request.match_info["site"] in self.forbidden_sites:
             message = "no authorization to perform action 'Microsoft.Web/sites/host/listkeys/action'"
             body = {"error": {"code": "AuthorizationFailed", "message": message}}

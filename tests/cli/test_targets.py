@@ -85,3 +85,20 @@ def test_listkeys_forbidden_names_the_role(arm_stub):
                                  "runs", "list"])
     one_error(result, 4, "ARM refused POST")
     assert "Website Contributor" in result.stderr and "listkeys/action" in result.stderr
+
+
+def test_arm_server_error_exits_5(arm_stub):
+    arm_stub.broken_sites.add("broken")
+    result = runner.invoke(app, ["--app-id", SITE + "broken", "runs", "list"])
+    one_error(result, 5, "ARM answered HTTP 500")
+
+
+def test_the_console_script_runs_without_a_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "alertcap_cli", "--state-dir", str(tmp_path), "runs", "list"]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 1
+    assert completed.stdout == "" and completed.stderr.startswith("error: no devstack is running")
+    assert "Traceback" not in completed.stderr
