@@ -84,6 +84,8 @@ async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
         return await handler(request)
     except ApiError as exc:
         return exc.response()
+    except ConnectionResetError:  # the client went away, or a fault dropped the connection on purpose
+        raise
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

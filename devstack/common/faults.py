@@ -219,8 +219,8 @@ class FaultInjector:
                 await asyncio.sleep(fault.delay)
             if fault.drop:
                 if request.transport is not None:
-                    request.transport.abort()
-                raise ConnectionResetError("fault injection: connection dropped")
+                    request.transport.abort()  # RST-like close: the client sees a dropped connection
+                return web.Response(status=503)  # never reaches the client
             if fault.status is not None:
                 return fault_response(fault)
             return await handler(request)
