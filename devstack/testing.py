@@ -265,6 +265,12 @@ class AdminClient:
             raise AdminError(response)
         return response.content
 
+    def email_outcome(self, status: str, polls: int = 0, count: int | None = 1, code: str | None = None,
+                      message: str | None = None) -> dict:
+        """Make the next `count` sends end with `status` after `polls` `Running` polls."""
+        body = {"status": status, "polls": polls, "count": count, "code": code, "message": message}
+        return self._call("POST", "emails/outcomes", json={k: v for k, v in body.items() if v is not None})
+
     def add_vm(self, spec: dict) -> dict:
         """Add a VM or scale set at run time ({"id", "location", ...})."""
         return self._call("POST", "vms", json=spec)

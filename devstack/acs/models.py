@@ -55,6 +55,46 @@ class Attachment:
     content_id: str | None = None
 
 
+@dataclass(frozen=True)
+class SendOutcome:
+    """How upcoming send operations end: `status` after `polls` non-terminal status polls (with `error`
+    for Failed/Canceled), for the next `count` sends (None = until cleared)."""
+
+    status: str = "Succeeded"
+    polls: int = 0
+    code: str | None = None
+    message: str | None = None
+    count: int | None = None
+
+    @classmethod
+    def from_dict(cls, spec: Any) -> SendOutcome:
+        """From the admin API's JSON; BadRequest naming the bad field."""
+        if not isinstance(spec, dict) or set(spec) - {"status", "polls", "code", "message", "count"}:
+            raise BadRequest("An outcome is an object with 'status', 'polls', 'code', 'message', 'count'.")
+        status = spec.get("status", "Succeeded")
+        if status not in TERMINAL:
+            raise BadRequest(f"status must be one of {', '.join(TERMINAL)}.", "status")
+        for key, low, high in (("polls", 0, 1000), ("count", 1, 100000)):
+            value = spec.get(key)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high
+            ):
+                raise BadRequest(f"{key} must be an integer between {low} and {high}.", key)
+        for key in ("code", "message"):
+            if spec.get(key) is not None and not isinstance(spec[key], str):
+                raise BadRequest(f"{key} must be a string.", key)
+        return cls(status, spec.get("polls") or 0, spec.get("code"), spec.get("message"), spec.get("count"))
+
+    def error(self) -> dict[str, str] | None:
+        """The operation's `error` body for a non-success terminal status."""
+        if self.status == "Succeeded":
+            return None
+        return {
+            "code": self.code or ("EmailSendFailed" if self.status == "Failed" else "Canceled"),
+            "message": self.message or f"The send operation {self.status.lower()} (injected).",
+        }
+
+
 @dataclass
 class EmailRecord:
     """One accepted send operation and the message it carries."""
@@ -77,6 +117,7 @@ class EmailRecord:
     eml_path: str = ""
     polls: int = 0
     error: dict[str, str] | None = None
+    outcome: SendOutcome | None = None
     _payloads: list[bytes] = field(default_factory=list, repr=False)
 
     def status_body(self) -> dict[str, Any]:
@@ -90,6 +131,7 @@ class EmailRecord:
         """The admin API view."""
         data = asdict(self)
         data.pop("_payloads", None)
+        data.pop("outcome", None)
         return data
 
 
@@ -168,7 +210,28 @@ class EmailBackend:
         self.polls_to_complete = polls_to_complete
         self.retry_after = retry_after
         self._records: dict[str, EmailRecord] = {}
+        self._outcomes: list[list[Any]] = []  # [outcome, sends left (None = unlimited)]
         self._lock = threading.Lock()
+
+    def add_outcome(self, outcome: SendOutcome) -> None:
+        """Make upcoming sends end as `outcome` says (first added, first used)."""
+        with self._lock:
+            self._outcomes.append([outcome, outcome.count])
+
+    def clear_outcomes(self) -> None:
+        """Back to the default: every send succeeds after `polls_to_complete` polls."""
+        with self._lock:
+            self._outcomes.clear()
+
+    def _take_outcome(self) -> SendOutcome:
+        if self._outcomes:
+            entry = self._outcomes[0]
+            if entry[1] is not None:
+                entry[1] -= 1
+                if entry[1] <= 0:
+                    self._outcomes.pop(0)
+            return entry[0]
+        return SendOutcome("Succeeded", self.polls_to_complete)
 
     def send(self, message: Any, operation_id: str | None, caller: Caller, size: int) -> EmailRecord:
         """Validate and queue a message; an existing `operation_id` returns its operation unchanged."""
@@ -182,7 +245,9 @@ class EmailBackend:
         record = self._validate(message, operation_id or str(uuid.uuid4()), caller)
         record.eml_path = str(self._write_eml(record))
         with self._lock:
-            self._records.setdefault(record.id, record)
+            if record.id not in self._records:
+                record.outcome = self._take_outcome()
+                self._records[record.id] = record
             return self._records[record.id]
 
     def _validate(self, message: Any, operation_id: str, caller: Caller) -> EmailRecord:
@@ -289,10 +354,11 @@ class EmailBackend:
             record = self._records.get(operation_id.lower())
             if record is None:
                 raise OperationNotFound(operation_id)
+            outcome = record.outcome or SendOutcome("Succeeded", self.polls_to_complete)
             if record.status not in TERMINAL:
                 record.polls += 1
-                if record.polls > self.polls_to_complete:
-                    record.status = "Succeeded"
+                if record.polls > outcome.polls:
+                    record.status, record.error = outcome.status, outcome.error()
             return record
 
     def get(self, operation_id: str) -> EmailRecord:
@@ -312,5 +378,6 @@ class EmailBackend:
         """Forget the outbox (the .eml files are removed too)."""
         with self._lock:
             records, self._records = list(self._records.values()), {}
+            self._outcomes.clear()
         for record in records:
             Path(record.eml_path).unlink(missing_ok=True)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from typing import Any, Protocol
 
 from aiohttp import web
 
 from devstack.acs import AcsEmulator
+from devstack.acs.models import SendOutcome
 from devstack.common.context import StackContext
 from devstack.common.errors import ApiError, bad_request, error_middleware, read_json
 from devstack.common.faults import Fault, FaultSpecError
@@ -50,6 +52,8 @@ class AdminApi:
             ("POST", "/reset", self.reset, "Admin_Reset"),
             ("GET", "/captures", self.captures, "Admin_ListCaptures"),
             ("GET", "/emails", self.emails, "Admin_ListEmails"),
+            ("POST", "/emails/outcomes", self.add_email_outcome, "Admin_AddEmailOutcome"),
+            ("DELETE", "/emails/outcomes", self.clear_email_outcomes, "Admin_ClearEmailOutcomes"),
             ("GET", "/emails/{operation_id}", self.email, "Admin_GetEmail"),
             ("GET", "/emails/{operation_id}/eml", self.email_eml, "Admin_GetEmailEml"),
             ("POST", "/vms", self.add_vm, "Admin_AddVm"),
@@ -94,6 +98,17 @@ class AdminApi:
     async def emails(self, request: web.Request) -> web.Response:
         """GET emails: the outbox, oldest first."""
         return web.json_response({"value": [r.to_dict() for r in self.acs.backend.list()]})
+
+    async def add_email_outcome(self, request: web.Request) -> web.Response:
+        """POST emails/outcomes {"status", "polls"?, "code"?, "message"?, "count"?}: how next sends end."""
+        outcome = SendOutcome.from_dict(await read_json(request))
+        self.acs.backend.add_outcome(outcome)
+        return web.json_response(asdict(outcome), status=201)
+
+    async def clear_email_outcomes(self, request: web.Request) -> web.Response:
+        """DELETE emails/outcomes: every send succeeds again."""
+        self.acs.backend.clear_outcomes()
+        return web.json_response({"cleared": True})
 
     async def email(self, request: web.Request) -> web.Response:
         """GET emails/{id}: one message."""

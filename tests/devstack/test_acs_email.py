@@ -173,3 +173,23 @@ def test_status_poll_of_unknown_operation_is_404(devstack_state: DevstackState) 
     request_url = f"{devstack_state.acs_endpoint}/emails/operations/{uuid.uuid4()}?api-version=2025-09-01"
     response = client.send_request(HttpRequest("GET", request_url))
     assert response.status_code == 404 and response.json()["error"]["code"] == "NotFound"
+
+
+def test_injected_failed_outcome_after_running_polls(devstack_admin: AdminClient) -> None:
+    devstack_admin.email_outcome("Failed", polls=2, code="EmailDroppedAllRecipientsSuppressed")
+    poller = hmac_client(devstack_admin.state).begin_send(message(), polling_interval=0)
+    with pytest.raises(HttpResponseError):
+        poller.result()
+    (sent,) = devstack_admin.emails()
+    assert sent["status"] == "Failed" and sent["polls"] == 3
+    assert sent["error"]["code"] == "EmailDroppedAllRecipientsSuppressed"
+    again = hmac_client(devstack_admin.state).begin_send(message(), polling_interval=0).result()
+    assert again["status"] == "Succeeded"  # count=1: only the next send was affected
+
+
+def test_bad_outcome_spec_is_400(devstack_admin: AdminClient) -> None:
+    from devstack.testing import AdminError
+
+    with pytest.raises(AdminError) as info:
+        devstack_admin.email_outcome("Exploded")
+    assert info.value.response.status_code == 400 and "status must be one of" in info.value.response.text

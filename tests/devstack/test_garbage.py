@@ -63,6 +63,8 @@ def routes(state: DevstackState) -> list[tuple[str, str]]:
         ("GET", admin + "/captures"),
         ("GET", admin + "/emails"),
         ("GET", admin + "/emails/does-not-exist"),
+        ("POST", admin + "/emails/outcomes"),
+        ("DELETE", admin + "/emails/outcomes"),
         ("GET", admin + "/emails/does-not-exist/eml"),
         ("POST", admin + "/vms"),
         ("POST", admin + "/faults"),
