@@ -283,8 +283,8 @@ class ManagementApi:
     async def restart(self, request: web.Request) -> web.Response:
         """POST instances/{id}/restart[?restartWithNewInstanceId=true]: same name and input."""
         old = self.engine.store.get_instance(request.match_info["instance_id"])
-        if old is None:
-            raise BadRequest(f"No instance with ID '{request.match_info['instance_id']}' found.")
+        if old is None:  # the extension answers 400; the installed SDK expects 404 (and names it)
+            raise EngineError(404, f"No instance with ID '{request.match_info['instance_id']}' found.")
         new_id = (
             uuid.uuid4().hex if query_flag(request, "restartWithNewInstanceId", True) else old.instance_id
         )

@@ -75,7 +75,7 @@ def test_unknown_instances_are_404(api: httpx.Client) -> None:
     for operation in ("terminate", "suspend", "resume", "rewind"):
         assert_json_error(api.post(f"/instances/ghost/{operation}"), 404, "No instance with ID 'ghost'")
     assert_json_error(api.post("/instances/ghost/raiseEvent/x", json=1), 404, "ghost")
-    assert_json_error(api.post("/instances/ghost/restart"), 400, "ghost")
+    assert_json_error(api.post("/instances/ghost/restart"), 404, "ghost")
     assert_json_error(api.delete("/instances/ghost"), 404, "ghost")
 
 

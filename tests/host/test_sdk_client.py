@@ -105,12 +105,13 @@ async def test_restart_purge_and_queries(patterns_host: HostProcess) -> None:
     first = await client.start_new("chain", "sdk-query-1", ["Q"])
     wait_for_status(patterns_host, first)
     restarted = await client.restart(first)  # returns the 202 payload (SDK quirk, notes #27)
-    new_id = restarted["id"] if isinstance(restarted, dict) else restarted
+    new_id = restarted["id"]
     assert new_id != first
     assert wait_for_status(patterns_host, new_id)["output"] == ["Hello Q!"]
     same = await client.restart(first, restart_with_new_instance_id=False)
-    same_id = same["id"] if isinstance(same, dict) else same
-    assert same_id == first
+    assert same["id"] == first
+    with pytest.raises(Exception, match="No instance with ID 'ghost' found"):
+        await client.restart("ghost")
     wait_until(lambda: wait_for_status(patterns_host, first)["runtimeStatus"] == "Completed")
 
     mine = await client.get_status_by(instance_id_prefix="sdk-query-")

@@ -1,0 +1,133 @@
+"""Pure pieces of the host: host.json parsing, route templates, OrchestratorState decoding, loader errors."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from devstack.host.config import HostConfigError, load_host_config, parse_timespan
+from devstack.host.executor import context_input, run_episode
+from devstack.host.http_triggers import compile_route
+from devstack.host.testing import REPO_ROOT
+
+
+def write_host_json(tmp_path: Path, data: dict) -> Path:
+    (tmp_path / "host.json").write_text(json.dumps(data))
+    return tmp_path
+
+
+def test_host_json_durable_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MY_HUB", "fromsetting")
+    config = load_host_config(
+        write_host_json(
+            tmp_path,
+            {
+                "functionTimeout": "00:05:00",
+                "extensionBundle": {
+                    "id": "Microsoft.Azure.Functions.ExtensionBundle",
+                    "version": "[4.*, 5.0.0)",
+                },
+                "extensions": {
+                    "http": {"routePrefix": "/x/"},
+                    "durableTask": {
+                        "hubName": "%MY_HUB%",
+                        "maxConcurrentActivityFunctions": 3,
+                        "defaultVersion": "1.0",
+                        "storageProvider": {"maxQueuePollingInterval": "00:00:02"},
+                    },
+                },
+            },
+        )
+    )
+    assert (config.hub_name, config.max_concurrent_activities, config.default_version) == (
+        "fromsetting",
+        3,
+        "1.0",
+    )
+    assert (config.function_timeout_seconds, config.route_prefix) == (300.0, "x")
+    assert config.max_queue_polling_interval == "00:00:02"
+
+
+def test_host_json_rejects_other_bundles_and_bad_json(tmp_path: Path) -> None:
+    with pytest.raises(HostConfigError, match=r"\[4\.\*, 5\.0\.0\)"):
+        load_host_config(
+            write_host_json(
+                tmp_path,
+                {
+                    "extensionBundle": {
+                        "id": "Microsoft.Azure.Functions.ExtensionBundle",
+                        "version": "[1.*, 2.0.0)",
+                    }
+                },
+            )
+        )
+    (tmp_path / "host.json").write_text("{")
+    with pytest.raises(HostConfigError, match="not valid JSON"):
+        load_host_config(tmp_path)
+
+
+def test_timespans() -> None:
+    assert parse_timespan("1.02:03:04.5") == 86400 + 2 * 3600 + 3 * 60 + 4.5
+    with pytest.raises(HostConfigError):
+        parse_timespan("ten minutes")
+
+
+def test_route_templates() -> None:
+    route = compile_route("orders/{id:int}/{name?}")
+    assert route.match("/orders/12/abc").groupdict() == {"id": "12", "name": "abc"}
+    assert route.match("/ORDERS/12").groupdict() == {"id": "12", "name": None}
+    assert route.match("/orders/twelve") is None
+    assert compile_route("files/{*path}").match("/files/a/b/c").group("path") == "a/b/c"
+
+
+def test_context_input_is_made_safe_for_get_input() -> None:
+    assert context_input(None) is None
+    assert context_input(json.dumps('"V"')) == '"V"'
+    assert context_input(json.dumps({"a": 1})) == {"a": 1}
+    assert context_input("5") == "5"  # a bare number would crash get_input(); pass it as JSON text
+
+
+def test_run_episode_decodes_the_out_of_proc_failure_marker() -> None:
+    def handle(_: str) -> str:
+        raise Exception(
+            'boom\n\n$OutOfProcData$:{"isDone": false, "schemaVersion": 2, "actions": [[]], '
+            '"error": "boom", "customStatus": {"phase": 1}}'
+        )
+
+    outcome = run_episode(handle, "{}")
+    assert (outcome.error, outcome.custom_status, outcome.actions) == ("boom", {"phase": 1}, [])
+
+    def plain(_: str) -> str:
+        raise RuntimeError("no marker")
+
+    assert run_episode(plain, "{}").error == "no marker"
+
+
+def test_unsupported_bindings_fail_fast_with_a_clear_message(tmp_path: Path) -> None:
+    (tmp_path / "function_app.py").write_text(
+        "import azure.functions as func\n"
+        "app = func.FunctionApp()\n"
+        "@app.timer_trigger(schedule='0 */5 * * * *', arg_name='timer')\n"
+        "def tick(timer: func.TimerRequest) -> None:\n"
+        "    pass\n"
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "devstack.host",
+            "--app",
+            str(tmp_path),
+            "--state-dir",
+            str(tmp_path / "state"),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "function 'tick': binding type 'timerTrigger' is not supported" in result.stderr
+    assert not (tmp_path / "state" / "state.json").exists()
