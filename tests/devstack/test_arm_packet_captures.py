@@ -344,3 +344,46 @@ def test_scale_set_capture(arm):
     assert "/virtualmachinescalesets/vmss-web/" in created.storage_location.storage_path
     arm.network.packet_captures.begin_stop(WATCHER_RG, "NetworkWatcher_eastus", "pc-vmss").result()
     assert arm.status("pc-vmss", "eastus").stop_reason == "Manual"
+
+
+def test_frozen_clock_still_gives_each_capture_its_own_blob(arm, web_vm, devstack_admin):
+    devstack_admin.clock(manual=True)
+    paths = {arm.create(f"pc-frozen-{i}", web_vm).storage_location.storage_path for i in range(3)}
+    assert len(paths) == 3
+
+
+def test_file_path_only_keeps_the_pcap_local(arm, web_vm, devstack_admin):
+    body = {"properties": {"target": web_vm, "storageLocation": {"filePath": "/var/captures/pc-local.cap"}}}
+    created = arm.network.packet_captures.begin_create(WATCHER_RG, NW_WEST, "pc-local", body).result()
+    assert created.storage_location.storage_path == ""
+    assert created.storage_location.file_path == "/var/captures/pc-local.cap"
+    arm.network.packet_captures.begin_stop(WATCHER_RG, NW_WEST, "pc-local").result()
+    assert arm.status("pc-local").packet_capture_status == "Stopped"
+    [summary] = devstack_admin.captures()
+    assert summary["blobUrl"] is None and summary["uploaded"] is False
+    with open(summary["localFile"], "rb") as fh:
+        assert fh.read(4) == bytes.fromhex("d4c3b2a1")
+
+
+def test_reset_kills_running_tcpdumps(arm, web_vm, devstack_admin):
+    from devstack.testing import processes_mentioning
+
+    arm.create("pc-reset", web_vm)
+    [summary] = devstack_admin.captures()
+    assert processes_mentioning(summary["localFile"])
+    devstack_admin.reset()
+    wait_until(lambda: not processes_mentioning(summary["localFile"]), 5, message="tcpdump gone")
+    assert devstack_admin.captures() == []
+
+
+def test_lists_are_paged(arm, devstack_admin):
+    sub = arm.state.subscription_id
+    vmss = (
+        f"/subscriptions/{sub}/resourceGroups/rg-big/providers/Microsoft.Compute/virtualMachineScaleSets/big"
+    )
+    devstack_admin.add_vm({"id": vmss, "location": "eastus", "instances": [f"big_{i}" for i in range(150)]})
+    with raw_arm(arm.state, app_token(devstack_admin)) as http:
+        first = http.get(vmss + "/virtualMachines", params={"api-version": "2026-04-01"}).json()
+    assert len(first["value"]) == 100 and "$skiptoken=100" in first["nextLink"]
+    names = [vm.name for vm in arm.compute.virtual_machine_scale_set_vms.list("rg-big", "big")]
+    assert names == [f"big_{i}" for i in range(150)]
