@@ -43,7 +43,9 @@ from devstack.monitor.stackproc import REPO_ROOT, DevstackProcess, StackError
 from devstack.monitor.targets import resolve_target
 from devstack.monitor.traffic import TrafficSink, run_burst_in_namespace
 
-DEFAULT_STATE_DIR = REPO_ROOT / ".devstack"
+DEFAULT_STATE_DIR = REPO_ROOT / ".devstack" / "demo"
+DEFAULT_CAPTURES_DIR = REPO_ROOT / ".devstack" / "captures"
+RUN_STATE = ("host", "outbox", "monitor", "azurite")
 _NETNS_LINE = re.compile(r'^(\s*netns\s*=\s*")([^"]+)("\s*(?:#.*)?\n?)$')
 CAPTURE_SECONDS = 20
 DEADLINE_SECONDS = 115
@@ -142,11 +144,12 @@ def preflight() -> None:
 class Demo:
     """One run of the demo."""
 
-    def __init__(self, config: DevstackConfig, config_path: Path | None, state_dir: Path,
+    def __init__(self, config: DevstackConfig, config_path: Path | None, state_dir: Path, captures_dir: Path,
                  progress: DemoProgress, capture_seconds: int, deadline_seconds: float) -> None:
         self.config, self.progress = config, progress
         self.target = pick_target(config)
         self.state_dir = state_dir.resolve()
+        self.captures_dir = captures_dir.resolve()
         self.deadline = time.monotonic() + deadline_seconds
         self.stack = DevstackProcess(self.state_dir, config_path, env={
             "CAPTURE_TIME_LIMIT_SECONDS": str(capture_seconds),
@@ -170,9 +173,10 @@ class Demo:
     async def _start_stack(self) -> None:
         command = f"python -m devstack up --state-dir {self._rel(self.state_dir)}"
         self.progress.update("stack", f"starting `{command}`")
-        observe.journal_path(self.state_dir).unlink(missing_ok=True)
         started = time.monotonic()
         try:
+            self.stack.check_not_running()
+            self._forget_previous_run()
             state = await self.stack.start(timeout=max(5.0, self.deadline - time.monotonic() - 45))
         except StackError as exc:
             raise DemoFailure("stack", str(exc)) from None
@@ -183,6 +187,11 @@ class Demo:
         self.seen.stack = state
         self.progress.done("stack", f"ready in {time.monotonic() - started:.1f}s: function host "
                                     f"{state['function_host']}, admin {state['admin_url']}")
+
+    def _forget_previous_run(self) -> None:
+        """An earlier demo's durable history, outbox and journal would show old runs and emails: drop them."""
+        for name in RUN_STATE:
+            shutil.rmtree(self.state_dir / name, ignore_errors=True)
 
     async def _start_traffic(self) -> None:
         self.sink = TrafficSink(self.target.outer_ip)
@@ -265,7 +274,9 @@ class Demo:
             raise DemoFailure("alert", f"{summary}: the function app started no run "
                                        f"(answer: {delivery.get('response')!r})")
         self.seen.run_id = runs[0]
-        self.progress.done("alert", summary)
+        outcome = next((d.get("outcome") for d in observe.iter_dicts(delivery.get("response"))
+                        if d.get("instanceId") == runs[0] and d.get("outcome")), None)
+        self.progress.done("alert", f"{summary}; run {runs[0]}" + (f" ({outcome})" if outcome else ""))
 
     async def _follow_run(self) -> None:
         state, vm = self.seen.stack, self.target.vm
@@ -333,9 +344,11 @@ class Demo:
         if self.seen.email is not None:
             return
         emails = [e for e in await observe.admin_list(http, self.seen.stack, "emails")
-                  if observe.mentions(e, self.seen.run_id) or observe.mentions(e, vm.name)]
+                  if observe.mentions(e, self.seen.run_id)]
         if emails:
             facts = observe.email_facts(emails[-1])
+            if not observe.mentions(emails[-1], vm.name):
+                raise DemoFailure("email", f"the email {facts.subject!r} does not name the VM {vm.name}")
             self.seen.email = facts
             self.progress.done("email", f"{facts.subject!r} to {', '.join(facts.recipients)}; link "
                                         f"{_shorten(facts.pcap_link) if facts.pcap_link else '(none)'}")
@@ -346,8 +359,10 @@ class Demo:
         if not email.pcap_link:
             raise DemoFailure("pcap", f"the email has no download link for the capture "
                                       f"(links: {email.links})")
-        name = (self.seen.run_output or {}).get("capture_name") or self.seen.run_id
-        destination = self.state_dir / "captures" / f"{name}.cap"
+        blob_name = email.pcap_link.partition("?")[0].rstrip("/").rsplit("/", 1)[-1]
+        if not re.fullmatch(r"[\w.-]{1,120}", blob_name):
+            blob_name = f"{self.seen.run_id}.cap"
+        destination = self.captures_dir / f"{self.target.vm.name}-{blob_name}"
         self.progress.update("pcap", f"downloading {_shorten(email.pcap_link)}")
         async with observe.client(self.seen.stack) as http:
             try:
@@ -414,7 +429,8 @@ async def run_demo(args: argparse.Namespace) -> int:
         load_config(source)  # report problems against the file the user named
         config_path = write_demo_config(source, Path(args.state_dir) / "demo.toml")
         config = load_config(config_path)
-        demo = Demo(config, config_path, Path(args.state_dir), progress, args.capture_seconds, args.deadline)
+        demo = Demo(config, config_path, Path(args.state_dir), Path(args.captures_dir), progress,
+                    args.capture_seconds, args.deadline)
     except (DemoFailure, ConfigError) as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 1
@@ -439,7 +455,10 @@ async def run_demo(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """`python -m devstack.demo [--state-dir DIR] [--config FILE]`."""
     parser = argparse.ArgumentParser(prog="python -m devstack.demo", description=__doc__.split("\n")[0])
-    parser.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR), help="devstack state dir (.devstack)")
+    parser.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR),
+                        help="the demo devstack's state dir (.devstack/demo)")
+    parser.add_argument("--captures-dir", default=str(DEFAULT_CAPTURES_DIR),
+                        help="where the pcap is saved (.devstack/captures)")
     parser.add_argument("--config", help="devstack config (default devstack/devstack.toml)")
     parser.add_argument("--capture-seconds", type=int, default=CAPTURE_SECONDS,
                         help="the product's CAPTURE_TIME_LIMIT_SECONDS for this run")

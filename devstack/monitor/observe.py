@@ -42,21 +42,21 @@ def read_journal(path: Path) -> list[dict[str, Any]]:
     return entries
 
 
-def _dicts(value: Any, depth: int = 4) -> Iterator[dict[str, Any]]:
+def iter_dicts(value: Any, depth: int = 4) -> Iterator[dict[str, Any]]:
     if isinstance(value, dict):
         yield value
         if depth > 0:
             for child in value.values():
-                yield from _dicts(child, depth - 1)
+                yield from iter_dicts(child, depth - 1)
     elif isinstance(value, list) and depth > 0:
         for child in value:
-            yield from _dicts(child, depth - 1)
+            yield from iter_dicts(child, depth - 1)
 
 
 def run_ids(webhook_response: Any) -> list[str]:
     """Ids of the runs a webhook answer says it started (`instanceId`, or `id` beside a status URL)."""
     found: list[str] = []
-    for item in _dicts(webhook_response):
+    for item in iter_dicts(webhook_response):
         run_id = item.get("instanceId") or (item.get("id") if "statusQueryGetUri" in item else None)
         if isinstance(run_id, str) and run_id not in found:
             found.append(run_id)
