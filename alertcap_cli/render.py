@@ -210,8 +210,19 @@ def _record_lines(view: Record, width: int) -> list[str]:
     for label, value in view.fields:
         prefix = f"{label}:".ljust(label_width + 2)
         text = cell(value)
-        room = max(20, width - len(prefix))
-        chunks = [text[i:i + room] for i in range(0, len(text), room)] or ["-"]
+        chunks = wrap_long(text, max(20, width - len(prefix)))
         lines.append(prefix + chunks[0])
         lines.extend(" " * len(prefix) + chunk for chunk in chunks[1:])
     return lines
+
+
+def wrap_long(text: str, room: int) -> list[str]:
+    """Cut `text` into lines of at most `room`, preferring to break after `/`, `,` or a space."""
+    lines: list[str] = []
+    while len(text) > room:
+        cut = max(text.rfind(ch, 0, room) for ch in "/, ") + 1
+        if cut < room // 4:
+            cut = room
+        lines.append(text[:cut].rstrip())
+        text = text[cut:].lstrip(" ")
+    return [*lines, text] if text or not lines else lines

@@ -45,12 +45,19 @@ def run_record(run: Run) -> Record:
     ])
 
 
+HEADLINE_KEYS = frozenset({"instance_id", "instanceId", "target", "phase"})
+
+
 def capture_record(run: Run) -> Record | None:
-    """The capture facts (the output record, or the custom status while running), one level flattened."""
-    facts = run.capture
-    if not facts:
-        return None
-    return Record([(key, value) for key, value in facts.items()], title="Capture")
+    """The capture facts (the output record, or the custom status while running): the non-empty scalars
+    not already in the headline, plus the alert rule; `-o json` has everything."""
+    fields: list[tuple[str, Any]] = []
+    for key, value in run.capture.items():
+        if key == "alert" and isinstance(value, dict) and value.get("rule"):
+            fields.append(("alert_rule", value["rule"]))
+        elif key not in HEADLINE_KEYS and value not in ("", None) and not isinstance(value, dict | list):
+            fields.append((key, value))
+    return Record(fields, title="Capture") if fields else None
 
 
 def history_table(entries: list[HistoryEntry]) -> Table:

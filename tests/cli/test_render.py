@@ -92,3 +92,24 @@ def test_rich_table_used_on_a_terminal():
     assert f"alertcap-{1:024x}" in out
     assert "AGE" in out.splitlines()[0]
     assert all(len(line) <= 80 for line in out.splitlines())
+
+
+def test_long_values_break_after_slashes():
+    from alertcap_cli.render import wrap_long
+
+    lines = wrap_long(LONG_TARGET, 40)
+    assert "".join(lines) == LONG_TARGET
+    assert all(len(line) <= 40 for line in lines)
+    assert all(line.endswith("/") for line in lines[:-1])
+    assert wrap_long("x" * 50, 20) == ["x" * 20, "x" * 20, "x" * 10]
+
+
+def test_capture_facts_skip_empty_and_headline_values():
+    from alertcap_cli.views import capture_record
+
+    run = make_run(1, runtimeStatus="Completed", output={
+        "instance_id": "alertcap-1", "target": LONG_TARGET, "status": "succeeded", "reason": "",
+        "capture_name": "alertcap-1-c", "alert": {"rule": "high-traffic"}, "timings": {"a": "b"},
+        "capture_errors": [], "size_bytes": 1024})
+    assert capture_record(run).fields == [("status", "succeeded"), ("capture_name", "alertcap-1-c"),
+                                          ("alert_rule", "high-traffic"), ("size_bytes", 1024)]
