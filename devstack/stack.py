@@ -42,6 +42,7 @@ DEFAULT_STATE_DIR = Path(".devstack")
 TASK_HUB = "alertcap"
 HOST_READY_TIMEOUT = 30.0
 CA_ENV_VARS = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+FOREIGN_AZURE_ENV = ("AZURE_", "MSI_", "IDENTITY_", "IMDS_")
 
 
 class StackError(RuntimeError):
@@ -263,9 +264,12 @@ class Stack:
             "--settings",
             self.state["app_settings_file"],
         ]
+        # Like App Service: the app sees its settings, not the Azure credentials of whoever runs the devstack.
+        env = {k: v for k, v in os.environ.items() if not k.startswith(FOREIGN_AZURE_ENV)}
         self._host = await asyncio.create_subprocess_exec(
             *command,
             cwd=REPO_ROOT,
+            env=env,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=log,
             stderr=log,
