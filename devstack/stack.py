@@ -26,7 +26,7 @@ from aiohttp import web
 
 from devstack.acs import AcsEmulator
 from devstack.admin import ADMIN_PREFIX, AdminApi
-from devstack.azurite import Azurite
+from devstack.azurite import Azurite, AzuriteError
 from devstack.common.clock import Clock
 from devstack.common.context import StackContext, StorageRuntime
 from devstack.common.faults import FaultInjector
@@ -390,8 +390,8 @@ async def serve(config: DevstackConfig, state_dir: Path, with_host: bool = True)
         await stop.wait()
         print("devstack: stopping", file=sys.stderr, flush=True)
         return 0
-    except StackError as exc:
-        print(f"devstack: {exc}", file=sys.stderr)
+    except (StackError, AzuriteError, OSError) as exc:
+        print(f"devstack: failed to start: {exc}", file=sys.stderr)
         return 1
     finally:
         await stack.stop()

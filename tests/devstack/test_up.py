@@ -4,6 +4,7 @@ contract says, and nothing left (processes, ports, namespaces, state.json) after
 import json
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import time
@@ -12,7 +13,15 @@ from pathlib import Path
 import pytest
 
 from devstack.stack import module_available
-from devstack.testing import REPO_ROOT, AdminClient, DevstackState, loopback_config, port_open, run_devstack
+from devstack.testing import (
+    REPO_ROOT,
+    AdminClient,
+    DevstackState,
+    loopback_config,
+    port_open,
+    processes_mentioning,
+    run_devstack,
+)
 
 REQUIRED_KEYS = {
     "pid",
@@ -108,3 +117,20 @@ def test_bad_config_is_reported_by_key(tmp_path: Path) -> None:
     result = devstack_cli("up", "--no-host", "--config", str(config), "--state-dir", str(tmp_path / "s"))
     assert result.returncode == 2
     assert "vms[0].power_state" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_port_in_use_fails_cleanly_and_stops_what_started(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        config = tmp_path / "devstack.toml"
+        config.write_text(
+            loopback_config(tmp_path / "base.toml").read_text().replace("admin = 0", f"admin = {port}")
+        )
+        state_dir = tmp_path / "state"
+        result = devstack_cli("up", "--no-host", "--config", str(config), "--state-dir", str(state_dir))
+    assert result.returncode == 1, result.stderr
+    assert "failed to start" in result.stderr and "Traceback" not in result.stderr
+    assert not (state_dir / "state.json").exists()
+    assert processes_mentioning(str(state_dir)) == []  # Azurite, started first, was stopped
