@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from devstack.arm.exceptions import InvalidParameter
+
 NW_PUBLISHER = "Microsoft.Azure.NetworkWatcher"
 NW_AGENT_TYPES = {"Linux": "NetworkWatcherAgentLinux", "Windows": "NetworkWatcherAgentWindows"}
 NW_EXTENSION_NAME = "AzureNetworkWatcherExtension"
@@ -136,6 +138,37 @@ class Machine:
             "powerState": self.power_state,
             **({"instances": list(self.instances)} if self.kind == "vmss" else {}),
         }
+
+
+def extension_from_body(name: str, body: Any, created: bool) -> Extension:
+    """An extension from a PUT body (`Creating`/`Updating` until its operation completes); 400 if invalid."""
+    props = body.get("properties") if isinstance(body, dict) else None
+    if not isinstance(props, dict):
+        raise InvalidParameter("The request body must hold a 'properties' object.", target="properties")
+    publisher, ext_type = props.get("publisher"), props.get("type")
+    for key, value in (("publisher", publisher), ("type", ext_type)):
+        if not isinstance(value, str) or not value:
+            raise InvalidParameter(f"properties.{key} is required.", target=f"properties.{key}")
+    version = props.get("typeHandlerVersion", "1.4")
+    if not isinstance(version, str) or not re.match(r"^\d+(\.\d+){0,3}$", version):
+        raise InvalidParameter(
+            f"properties.typeHandlerVersion {version!r} is not a version.", "properties.typeHandlerVersion"
+        )
+    if publisher.lower() == NW_PUBLISHER.lower() and ext_type not in NW_AGENT_TYPES.values():
+        raise InvalidParameter(
+            f"The handler for VM extension type '{publisher}.{ext_type}' has not been found.",
+            "properties.type",
+        )
+    settings = props.get("settings")
+    return Extension(
+        name=name,
+        publisher=publisher,
+        type=ext_type,
+        type_handler_version=version,
+        auto_upgrade_minor_version=bool(props.get("autoUpgradeMinorVersion", True)),
+        provisioning_state="Creating" if created else "Updating",
+        settings=settings if isinstance(settings, dict) else {},
+    )
 
 
 def machine_from_config(vm: Any, kind: str) -> Machine:

@@ -7,15 +7,19 @@ Every failure is a typed error from `exceptions.py`, or an ASSUMED error from `A
 from __future__ import annotations
 
 import asyncio
-import re
 import uuid
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from devstack.arm.asyncops import AsyncOperation, AsyncOperations
-from devstack.arm.compute import Extension, Machine, machine_from_config, machine_from_spec
+from devstack.arm.compute import (
+    Extension,
+    Machine,
+    extension_from_body,
+    machine_from_config,
+    machine_from_spec,
+)
 from devstack.arm.exceptions import (
     AssumedErrors,
     InvalidParameter,
@@ -24,118 +28,18 @@ from devstack.arm.exceptions import (
     ResourceNotFound,
     SubscriptionNotFound,
 )
+from devstack.arm.network import (
+    CAPTURE_CONTAINER,
+    CAPTURE_NAME_RE,
+    CAPTURE_TYPE,
+    WATCHER_RG,
+    WATCHER_TYPE,
+    NetworkWatcher,
+    PacketCapture,
+)
 from devstack.arm.validation import CaptureParameters, parse_capture_body
 from devstack.capture import netns
-from devstack.capture.agent import STOP_MANUAL, CaptureAgent, CaptureSession, CaptureSpec, Uploader
-
-WATCHER_RG = "NetworkWatcherRG"
-WATCHER_TYPE = "Microsoft.Network/networkWatchers"
-CAPTURE_TYPE = "Microsoft.Network/networkWatchers/packetCaptures"
-CAPTURE_NAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?$")
-CAPTURE_CONTAINER = "network-watcher-logs"
-
-
-@dataclass(frozen=True)
-class NetworkWatcher:
-    """The default watcher of a region that has machines: `NetworkWatcher_<region>` in `NetworkWatcherRG`."""
-
-    subscription_id: str
-    location: str
-
-    @property
-    def name(self) -> str:
-        """`NetworkWatcher_<region>`."""
-        return f"NetworkWatcher_{self.location}"
-
-    @property
-    def id(self) -> str:
-        """The watcher's ARM id."""
-        rg = f"/subscriptions/{self.subscription_id}/resourceGroups/{WATCHER_RG}"
-        return f"{rg}/providers/{WATCHER_TYPE}/{self.name}"
-
-    def body(self) -> dict[str, Any]:
-        """The `NetworkWatcher` body (as the live service returns it)."""
-        return {
-            "name": self.name,
-            "id": self.id,
-            "etag": _etag(self.id),
-            "type": WATCHER_TYPE,
-            "location": self.location,
-            "tags": {},
-            "properties": {"provisioningState": "Succeeded", "runningOperationIds": []},
-        }
-
-
-@dataclass
-class PacketCapture:
-    """A packet-capture resource and the agent session behind it."""
-
-    id: str
-    name: str
-    watcher: NetworkWatcher
-    params: CaptureParameters
-    machine: Machine
-    file_path: Path
-    created: float
-    provisioning_state: str = "Updating"
-    etag: str = field(default_factory=lambda: f'W/"{uuid.uuid4()}"')
-    session: CaptureSession | None = None
-    provisioning: asyncio.Task | None = None
-
-    @property
-    def storage_path(self) -> str:
-        """Where the pcap is uploaded ('' when the caller asked for a local file only)."""
-        return self.params.storage_location.get("storagePath", "")
-
-    @property
-    def active(self) -> bool:
-        """True while the capture is starting or running (it counts against the region limit)."""
-        if self.session is None:
-            return self.provisioning_state == "Updating"
-        return self.session.status in ("NotStarted", "Running")
-
-    def body(self) -> dict[str, Any]:
-        """The `PacketCaptureResult` body."""
-        return {
-            "name": self.name,
-            "id": self.id,
-            "etag": self.etag,
-            "properties": {"provisioningState": self.provisioning_state, **self.params.properties()},
-            "type": CAPTURE_TYPE,
-        }
-
-    def status_body(self) -> dict[str, Any]:
-        """The `PacketCaptureQueryStatusResult` body."""
-        session = self.session
-        body: dict[str, Any] = {"name": self.name, "id": self.id}
-        if session is not None and session.start_datetime is not None:
-            body["captureStartTime"] = session.start_datetime.isoformat().replace("+00:00", "Z")
-        body["packetCaptureStatus"] = session.status if session is not None else "NotStarted"
-        body["stopReason"] = session.stop_reason if session is not None else ""
-        body["packetCaptureError"] = list(session.errors) if session is not None else []
-        return body
-
-    def summary(self) -> dict[str, Any]:
-        """The admin API's view: target, status and where the pcap is."""
-        status = self.status_body()
-        return {
-            "id": self.id,
-            "name": self.name,
-            "target": self.params.target,
-            "targetType": self.params.target_type,
-            "interface": self.session.spec.interface if self.session else None,
-            "netns": self.machine.netns,
-            "bpf": self.params.bpf,
-            "provisioningState": self.provisioning_state,
-            "status": status["packetCaptureStatus"],
-            "stopReason": status["stopReason"],
-            "errors": status["packetCaptureError"],
-            "captureStartTime": status.get("captureStartTime"),
-            "blobUrl": self.storage_path or None,
-            "uploaded": bool(self.session and self.session.uploaded),
-            "localFile": str(self.file_path),
-            "bytes": self.session.bytes_written if self.session else 0,
-        }
+from devstack.capture.agent import STOP_MANUAL, CaptureAgent, CaptureSpec, Uploader
 
 
 class ArmBackend:
@@ -171,7 +75,7 @@ class ArmBackend:
 
     def machine(self, sub: str, rg: str, kind: str, name: str) -> Machine:
         """A VM (`kind` "vm") or scale set ("vmss"); 404 in ARM's words otherwise."""
-        self._check_group(sub, rg)
+        self.check_group(sub, rg)
         provider = "virtualMachines" if kind == "vm" else "virtualMachineScaleSets"
         machine = self.machines.get(
             f"/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.compute/{provider}/{name}".lower()
@@ -193,37 +97,8 @@ class ArmBackend:
 
     def put_extension(self, machine: Machine, name: str, body: Any) -> tuple[Extension, AsyncOperation, bool]:
         """Create or update an extension (an LRO: `Creating`, then `Succeeded` after one status poll)."""
-        props = body.get("properties") if isinstance(body, dict) else None
-        if not isinstance(props, dict):
-            raise InvalidParameter("The request body must hold a 'properties' object.", target="properties")
-        publisher, ext_type = props.get("publisher"), props.get("type")
-        for key, value in (("publisher", publisher), ("type", ext_type)):
-            if not isinstance(value, str) or not value:
-                raise InvalidParameter(f"properties.{key} is required.", target=f"properties.{key}")
-        version = props.get("typeHandlerVersion", "1.4")
-        if not isinstance(version, str) or not re.match(r"^\d+(\.\d+){0,3}$", version):
-            raise InvalidParameter(
-                f"properties.typeHandlerVersion {version!r} is not a version.",
-                "properties.typeHandlerVersion",
-            )
-        if publisher.lower() == "microsoft.azure.networkwatcher" and ext_type not in (
-            "NetworkWatcherAgentLinux",
-            "NetworkWatcherAgentWindows",
-        ):
-            raise InvalidParameter(
-                f"The handler for VM extension type '{publisher}.{ext_type}' has not been found.",
-                "properties.type",
-            )
         created = name.lower() not in machine.extensions
-        extension = Extension(
-            name=name,
-            publisher=publisher,
-            type=ext_type,
-            type_handler_version=version,
-            auto_upgrade_minor_version=bool(props.get("autoUpgradeMinorVersion", True)),
-            provisioning_state="Creating" if created else "Updating",
-            settings=props.get("settings") if isinstance(props.get("settings"), dict) else {},
-        )
+        extension = extension_from_body(name, body, created)
         machine.extensions[name.lower()] = extension
         op = self.operations.start(machine.subscription_id, "Microsoft.Compute", machine.location, polls=1)
 
@@ -256,12 +131,14 @@ class ArmBackend:
                 groups.add(account.id.split("/")[4].lower())
         return groups
 
-    def _check_subscription(self, sub: str) -> None:
+    def check_subscription(self, sub: str) -> None:
+        """404 SubscriptionNotFound unless something lives in `sub`."""
         if sub.lower() not in self.subscriptions():
             raise SubscriptionNotFound(sub)
 
-    def _check_group(self, sub: str, rg: str) -> None:
-        self._check_subscription(sub)
+    def check_group(self, sub: str, rg: str) -> None:
+        """404 (subscription or resource group) unless `rg` holds something in `sub`."""
+        self.check_subscription(sub)
         if rg.lower() not in self.resource_groups(sub):
             raise ResourceGroupNotFound(rg)
 
@@ -269,7 +146,10 @@ class ArmBackend:
 
     def watchers(self, sub: str, rg: str | None = None) -> list[NetworkWatcher]:
         """The watchers of `sub` (one per region with machines), optionally in one resource group."""
-        self._check_subscription(sub) if rg is None else self._check_group(sub, rg)
+        if rg is None:
+            self.check_subscription(sub)
+        else:
+            self.check_group(sub, rg)
         regions = sorted(
             {m.location for m in self.machines.values() if m.subscription_id.lower() == sub.lower()}
         )
@@ -485,12 +365,3 @@ class ArmBackend:
                 capture.provisioning.cancel()
         await self.operations.close()
         await self.agent.close()
-
-
-def _etag(seed: str) -> str:
-    return f'W/"{uuid.uuid5(uuid.NAMESPACE_URL, seed.lower())}"'
-
-
-def now_iso() -> str:
-    """The current UTC time as ARM writes it."""
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")

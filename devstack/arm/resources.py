@@ -13,7 +13,8 @@ from typing import Any
 
 from devstack.arm import compute
 from devstack.arm.exceptions import InvalidFilter, NotFound, ResourceGroupNotFound, ResourceNotFound
-from devstack.arm.models import CAPTURE_TYPE, WATCHER_TYPE, ArmBackend
+from devstack.arm.models import ArmBackend
+from devstack.arm.network import CAPTURE_TYPE, WATCHER_TYPE
 
 FILTER_TERM_RE = re.compile(
     r"^\s*(resourceType|name|location|resourceGroup)\s+eq\s+'([^']*)'\s*$", re.IGNORECASE
@@ -80,14 +81,14 @@ def get_by_id(backend: ArmBackend, resource_id: str) -> Resource:
     if len(parts) < 2 or parts[0].lower() != "subscriptions":
         raise NotFound(f"No route or resource matches '{clean}'.")
     sub = parts[1]
-    backend._check_subscription(sub)
+    backend.check_subscription(sub)
     if len(parts) == 4 and parts[2].lower() == "resourcegroups":
         return _resource_group(backend, sub, parts[3])
     for resource in all_resources(backend, sub):
         if resource.id.lower() == clean.lower():
             return resource
     if len(parts) >= 4 and parts[2].lower() == "resourcegroups":
-        backend._check_group(sub, parts[3])
+        backend.check_group(sub, parts[3])
         if len(parts) >= 8 and parts[4].lower() == "providers":
             raise ResourceNotFound("/".join(parts[5:7]), "/".join(parts[7::2]), parts[3])
     raise NotFound(f"The resource '{clean}' was not found.")

@@ -224,10 +224,10 @@ class ArmResponses:
         m = request.match_info
         terms = resources.parse_filter(request.query.get("$filter"))
         if "rg" in m:
-            self.backend._check_group(m["sub"], m["rg"])
+            self.backend.check_group(m["sub"], m["rg"])
             terms["resourcegroup"] = m["rg"].lower()
         else:
-            self.backend._check_subscription(m["sub"])
+            self.backend.check_subscription(m["sub"])
         principal = request["principal"]
         visible = [  # ARM lists only what the caller may read
             r.generic_body()

@@ -1,0 +1,130 @@
+"""Network resources as ARM shows them: the default network watcher of a region and packet captures.
+
+Pure state and bodies; the rules that create and change them live in `models.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from devstack.arm.compute import Machine
+from devstack.arm.validation import CaptureParameters
+from devstack.capture.agent import CaptureSession
+
+WATCHER_RG = "NetworkWatcherRG"
+WATCHER_TYPE = "Microsoft.Network/networkWatchers"
+CAPTURE_TYPE = "Microsoft.Network/networkWatchers/packetCaptures"
+CAPTURE_NAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?$")
+CAPTURE_CONTAINER = "network-watcher-logs"
+
+
+@dataclass(frozen=True)
+class NetworkWatcher:
+    """The default watcher of a region that has machines: `NetworkWatcher_<region>` in `NetworkWatcherRG`."""
+
+    subscription_id: str
+    location: str
+
+    @property
+    def name(self) -> str:
+        """`NetworkWatcher_<region>`."""
+        return f"NetworkWatcher_{self.location}"
+
+    @property
+    def id(self) -> str:
+        """The watcher's ARM id."""
+        rg = f"/subscriptions/{self.subscription_id}/resourceGroups/{WATCHER_RG}"
+        return f"{rg}/providers/{WATCHER_TYPE}/{self.name}"
+
+    def body(self) -> dict[str, Any]:
+        """The `NetworkWatcher` body (as the live service returns it)."""
+        return {
+            "name": self.name,
+            "id": self.id,
+            "etag": _etag(self.id),
+            "type": WATCHER_TYPE,
+            "location": self.location,
+            "tags": {},
+            "properties": {"provisioningState": "Succeeded", "runningOperationIds": []},
+        }
+
+
+@dataclass
+class PacketCapture:
+    """A packet-capture resource and the agent session behind it."""
+
+    id: str
+    name: str
+    watcher: NetworkWatcher
+    params: CaptureParameters
+    machine: Machine
+    file_path: Path
+    created: float
+    provisioning_state: str = "Updating"
+    etag: str = field(default_factory=lambda: f'W/"{uuid.uuid4()}"')
+    session: CaptureSession | None = None
+    provisioning: asyncio.Task | None = None
+
+    @property
+    def storage_path(self) -> str:
+        """Where the pcap is uploaded ('' when the caller asked for a local file only)."""
+        return self.params.storage_location.get("storagePath", "")
+
+    @property
+    def active(self) -> bool:
+        """True while the capture is starting or running (it counts against the region limit)."""
+        if self.session is None:
+            return self.provisioning_state == "Updating"
+        return self.session.status in ("NotStarted", "Running")
+
+    def body(self) -> dict[str, Any]:
+        """The `PacketCaptureResult` body."""
+        return {
+            "name": self.name,
+            "id": self.id,
+            "etag": self.etag,
+            "properties": {"provisioningState": self.provisioning_state, **self.params.properties()},
+            "type": CAPTURE_TYPE,
+        }
+
+    def status_body(self) -> dict[str, Any]:
+        """The `PacketCaptureQueryStatusResult` body."""
+        session = self.session
+        body: dict[str, Any] = {"name": self.name, "id": self.id}
+        if session is not None and session.start_datetime is not None:
+            body["captureStartTime"] = session.start_datetime.isoformat().replace("+00:00", "Z")
+        body["packetCaptureStatus"] = session.status if session is not None else "NotStarted"
+        body["stopReason"] = session.stop_reason if session is not None else ""
+        body["packetCaptureError"] = list(session.errors) if session is not None else []
+        return body
+
+    def summary(self) -> dict[str, Any]:
+        """The admin API's view: target, status and where the pcap is."""
+        status = self.status_body()
+        return {
+            "id": self.id,
+            "name": self.name,
+            "target": self.params.target,
+            "targetType": self.params.target_type,
+            "interface": self.session.spec.interface if self.session else None,
+            "netns": self.machine.netns,
+            "bpf": self.params.bpf,
+            "provisioningState": self.provisioning_state,
+            "status": status["packetCaptureStatus"],
+            "stopReason": status["stopReason"],
+            "errors": status["packetCaptureError"],
+            "captureStartTime": status.get("captureStartTime"),
+            "blobUrl": self.storage_path or None,
+            "uploaded": bool(self.session and self.session.uploaded),
+            "localFile": str(self.file_path),
+            "bytes": self.session.bytes_written if self.session else 0,
+        }
+
+
+def _etag(seed: str) -> str:
+    return f'W/"{uuid.uuid5(uuid.NAMESPACE_URL, seed.lower())}"'
