@@ -66,6 +66,9 @@ class DurableClient:
             all_headers["x-functions-key"] = secret
         try:
             return self._http.request(method, url, params=params, headers=all_headers, content=content)
+        except httpx.InvalidURL as exc:
+            raise UsageError(f"invalid app URL {self.target.base_url!r}: {exc}",
+                             "use the app's origin, e.g. https://<app>.azurewebsites.net") from None
         except httpx.TimeoutException:
             raise UnreachableError(
                 f"{self.target.base_url} did not answer in time",

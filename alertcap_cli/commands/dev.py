@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from alertcap_cli.errors import CliError
-from alertcap_cli.render import Record, Rendering
+from alertcap_cli.render import Message, Record, Rendering
 from alertcap_cli.state import OutputOption, cli_state
 from alertcap_cli.target import REPO_ROOT, default_state_dir, load_devstack_state
 
@@ -26,21 +26,16 @@ def _state_dir(ctx: typer.Context) -> Path:
     return (chosen or default_state_dir()).resolve()
 
 
-def _devstack(*args: str) -> int:
-    """Run `python -m devstack ARGS` from the repo root; its output goes to our stderr (diagnostics)."""
+def _devstack(ctx: typer.Context, doing: str, *args: str) -> int:
+    """Run `python -m devstack ARGS` from the repo root with a spinner; relay its output only if it fails."""
     try:
-        sys.stderr.flush()
-        passthrough = sys.stderr.fileno() >= 0
-    except (AttributeError, OSError, ValueError):
-        passthrough = False  # stderr is not a file (e.g. captured in-process): relay the output instead
-    try:
-        completed = subprocess.run([sys.executable, "-m", "devstack", *args], cwd=REPO_ROOT,
-                                   stdin=subprocess.DEVNULL, check=False,
-                                   stdout=sys.stderr if passthrough else subprocess.PIPE,
-                                   stderr=sys.stderr if passthrough else subprocess.STDOUT)
+        with cli_state(ctx).progress.spinner(doing):
+            completed = subprocess.run([sys.executable, "-m", "devstack", *args], cwd=REPO_ROOT,
+                                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                       stderr=subprocess.STDOUT, check=False)
     except OSError as exc:
         raise CliError(f"cannot run the devstack: {exc}") from None
-    if not passthrough and completed.stdout:
+    if completed.returncode != 0 and completed.stdout:
         sys.stderr.write(completed.stdout.decode(errors="replace"))
     return completed.returncode
 
@@ -85,24 +80,23 @@ def dev_up(
     args = ["up", "--detach", "--state-dir", str(state_dir), "--timeout", f"{timeout:g}"]
     if config:
         args += ["--config", str(config.resolve())]
-    code = _devstack(*args)
+    code = _devstack(ctx, "starting the devstack", *args)
     if code != 0:
         raise CliError(f"the devstack did not start (python -m devstack up exited {code})",
-                       "read the messages above; `alertcap dev down` cleans up a half-started stack")
+                       f"read the messages above and {state_dir / 'devstack.log'}; "
+                       "`alertcap dev down` cleans up a half-started stack")
     cli_state(ctx).render(_state_rendering(state_dir, "The devstack is up."), output)
 
 
 @app.command("down")
 def dev_down(ctx: typer.Context, output: OutputOption = None) -> None:
     """Stop the devstack (every child process, namespaces and ports)."""
-    from alertcap_cli.render import Message
-
     state_dir = _state_dir(ctx)
     if not (state_dir / "state.json").exists():
         cli_state(ctx).render(Rendering({"message": "No devstack is running."},
                                         [Message("No devstack is running.")]), output)
         return
-    code = _devstack("down", "--state-dir", str(state_dir))
+    code = _devstack(ctx, "stopping the devstack", "down", "--state-dir", str(state_dir))
     if code != 0:
         raise CliError(f"the devstack did not stop cleanly (python -m devstack down exited {code})")
     cli_state(ctx).render(Rendering({"message": "The devstack is down."},

@@ -49,6 +49,8 @@ def stack(tmp_path_factory) -> Iterator[tuple[Path, DevstackState]]:
     summary = json.loads(up.stdout)
     assert summary["function_host"] and "master_key" not in summary and "function_key" not in summary
     state = DevstackState.from_file(state_dir / "state.json")
+    again = runner.invoke(app, ["--state-dir", str(state_dir), "dev", "up"])
+    assert again.exit_code == 0 and again.stdout.startswith("The devstack is already running.")
     try:
         yield state_dir, state
     finally:

@@ -48,6 +48,8 @@ def test_app_url_without_any_key_is_an_auth_error(monkeypatch):
 
 def test_bad_app_url_and_app_id_are_usage_errors():
     one_error(runner.invoke(app, ["--app-url", "ftp://x", "--key", "k", "runs", "list"]), 2, "--app-url")
+    one_error(runner.invoke(app, ["--app-url", "http://[::1", "--key", "k", "runs", "list"]), 2,
+              "invalid app URL")
     one_error(runner.invoke(app, ["--app-id", "/subscriptions/x/oops", "runs", "list"]), 2, "--app-id")
 
 
