@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -52,6 +53,12 @@ async def run_round(host: HostProcess, concurrency: int) -> tuple[float, list[fl
         return time.perf_counter() - started, list(latencies)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc), to report host CPU per chain."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], fraction: float) -> float:
     """Nearest-rank percentile."""
     ordered = sorted(values)
@@ -72,10 +79,12 @@ def main() -> int:
         try:
             asyncio.run(run_round(host, 10))  # warm-up: imports, connections, SQLite pages
             walls, latencies = [], []
+            cpu_before = cpu_seconds(host.state["pid"])
             for _ in range(args.rounds):
                 wall, round_latencies = asyncio.run(run_round(host, args.concurrency))
                 walls.append(wall)
                 latencies += round_latencies
+            host_cpu = cpu_seconds(host.state["pid"]) - cpu_before
             sequential = [asyncio.run(run_round(host, 1))[1][0] for _ in range(args.sequential)]
         finally:
             host.stop()
@@ -87,6 +96,7 @@ def main() -> int:
     print(
         f"  throughput: {total / sum(walls):.0f} chains/s (best round {args.concurrency / min(walls):.0f}/s)"
     )
+    print(f"  host CPU per chain: {host_cpu / total * 1000:.1f} ms (load average {os.getloadavg()[0]:.1f})")
     print(
         f"  start-to-complete latency under that load: p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
         f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms, "

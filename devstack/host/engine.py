@@ -20,7 +20,7 @@ from typing import Any
 from devstack.host.activities import ActivityRunner
 from devstack.host.config import HostConfig
 from devstack.host.episode import EpisodeEffects, EpisodeInput, decide, new_execution_id
-from devstack.host.executor import build_context, run_episode
+from devstack.host.executor import EpisodeOutcome, build_context, run_episode
 from devstack.host.history import (
     COMPLETION_ID_KEY,
     Event,
@@ -36,6 +36,7 @@ from devstack.host.replay import KIND_EVENT, plan_episode
 from devstack.host.store import Instance, Store
 
 log = logging.getLogger("devstack.host.engine")
+DISPATCH_SLICE_SECONDS = 0.005
 
 COMPLETION_SCHEDULED_BY = {
     EventType.TASK_COMPLETED: EventType.TASK_SCHEDULED,
@@ -147,6 +148,7 @@ class Engine:
         while True:
             await self._ready_event.wait()
             self._ready_event.clear()
+            slice_started = time.perf_counter()
             while self._ready:
                 instance_id = next(iter(self._ready))
                 del self._ready[instance_id]
@@ -154,7 +156,9 @@ class Engine:
                     self.process(instance_id)
                 except Exception:
                     log.exception("episode for instance=%s crashed", instance_id)
-                await asyncio.sleep(0)
+                if time.perf_counter() - slice_started > DISPATCH_SLICE_SECONDS:
+                    await asyncio.sleep(0)  # let HTTP requests and activity completions in
+                    slice_started = time.perf_counter()
 
     async def _activity_loop(self) -> None:
         while True:
@@ -275,10 +279,16 @@ class Engine:
         else:
             context = build_context(full, inst.instance_id, inst.input, parent_ids[0] if parent_ids else None)
             outcome = run_episode(orchestrator.handle, context)
-            plan = plan_episode(full, outcome.actions)
-            effects = decide(info, full, outcome, plan, self.index)
             outcome_custom = outcome.custom_status
-        self._commit(inst, new_events, delivery, effects, outcome_custom, now)
+            try:
+                plan = plan_episode(full, outcome.actions)
+            except (ValueError, KeyError, TypeError) as exc:  # an action this host cannot interpret
+                outcome = EpisodeOutcome(
+                    is_done=True, error=f"devstack host cannot run this orchestrator: {exc}"
+                )
+                plan = plan_episode(full, [])
+            effects = decide(info, full, outcome, plan, self.index)
+        self._commit(inst, len(history), new_events, delivery, effects, outcome_custom, now)
         log.info(
             "episode %s instance=%s events=%d -> %s (+%d activities, +%d timers, +%d children) in %.1f ms",
             inst.name,
@@ -304,6 +314,7 @@ class Engine:
     def _commit(
         self,
         inst: Instance,
+        stored_events: int,
         new_events: list[Event],
         delivery: _Delivery,
         effects: EpisodeEffects,
@@ -316,7 +327,7 @@ class Engine:
         with self.store.transaction():
             self.store.delete_messages(delivery.consumed)
             events = new_events + effects.events + [make_event(EventType.ORCHESTRATOR_COMPLETED, now)]
-            self.store.append_history(inst.instance_id, events)
+            self.store.append_history(inst.instance_id, events, stored_events)
             for work in effects.activities:
                 activity_ids.append(
                     self.store.add_activity(
@@ -411,6 +422,7 @@ class Engine:
             json.dumps(child.input) if child.input is not None else None,
             link,
             now,
+            replace=existing is not None,
         )
         return child.instance_id
 
@@ -422,8 +434,10 @@ class Engine:
         raw_input: str | None,
         parent: dict[str, Any] | None,
         now: dt.datetime,
+        replace: bool,
     ) -> Instance:
-        self.store.delete_instance(instance_id)
+        if replace:
+            self.store.delete_instance(instance_id)
         stamp = format_ts(now)
         inst = Instance(
             instance_id=instance_id,
@@ -500,6 +514,7 @@ class Engine:
                 raw_input,
                 None,
                 self.now(),
+                replace=existing is not None,
             )
         self._mark_ready(instance_id)
         return inst
@@ -641,9 +656,7 @@ class Engine:
         return len(instances)
 
 
-def _missing_orchestrator(name: str) -> Any:
-    from devstack.host.executor import EpisodeOutcome
-
+def _missing_orchestrator(name: str) -> EpisodeOutcome:
     return EpisodeOutcome(
         is_done=True,
         error=f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function.",

@@ -129,6 +129,8 @@ def _unschedulable(leaves: list[Leaf], info: EpisodeInput, index: FunctionIndex)
     for leaf in leaves:
         if leaf.kind in ("entity", "signal"):
             return "Durable entities are not supported by the devstack host."
+        if leaf.kind == "http":
+            return "call_http (durable HTTP) is not supported by the devstack host."
         if leaf.kind == "activity" and index.activity(leaf.name or "") is None:
             known = ", ".join(f"'{a.name}'" for a in index.activities.values())
             return (

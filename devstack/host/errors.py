@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 
 from aiohttp import web
+
+log = logging.getLogger("devstack.host.http")
 
 
 def json_error(
@@ -31,3 +34,6 @@ async def json_errors_middleware(request: web.Request, handler) -> web.StreamRes
         if exc.status == 413:
             return json_error(413, f"request body too large: {exc.text or ''}".strip())
         return json_error(exc.status, exc.reason)
+    except Exception as exc:  # a host bug must not take the server down or leak a traceback to the caller
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return json_error(500, f"internal host error: {type(exc).__name__}")

@@ -217,11 +217,14 @@ class Store:
         rows = self.db.execute("SELECT event FROM history WHERE instance_id=? ORDER BY seq", (instance_id,))
         return [json.loads(r[0]) for r in rows]
 
-    def append_history(self, instance_id: str, events: list[Event]) -> None:
-        """Append events after the last stored one."""
-        (last,) = self.db.execute(
-            "SELECT COALESCE(MAX(seq), -1) FROM history WHERE instance_id=?", (instance_id,)
-        ).fetchone()
+    def append_history(self, instance_id: str, events: list[Event], stored: int | None = None) -> None:
+        """Append events after the last stored one (``stored`` = how many are stored, if the caller knows)."""
+        if stored is not None:
+            last = stored - 1
+        else:
+            (last,) = self.db.execute(
+                "SELECT COALESCE(MAX(seq), -1) FROM history WHERE instance_id=?", (instance_id,)
+            ).fetchone()
         self.db.executemany(
             "INSERT INTO history (instance_id, seq, event) VALUES (?,?,?)",
             [(instance_id, last + 1 + i, json.dumps(e)) for i, e in enumerate(events)],
