@@ -25,7 +25,8 @@ class ArmEmulator:
         self.backend = ArmBackend(ctx, upload=upload)
         self.responses = ArmResponses(self.backend)
         self.app = web.Application(
-            middlewares=[ctx.faults.middleware("arm"), self.responses.arm_middleware],
+            # authentication first (as ARM), then injected faults, so fault answers carry the ARM headers too
+            middlewares=[self.responses.arm_middleware, ctx.faults.middleware("arm")],
             client_max_size=1 << 20,
             router=ArmRouter(),
         )

@@ -69,7 +69,8 @@ class ArmResponses:
         request_id = str(uuid.uuid4())
         response.headers.setdefault("x-ms-request-id", request_id)
         response.headers.setdefault("x-ms-correlation-request-id", request_id)
-        response.headers.update(self.throttle.headers(sub or "-", request.method))
+        for name, value in self.throttle.headers(sub or "-", request.method).items():
+            response.headers.setdefault(name, value)  # an injected 429 keeps its own (zero) count
         return response
 
     def _authenticate(self, request: web.Request) -> str:

@@ -126,6 +126,7 @@ def test_429_without_retry_after_on_a_post_reaches_the_caller(arm, devstack_admi
     with pytest.raises(HttpResponseError) as err:
         arm.network.packet_captures.begin_stop(WATCHER_RG, NW_WEST, "pc-429")
     assert err.value.status_code == 429 and err.value.error.code == "TooManyRequests"
+    assert "x-ms-ratelimit-remaining-subscription-writes" in err.value.response.headers
     arm.network.packet_captures.begin_stop(WATCHER_RG, NW_WEST, "pc-429").result()  # the fault is spent
     assert arm.status("pc-429").stop_reason == "Manual"
 
