@@ -104,6 +104,17 @@ def test_sub_orchestrations_and_a_caught_failing_child(patterns_host: HostProces
     assert fixed_child is not None and fixed_child["runtimeStatus"] == "Completed"
 
 
+def test_sub_orchestration_with_retry(patterns_host: HostProcess, scratch: Path) -> None:
+    job = {"key": "child", "fail_times": 2, "dir": str(scratch)}
+    instance_id = start(patterns_host, "parent_retry", job)
+    status = wait_for_status(patterns_host, instance_id, showHistory="true")
+    assert status["output"] == {"child_succeeded_on_attempt": 3}
+    kinds = [e["EventType"] for e in status["historyEvents"]]
+    assert kinds.count("SubOrchestrationInstanceFailed") == 2
+    assert kinds.count("SubOrchestrationInstanceCompleted") == 1
+    assert (scratch / "child.attempts").read_text() == "3"
+
+
 def test_continue_as_new_carries_state(patterns_host: HostProcess) -> None:
     instance_id = start(patterns_host, "counter", {"n": 0, "until": 4, "acc": []})
     status = wait_for_status(patterns_host, instance_id)

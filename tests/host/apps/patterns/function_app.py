@@ -143,6 +143,20 @@ def parent(context: df.DurableOrchestrationContext):
 
 
 @bp.orchestration_trigger(context_name="context")
+def parent_retry(context: df.DurableOrchestrationContext):
+    job = context.get_input()
+    options = df.RetryOptions(first_retry_interval_in_milliseconds=100, max_number_of_attempts=3)
+    attempts = yield context.call_sub_orchestrator_with_retry("flaky_child", options, job)
+    return {"child_succeeded_on_attempt": attempts}
+
+
+@bp.orchestration_trigger(context_name="context")
+def flaky_child(context: df.DurableOrchestrationContext):
+    attempts = yield context.call_activity("flaky", context.get_input())
+    return attempts
+
+
+@bp.orchestration_trigger(context_name="context")
 def child(context: df.DurableOrchestrationContext):
     result = yield context.call_activity("say_hello", context.get_input())
     return f"{result} (child of {context.parent_instance_id})"
