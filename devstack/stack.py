@@ -141,17 +141,24 @@ class Stack:
             state_dir=self.state_dir,
         )
         self.ctx = ctx
-        await self._start_azurite(ctx)
-        await self._ensure_namespaces()  # before ARM, so tcpdumps are stopped before namespaces go
-        identity = IdentityEmulator(ctx)
-        acs = AcsEmulator(ctx)
-        arm = self._make_arm(ctx)
-        admin = AdminApi(ctx, acs, arm)
-        ports = config.ports
-        identity_url = await self._serve("identity", identity.app, ports.identity)
-        acs_url = await self._serve("acs", acs.app, ports.acs)
-        arm_url = await self._serve("arm", arm.app, ports.arm) if arm is not None else ""
-        admin_url = await self._serve("admin", admin.app, ports.admin) + ADMIN_PREFIX
+        azurite = asyncio.create_task(self._start_azurite(ctx))  # Node starts while we set up the rest
+        try:
+            await self._ensure_namespaces()  # before ARM, so tcpdumps are stopped before namespaces go
+            identity = IdentityEmulator(ctx)
+            acs = AcsEmulator(ctx)
+            arm = self._make_arm(ctx)
+            admin = AdminApi(ctx, acs, arm)
+            ports = config.ports
+            identity_url = await self._serve("identity", identity.app, ports.identity)
+            acs_url = await self._serve("acs", acs.app, ports.acs)
+            arm_url = await self._serve("arm", arm.app, ports.arm) if arm is not None else ""
+            admin_url = await self._serve("admin", admin.app, ports.admin) + ADMIN_PREFIX
+        except BaseException:
+            azurite.cancel()
+            with contextlib.suppress(BaseException):
+                await azurite
+            raise
+        await azurite
         capture_account = ctx.storage_for_id(config.capture_storage_account)
         assert config.communication_service is not None
         self.state = {
