@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
+import threading
 from pathlib import Path
 
 from devstack.host.config import DEFAULT_MAX_REQUEST_BYTES, HostConfigError
@@ -57,6 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     except (AppLoadError, HostConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if threading.active_count() > 1:
+        # A sync activity is still running in a pool thread; its work item is persisted and runs again on the
+        # next start, so do not let the interpreter's exit join that thread.
+        logging.shutdown()
+        os._exit(0)
     return 0
 
 

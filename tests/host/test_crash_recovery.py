@@ -40,20 +40,25 @@ def test_kill_9_with_a_pending_timer_and_an_activity_in_flight(tmp_path: Path) -
         assert len(fired) == 1 and parse_ts(fired[0]["Timestamp"]).timestamp() >= fire_at
 
 
-def test_sigterm_shuts_down_cleanly_and_keys_survive_a_restart(tmp_path: Path) -> None:
+def test_sigterm_with_an_activity_in_flight_exits_promptly_and_the_restart_resumes(tmp_path: Path) -> None:
     side_effects = tmp_path / "effects.txt"
-    with running_host(APP, state_dir=tmp_path / "state") as host:
+    state = tmp_path / "state"
+    with running_host(APP, state_dir=state) as host:
         keys = (host.function_key, host.master_key)
-        assert (tmp_path / "state" / "state.json").exists()
+        response = httpx.post(f"{host.base_url}/api/runs", json={"path": str(side_effects), "seconds": 4})
+        instance_id = response.json()["id"]
+        wait_until(lambda: lines(side_effects) == ["work"], message="the activity to be in flight")
+        stopping = time.monotonic()
         assert host.stop() == 0
-        assert not (tmp_path / "state" / "state.json").exists()
+        assert time.monotonic() - stopping < 3, "shutdown waited for the running activity"
+        assert not (state / "state.json").exists()
+
         host.start()
         assert (host.function_key, host.master_key) == keys
-        response = httpx.post(f"{host.base_url}/api/runs", json={"path": str(side_effects), "seconds": 0})
-        assert response.status_code == 202
-        instance_id = response.json()["id"]
-        wait_until(
-            lambda: f"episode crash_run instance={instance_id}" in host.log_text(), message="episode log"
-        )
+        status = wait_for_status(host, instance_id, timeout=20)
+        assert status["output"] == {"work": "work done", "after": "after done"}
+        assert lines(side_effects).count("work") == 2  # the interrupted run, then the resumed one
         log = host.log_text()
+        assert f"episode crash_run instance={instance_id}" in log
+        assert f"activity side_effect instance={instance_id}" in log
         assert all(key not in log for key in (*keys, host.client_binding().split("code=")[1][:20]))
