@@ -15,6 +15,7 @@ import re
 import signal
 from pathlib import Path
 
+from devstack.common.process import die_with_parent
 from devstack.common.tls import TlsMaterial
 from devstack.config import StorageAccountConfig
 
@@ -96,6 +97,7 @@ class Azurite:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent(),
         )
         log = (self.workdir / "azurite.log").open("ab")
         try:

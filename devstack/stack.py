@@ -30,6 +30,7 @@ from devstack.azurite import Azurite, AzuriteError
 from devstack.common.clock import Clock
 from devstack.common.context import StackContext, StorageRuntime
 from devstack.common.faults import FaultInjector
+from devstack.common.process import die_with_parent
 from devstack.common.rbac import Rbac
 from devstack.common.server import start_https
 from devstack.common.tls import ensure_tls
@@ -281,6 +282,7 @@ class Stack:
             stdout=log,
             stderr=log,
             start_new_session=True,
+            preexec_fn=die_with_parent(),
         )
         log.close()
         self._cleanups.append(self._stop_host)

@@ -25,6 +25,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from devstack.common.process import die_with_parent
+
 T = TypeVar("T")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 AZURE_ENV_PREFIXES = ("AZURE_", "MSI_", "IDENTITY_", "IMDS_")
@@ -165,8 +167,9 @@ def run_devstack(
         command.append("--no-host")
     log_path = state_dir / "devstack.log"
     with log_path.open("ab") as log:
-        child = subprocess.Popen(
-            command, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
+        child = subprocess.Popen(  # a crashed test run takes its devstack down with it
+            command, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+            preexec_fn=die_with_parent(),
         )
     state_file = state_dir / "state.json"
 

@@ -21,6 +21,7 @@ from devstack.testing import (
     port_open,
     processes_mentioning,
     run_devstack,
+    wait_until,
 )
 
 REQUIRED_KEYS = {
@@ -134,3 +135,28 @@ def test_port_in_use_fails_cleanly_and_stops_what_started(tmp_path: Path) -> Non
     assert "failed to start" in result.stderr and "Traceback" not in result.stderr
     assert not (state_dir / "state.json").exists()
     assert processes_mentioning(str(state_dir)) == []  # Azurite, started first, was stopped
+
+
+def test_children_die_with_a_killed_devstack(tmp_path: Path) -> None:
+    config = loopback_config(tmp_path / "devstack.toml")
+    state_dir = tmp_path / "state"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "devstack", "up", "--config", str(config), "--state-dir", str(state_dir)],
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        state = wait_until(
+            lambda: (state_dir / "state.json").exists() and DevstackState.from_file(state_dir / "state.json"),
+            timeout=60,
+            message="devstack ready",
+        )
+        children = processes_mentioning(str(state_dir))
+        assert len(children) >= 2  # Azurite and the host (besides the devstack itself)
+    finally:
+        child.kill()  # SIGKILL: no chance to clean up itself
+        child.wait()
+    wait_until(lambda: not processes_mentioning(str(state_dir)), timeout=20, message="children gone")
+    assert not [url for url in state.endpoints() if port_open(url)]
