@@ -3,11 +3,14 @@ every operation with its LRO polling, a real capture on loopback read back from 
 
 from __future__ import annotations
 
+import os
+import signal
+
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 
 from devstack.arm.testing import WATCHER_RG, ArmClients, Listener, app_token, raw_arm, tcp_ports
-from devstack.testing import wait_until
+from devstack.testing import processes_mentioning, wait_until
 
 NW_WEST = "NetworkWatcher_westeurope"
 
@@ -366,8 +369,6 @@ def test_file_path_only_keeps_the_pcap_local(arm, web_vm, devstack_admin):
 
 
 def test_reset_kills_running_tcpdumps(arm, web_vm, devstack_admin):
-    from devstack.testing import processes_mentioning
-
     arm.create("pc-reset", web_vm)
     [summary] = devstack_admin.captures()
     assert processes_mentioning(summary["localFile"])
@@ -387,3 +388,16 @@ def test_lists_are_paged(arm, devstack_admin):
     assert len(first["value"]) == 100 and "$skiptoken=100" in first["nextLink"]
     names = [vm.name for vm in arm.compute.virtual_machine_scale_set_vms.list("rg-big", "big")]
     assert names == [f"big_{i}" for i in range(150)]
+
+
+def test_agent_failure_is_reported_by_query_status(arm, web_vm, devstack_admin):
+    arm.create("pc-crash", web_vm)
+    [summary] = devstack_admin.captures()
+    [pid] = processes_mentioning(summary["localFile"])
+    os.kill(pid, signal.SIGKILL)  # the "agent" dies under the capture
+    status = arm.wait_stopped("pc-crash")
+    assert (status.packet_capture_status, status.packet_capture_error, status.stop_reason) == (
+        "Error",
+        ["AgentStopped"],
+        "",
+    )
