@@ -11,7 +11,8 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from devstack.host.engine import Engine, EngineError
+from devstack.host.control import EngineError
+from devstack.host.engine import Engine
 from devstack.host.errors import json_error
 from devstack.host.history import RuntimeStatus, format_ts, parse_ts, utcnow
 from devstack.host.http_triggers import presented_key

@@ -192,3 +192,32 @@ def test_continue_as_new_carries_only_events_raised_after_it() -> None:
     from devstack.host.replay import carried_over_events
 
     assert [e["Name"] for e in carried_over_events(history, plan.continue_as_new_after)] == ["late"]
+
+
+def test_rewind_drops_failures_and_their_scheduling_rows_and_names_failed_children() -> None:
+    from devstack.host.control import rewind_history
+
+    history = [
+        *started(),
+        scheduled(0, "A"),
+        *completed(0, 1),
+        scheduled(1, "B"),
+        make_event(EventType.SUB_ORCHESTRATION_INSTANCE_CREATED, T0, 2, Name="c", InstanceId="kid"),
+        make_event(EventType.ORCHESTRATOR_STARTED, at(2)),
+        failed(1),
+        make_event(EventType.SUB_ORCHESTRATION_INSTANCE_FAILED, T0, TaskScheduledId=2, Reason="x"),
+        make_event(EventType.EXECUTION_COMPLETED, T0, OrchestrationStatus=3, Result="failed"),
+    ]
+    kept, children = rewind_history(history)
+    kinds = [EventType(e["EventType"]).name for e in kept]
+    assert kinds == [
+        "ORCHESTRATOR_STARTED",
+        "EXECUTION_STARTED",
+        "TASK_SCHEDULED",
+        "ORCHESTRATOR_STARTED",
+        "TASK_COMPLETED",
+        "SUB_ORCHESTRATION_INSTANCE_CREATED",
+        "ORCHESTRATOR_STARTED",
+    ]
+    assert children == ["kid"]
+    assert plan_episode(kept, [activity("A"), activity("B")]).new_leaves[0].id == 1  # B is scheduled again
