@@ -125,67 +125,78 @@ class Stack:
         self.state_file.unlink(missing_ok=True)  # stale, from a crashed run
 
     async def _start_all(self) -> None:
-        config = self.config
-        tls = ensure_tls(self.state_dir / "tls")
-        for var in CA_ENV_VARS:  # children (Azurite clients, the host, the app) trust our CA
-            os.environ[var] = str(tls.bundle_path)
-        tokens = TokenIssuer.load_or_create(
-            self.state_dir / "tls" / "token-signing-key.pem", config.tenant_id
-        )
-        ctx = StackContext(
-            config=config,
-            tls=tls,
-            tokens=tokens,
-            rbac=Rbac.from_config(config.role_assignments, config.custom_roles),
-            faults=FaultInjector(),
-            clock=Clock(speed=config.capture.speed),
-            state_dir=self.state_dir,
-        )
-        self.ctx = ctx
+        ctx = self.ctx = self._make_context()
         azurite = asyncio.create_task(self._start_azurite(ctx))  # Node starts while we set up the rest
         try:
             await self._ensure_namespaces()  # before ARM, so tcpdumps are stopped before namespaces go
-            identity = IdentityEmulator(ctx)
-            acs = AcsEmulator(ctx)
-            arm = self._make_arm(ctx)
-            admin = AdminApi(ctx, acs, arm)
-            ports = config.ports
-            identity_url = await self._serve("identity", identity.app, ports.identity)
-            acs_url = await self._serve("acs", acs.app, ports.acs)
-            arm_url = await self._serve("arm", arm.app, ports.arm) if arm is not None else ""
-            admin_url = await self._serve("admin", admin.app, ports.admin) + ADMIN_PREFIX
+            urls, identity_header = await self._start_emulators(ctx)
         except BaseException:
             azurite.cancel()
             with contextlib.suppress(BaseException):
                 await azurite
             raise
         await azurite
-        capture_account = ctx.storage_for_id(config.capture_storage_account)
-        assert config.communication_service is not None
-        self.state = {
-            "pid": os.getpid(),
-            "subscription_id": config.subscription_id,
-            "tenant_id": config.tenant_id,
-            "arm_endpoint": arm_url,
-            "identity_endpoint": identity_url + IDENTITY_PATH,
-            "identity_header": identity.identity_header,
-            "principal_id": config.principal_id,
-            "acs_endpoint": acs_url,
-            "acs_connection_string": f"endpoint={acs_url}/;accesskey={config.communication_service.key}",
-            "blob_endpoint": capture_account.blob_endpoint,
-            "capture_storage_account_id": config.capture_storage_account,
-            "ca_bundle": str(tls.bundle_path),
-            "admin_url": admin_url,
-            "app_settings_file": str(self.state_dir / "app.settings.json"),
-            "state_dir": str(self.state_dir),
-        }
-        write_json_atomic(
-            self.state_dir / "app.settings.json", {"IsEncrypted": False, "Values": self.app_settings()}
-        )
+        self.state = self._initial_state(ctx, urls, identity_header)
+        settings = {"IsEncrypted": False, "Values": self.app_settings()}
+        write_json_atomic(self.state_dir / "app.settings.json", settings)
         if self.with_host:
             await self._start_host()
             await self._start_monitor()
         write_json_atomic(self.state_file, self.state)
+
+    def _make_context(self) -> StackContext:
+        config = self.config
+        tls = ensure_tls(self.state_dir / "tls")
+        for var in CA_ENV_VARS:  # children (Azurite clients, the host, the app) trust our CA
+            os.environ[var] = str(tls.bundle_path)
+        return StackContext(
+            config=config,
+            tls=tls,
+            tokens=TokenIssuer.load_or_create(
+                self.state_dir / "tls" / "token-signing-key.pem", config.tenant_id
+            ),
+            rbac=Rbac.from_config(config.role_assignments, config.custom_roles),
+            faults=FaultInjector(),
+            clock=Clock(speed=config.capture.speed),
+            state_dir=self.state_dir,
+        )
+
+    async def _start_emulators(self, ctx: StackContext) -> tuple[dict[str, str], str]:
+        """Identity, ACS, ARM (if available) and admin servers; returns their URLs and the identity secret."""
+        identity = IdentityEmulator(ctx)
+        acs = AcsEmulator(ctx)
+        arm = self._make_arm(ctx)
+        admin = AdminApi(ctx, acs, arm)
+        ports = ctx.config.ports
+        urls = {
+            "identity": await self._serve("identity", identity.app, ports.identity),
+            "acs": await self._serve("acs", acs.app, ports.acs),
+            "arm": await self._serve("arm", arm.app, ports.arm) if arm is not None else "",
+            "admin": await self._serve("admin", admin.app, ports.admin) + ADMIN_PREFIX,
+        }
+        return urls, identity.identity_header
+
+    def _initial_state(self, ctx: StackContext, urls: dict[str, str], identity_header: str) -> dict[str, Any]:
+        """state.json before the host adds its keys."""
+        config = ctx.config
+        assert config.communication_service is not None
+        return {
+            "pid": os.getpid(),
+            "subscription_id": config.subscription_id,
+            "tenant_id": config.tenant_id,
+            "arm_endpoint": urls["arm"],
+            "identity_endpoint": urls["identity"] + IDENTITY_PATH,
+            "identity_header": identity_header,
+            "principal_id": config.principal_id,
+            "acs_endpoint": urls["acs"],
+            "acs_connection_string": f"endpoint={urls['acs']}/;accesskey={config.communication_service.key}",
+            "blob_endpoint": ctx.storage_for_id(config.capture_storage_account).blob_endpoint,
+            "capture_storage_account_id": config.capture_storage_account,
+            "ca_bundle": str(ctx.tls.bundle_path),
+            "admin_url": urls["admin"],
+            "app_settings_file": str(self.state_dir / "app.settings.json"),
+            "state_dir": str(self.state_dir),
+        }
 
     async def _start_azurite(self, ctx: StackContext) -> None:
         azurite = Azurite(
