@@ -65,11 +65,13 @@ class ArmResponses:
                 "NotFound" if exc.status == 404 else exc.reason.replace(" ", ""),
                 f"No route matches {request.method} {request.path}.",
             ).response()
-        sub = request.match_info.get("sub") or _sub_from_path(request.path)
+        sub = (request.match_info.get("sub") or _sub_from_path(request.path)).lower()
+        if sub not in self.backend.subscriptions():
+            sub = "-"  # one shared bucket for unknown subscriptions: garbage paths cannot grow the table
         request_id = str(uuid.uuid4())
         response.headers.setdefault("x-ms-request-id", request_id)
         response.headers.setdefault("x-ms-correlation-request-id", request_id)
-        for name, value in self.throttle.headers(sub or "-", request.method).items():
+        for name, value in self.throttle.headers(sub, request.method).items():
             response.headers.setdefault(name, value)  # an injected 429 keeps its own (zero) count
         return response
 
