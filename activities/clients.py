@@ -71,3 +71,9 @@ def blob_service(account_url: str) -> BlobServiceClient:
 def polling_interval() -> float:
     """Seconds between long-running-operation polls (``ARM_POLLING_INTERVAL_SECONDS``)."""
     return settings().arm_polling_interval_seconds
+
+
+def reset() -> None:
+    """Forget every cached client and the settings (after the environment changed, e.g. in tests)."""
+    for cached in (settings, credential, _network, _compute, email, blob_service):
+        cached.cache_clear()

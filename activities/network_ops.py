@@ -46,8 +46,9 @@ def prepare_region(watcher_id: str, now: str, retention_seconds: int) -> Outcome
             continue
         try:
             status = ops.begin_get_status(rid.resource_group, rid.name, name,
-                                          polling_interval=clients.polling_interval()).result()
-            if str(status.packet_capture_status or "").lower() not in TERMINAL_STATUSES:
+                                          polling_interval=clients.polling_interval()).result().as_dict()
+            # wire strings (str() of the SDK's enum would be "PcStatus.STOPPED")
+            if str(status.get("packetCaptureStatus", "")).lower() not in TERMINAL_STATUSES:
                 continue  # never delete a running capture
             ops.begin_delete(rid.resource_group, rid.name, name,
                              polling_interval=clients.polling_interval()).result()

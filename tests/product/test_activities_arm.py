@@ -1,0 +1,168 @@
+"""The activities through the real Azure SDKs against the devstack's ARM, ACS and Azurite emulators."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from azure.core.exceptions import HttpResponseError
+
+from activities import clients, compute_ops, network_ops, notify
+from activities.errors import outcome_activity
+from core.naming import capture_name
+from core.records import SUCCEEDED, RunRecord
+from devstack.testing import AdminClient, DevstackState, isolated_azure_env, wait_until
+
+SETTINGS = {"ARM_POLLING_INTERVAL_SECONDS": "0.05", "CAPTURE_TIME_LIMIT_SECONDS": "2"}
+
+
+@pytest.fixture
+def azure(devstack_state: DevstackState, monkeypatch: pytest.MonkeyPatch) -> Iterator[DevstackState]:
+    """Process environment = the function app's settings on this devstack; fresh SDK clients."""
+    env = isolated_azure_env(devstack_state, {**devstack_state.app_settings, **SETTINGS})
+    for key in list(os.environ):
+        if key.startswith(("AZURE_", "MSI_", "IDENTITY_", "IMDS_")):
+            monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    clients.reset()
+    yield devstack_state
+    clients.reset()
+
+
+def vm_id(state: DevstackState, name: str, group: str = "rg-alertcap-demo") -> str:
+    return f"/subscriptions/{state.subscription_id}/resourceGroups/{group}/providers/Microsoft.Compute/" \
+           f"virtualMachines/{name}"
+
+
+def watcher_for(state: DevstackState, location: str) -> str:
+    outcome = outcome_activity(network_ops.list_watchers)(state.subscription_id)
+    return next(w["id"] for w in outcome["value"]["watchers"] if w["location"] == location)
+
+
+def capture_config(state: DevstackState, seconds: int = 2) -> dict:
+    return {"storage_account_id": state.capture_storage_account_id, "time_limit_seconds": seconds,
+            "bytes_per_packet": 0, "total_bytes": 1073741824, "filters": []}
+
+
+def wait_stopped(capture_id: str) -> dict:
+    def stopped() -> dict | None:
+        status = outcome_activity(network_ops.query_capture)(capture_id)["value"]
+        return status if status["status"] == "Stopped" else None
+
+    return wait_until(stopped, 20, interval=0.2, message="capture stopped")
+
+
+def wait_blob(capture_id: str) -> dict:
+    def uploaded() -> dict | None:
+        described = outcome_activity(network_ops.describe_capture)(capture_id)["value"]
+        return described if described["size_bytes"] is not None else None
+
+    return wait_until(uploaded, 20, interval=0.2, message="blob uploaded")
+
+
+def test_locate_reads_region_os_and_power_state(azure: DevstackState) -> None:
+    outcome = outcome_activity(compute_ops.locate_target)(vm_id(azure, "vm-web-01"), "AzureVM")
+    assert outcome["ok"] is True
+    assert outcome["value"]["location"] == "westeurope" and outcome["value"]["power_state"] == "running"
+    assert outcome["value"]["os_type"] == "linux"
+
+
+def test_missing_vm_is_a_permanent_failure_not_an_exception(azure: DevstackState) -> None:
+    outcome = outcome_activity(compute_ops.locate_target)(vm_id(azure, "vm-gone"), "AzureVM")
+    assert outcome["ok"] is False and outcome["error_code"] in ("ResourceNotFound", "NotFound")
+
+
+def test_forbidden_is_a_permanent_failure(azure: DevstackState, devstack_admin: AdminClient) -> None:
+    devstack_admin.remove_role_assignments(azure.principal_id)
+    outcome = outcome_activity(compute_ops.locate_target)(vm_id(azure, "vm-web-01"), "AzureVM")
+    assert outcome["ok"] is False and outcome["error_code"] == "AuthorizationFailed"
+
+
+def test_throttled_post_without_retry_after_is_raised_for_the_retry_policy(
+        azure: DevstackState, devstack_admin: AdminClient) -> None:
+    name = capture_name("alertcap-" + "1" * 24, datetime.now(UTC))
+    watcher = watcher_for(azure, "westeurope")
+    target = {"id": vm_id(azure, "vm-web-01"), "target_type": "AzureVM", "scope_include": []}
+    created = outcome_activity(network_ops.create_capture)(watcher, name, target, capture_config(azure))
+    devstack_admin.add_fault({"operation": "PacketCaptures_GetStatus", "status": 429, "count": 1})
+    with pytest.raises(HttpResponseError) as info:
+        outcome_activity(network_ops.query_capture)(created["value"]["id"])
+    assert info.value.status_code == 429
+    assert outcome_activity(network_ops.query_capture)(created["value"]["id"])["ok"] is True
+
+
+def test_agent_is_found_by_publisher_and_type_and_can_be_installed(azure: DevstackState) -> None:
+    installed = outcome_activity(compute_ops.check_agent)(vm_id(azure, "vm-web-01"), "AzureVM")
+    assert installed["value"]["installed"] is True
+    missing_vm = vm_id(azure, "vm-noagent", "rg-alertcap-east")
+    assert outcome_activity(compute_ops.check_agent)(missing_vm, "AzureVM")["value"]["installed"] is False
+    done = outcome_activity(compute_ops.install_agent)(missing_vm, "AzureVM", "eastus", "linux")
+    assert done["ok"] is True, done
+    assert outcome_activity(compute_ops.check_agent)(missing_vm, "AzureVM")["value"]["installed"] is True
+
+
+def test_create_is_idempotent_and_the_capture_finishes_with_a_blob(
+        azure: DevstackState, devstack_admin: AdminClient) -> None:
+    name = capture_name("alertcap-" + "2" * 24, datetime.now(UTC))
+    watcher = watcher_for(azure, "westeurope")
+    target = {"id": vm_id(azure, "vm-web-01"), "target_type": "AzureVM", "scope_include": []}
+    first = outcome_activity(network_ops.create_capture)(watcher, name, target, capture_config(azure))
+    second = outcome_activity(network_ops.create_capture)(watcher, name, target, capture_config(azure))
+    assert first["ok"] and second["ok"] and first["value"]["id"] == second["value"]["id"]
+    assert len([c for c in devstack_admin.captures() if c["name"] == name]) == 1
+    capture_id = first["value"]["id"]
+    assert wait_stopped(capture_id)["stop_reason"] == "TimeExceeded"
+    described = wait_blob(capture_id)
+    assert described["size_bytes"] > 24 and described["storage_path"].startswith("https://")
+
+
+def test_stop_ends_a_running_capture(azure: DevstackState) -> None:
+    name = capture_name("alertcap-" + "3" * 24, datetime.now(UTC))
+    watcher = watcher_for(azure, "westeurope")
+    target = {"id": vm_id(azure, "vm-web-01"), "target_type": "AzureVM", "scope_include": []}
+    created = outcome_activity(network_ops.create_capture)(watcher, name, target, capture_config(azure, 600))
+    assert outcome_activity(network_ops.stop_capture)(created["value"]["id"])["ok"] is True
+    status = outcome_activity(network_ops.query_capture)(created["value"]["id"])["value"]
+    assert status["status"] == "Stopped" and status["stop_reason"] == "Manual"
+
+
+def test_cleanup_deletes_only_our_finished_stale_captures(azure: DevstackState) -> None:
+    watcher = watcher_for(azure, "westeurope")
+    target = {"id": vm_id(azure, "vm-web-01"), "target_type": "AzureVM", "scope_include": []}
+    old = datetime.now(UTC) - timedelta(days=3)
+    stale_done = capture_name("alertcap-" + "4" * 24, old)
+    stale_running = capture_name("alertcap-" + "5" * 24, old)
+    fresh = capture_name("alertcap-" + "6" * 24, datetime.now(UTC))
+    create = outcome_activity(network_ops.create_capture)
+    done_id = create(watcher, stale_done, target, capture_config(azure, 600))["value"]["id"]
+    outcome_activity(network_ops.stop_capture)(done_id)
+    create(watcher, stale_running, target, capture_config(azure, 600))
+    create(watcher, fresh, target, capture_config(azure, 600))
+    create(watcher, "PSAzureFunction", target, capture_config(azure, 600))
+    outcome = outcome_activity(network_ops.prepare_region)(watcher, datetime.now(UTC).isoformat(), 86400)
+    assert outcome["value"]["deleted"] == [stale_done]
+    assert outcome["value"]["session_count"] == 3
+
+
+def test_email_links_the_capture_with_a_user_delegation_sas(
+        azure: DevstackState, devstack_admin: AdminClient) -> None:
+    name = capture_name("alertcap-" + "7" * 24, datetime.now(UTC))
+    watcher = watcher_for(azure, "westeurope")
+    target = {"id": vm_id(azure, "vm-web-01"), "target_type": "AzureVM", "scope_include": []}
+    created = outcome_activity(network_ops.create_capture)(watcher, name, target, capture_config(azure, 1))
+    described = wait_blob(created["value"]["id"])
+    record = RunRecord(instance_id="alertcap-" + "7" * 24, target=target["id"], target_type="AzureVM",
+                       alert={"rule": "<b>rule</b>"}, status=SUCCEEDED, capture_name=name,
+                       storage_path=described["storage_path"], size_bytes=described["size_bytes"])
+    sent = outcome_activity(notify.send_email)(record, "0b5e1f0c-7b1c-4a8e-9f55-2f6a4f4b9c11")
+    assert sent["ok"] is True, sent
+    (email,) = devstack_admin.emails()
+    assert email["id"] == sent["value"]["message_id"]
+    link = re.search(r"Download link: (\S+)", email["plain_text"]).group(1)
+    assert "skoid=" in link and "sig=" in link and "&lt;b&gt;rule" in email["html"]
+    again = outcome_activity(notify.send_email)(record, "0b5e1f0c-7b1c-4a8e-9f55-2f6a4f4b9c11")
+    assert again["ok"] is True and len(devstack_admin.emails()) == 1  # same Operation-Id: sent once
