@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from devstack.capture.pcap import trim_to_limit
+from devstack.common.process import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,7 @@ class CaptureAgent:
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
+                preexec_fn=die_with_parent(),
             )
         except OSError as exc:
             session.stderr_tail.append(str(exc))
