@@ -168,7 +168,9 @@ class Demo:
         entry = await self._wait_for_alert()
         self._show_alert(entry)
         await self._follow_run()
-        return await self._save_pcap()
+        pcap = await self._save_pcap()
+        self.progress.settle()
+        return pcap
 
     async def _start_stack(self) -> None:
         command = f"python -m devstack up --state-dir {self._rel(self.state_dir)}"
@@ -337,7 +339,7 @@ class Demo:
         if output.get("size_bytes") is not None:
             facts.append(f"{output['size_bytes']} bytes")
         if output.get("storage_path"):
-            facts.append(f"blob {output['storage_path']}")
+            facts.append(f"blob …/{str(output['storage_path']).rsplit('/', 1)[-1]}")
         self.progress.done("capture", ", ".join(facts))
 
     async def _poll_email(self, http: Any, vm: VmConfig) -> None:
@@ -399,10 +401,16 @@ class Demo:
         if self.sink is not None:
             await self.sink.stop()
         await self.stack.stop()
-        with contextlib.suppress(Exception):
-            from devstack.capture.netns import teardown_namespaces
+        # The stack deletes its namespaces on SIGTERM; if it could not (killed), do it here.
+        from devstack.capture.netns import NETNS_DIR, configured_namespaces, teardown_namespaces
 
+        left = [ns for ns in configured_namespaces(self.config) if (NETNS_DIR / ns).exists()]
+        if left:
             await asyncio.to_thread(teardown_namespaces, self.config)
+            still = [ns for ns in left if (NETNS_DIR / ns).exists()]
+            if still:
+                print(f"demo: could not delete namespace(s) {', '.join(still)}: `ip netns del <name>`",
+                      file=sys.stderr)
 
     def _rel(self, path: Path) -> str:
         with contextlib.suppress(ValueError):

@@ -73,6 +73,12 @@ class DemoProgress:
         """Mark a step failed."""
         self.update(key, detail, FAILED)
 
+    def settle(self) -> None:
+        """Mark every step still in progress as done, keeping its last detail (quietly)."""
+        for step in self.steps.values():
+            if step.state == ACTIVE:
+                step.state = DONE
+
     def note(self, text: str) -> None:
         """A line printed above the live table (or plainly)."""
         if self._live is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import json
 import os
 import signal
@@ -14,10 +15,18 @@ from typing import IO, Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STOP_GRACE_SECONDS = 20.0
+PR_SET_PDEATHSIG = 1
 
 
 class StackError(RuntimeError):
     """The devstack did not come up (the message says why and where its log is)."""
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGTERM when the demo dies, even by SIGKILL (Linux prctl)."""
+    with contextlib.suppress(Exception):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -35,7 +44,8 @@ class DevstackProcess:
 
     `start()` returns the parsed `DIR/state.json`; `stop()` sends SIGTERM to the child's process group
     (the stack then stops its own children, deletes namespaces and frees ports) and SIGKILLs it after a grace
-    period. The child's output goes to `DIR/devstack.log`.
+    period. If this process dies without calling `stop()` (even by SIGKILL) the child still gets SIGTERM
+    (`PR_SET_PDEATHSIG`). The child's output goes to `DIR/devstack.log`.
     """
 
     def __init__(self, state_dir: Path, config_path: Path | None = None, *,
@@ -77,13 +87,14 @@ class DevstackProcess:
         self._log = self.log_path.open("wb")
         self._proc = await asyncio.create_subprocess_exec(
             *argv, cwd=REPO_ROOT, stdin=asyncio.subprocess.DEVNULL, stdout=self._log, stderr=self._log,
-            env={**os.environ, **self.env}, start_new_session=True,
+            env={**os.environ, **self.env}, start_new_session=True, preexec_fn=_die_with_parent,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.returncode is not None:
                 raise StackError(f"`python -m devstack up` exited with status {self._proc.returncode} before "
-                                 f"it was ready:\n{self.log_tail()}\n(full log: {self.log_path})")
+                                 f"it was ready:\n{self.log_tail()}\n(full log: {self.log_path})"
+                                 f"{self._host_log_tail()}")
             state = self._read_state()
             if state is not None:
                 self.state = state
@@ -101,13 +112,19 @@ class DevstackProcess:
             return None
         return state
 
-    def log_tail(self, lines: int = 15) -> str:
-        """The last lines of the child's log (indented)."""
+    def log_tail(self, lines: int = 15, path: Path | None = None) -> str:
+        """The last lines of the child's log (or of `path`), indented."""
         try:
-            text = self.log_path.read_text(errors="replace")
+            text = (path or self.log_path).read_text(errors="replace")
         except OSError:
             return "  (no log)"
         return "\n".join("  " + line for line in text.splitlines()[-lines:])
+
+    def _host_log_tail(self) -> str:
+        host_log = self.state_dir / "host.log"
+        if not host_log.exists():
+            return ""
+        return f"\nlast lines of {host_log}:\n{self.log_tail(12, host_log)}"
 
     async def stop(self) -> int | None:
         """SIGTERM the child's group, wait for it, SIGKILL after the grace period; returns its exit status."""

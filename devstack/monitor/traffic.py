@@ -7,6 +7,10 @@ Run the sender inside a VM's network namespace, aimed at a sink in the root name
 It opens `--connections` TCP connections one after another and writes `--messages` small messages on each with
 Nagle's algorithm off, so every write leaves as its own segment. It stops by itself after the last message
 or at `--deadline` seconds, whichever comes first, and prints one JSON line summarising what it sent.
+
+`--listen` runs the sink instead (in the root namespace, on the veth's outer IP) for `--deadline` seconds:
+
+    .venv/bin/python -m devstack.monitor.traffic --listen --host 10.231.0.1 --port 40000 --deadline 60
 """
 
 from __future__ import annotations
@@ -136,11 +140,24 @@ async def run_burst_in_namespace(netns: str, host: str, port: int, *, connection
     return BurstResult(**json.loads(out.decode().strip().splitlines()[-1]))
 
 
+async def listen_for(host: str, port: int, seconds: float) -> dict[str, int]:
+    """Run a sink for `seconds`; returns what it received."""
+    sink = TrafficSink(host, port)
+    await sink.start()
+    print(json.dumps({"listening": f"{host}:{sink.port}", "seconds": seconds}), flush=True)
+    try:
+        await asyncio.sleep(seconds)
+    finally:
+        await sink.stop()
+    return {"connections": sink.connections, "bytes_received": sink.bytes_received}
+
+
 def main(argv: list[str] | None = None) -> int:
     """CLI entry: send one burst and print its JSON summary."""
     parser = argparse.ArgumentParser(prog="python -m devstack.monitor.traffic",
                                      description="Send a bounded burst of TCP segments to a sink.")
     parser.add_argument("--host", required=True, help="sink address (the veth's outer IP)")
+    parser.add_argument("--listen", action="store_true", help="be the sink instead of the sender")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--connections", type=int, default=20, help="TCP connections, one after another")
     parser.add_argument("--messages", type=int, default=10, help="messages (segments) per connection")
@@ -152,6 +169,10 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--{name.replace('_', '-')} must be between 1 and 10000")
     if not 0 < args.deadline <= 300:
         parser.error("--deadline must be between 0 and 300 seconds")
+    if args.listen:
+        with contextlib.suppress(KeyboardInterrupt):
+            print(json.dumps(asyncio.run(listen_for(args.host, args.port, args.deadline))), flush=True)
+        return 0
     result = send_burst(args.host, args.port, args.connections, args.messages, args.message_bytes,
                         args.deadline)
     print(json.dumps(asdict(result)), flush=True)

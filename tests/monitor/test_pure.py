@@ -99,3 +99,37 @@ def test_resolve_target_by_name_or_id(config):
     assert resolve_target(config, by_id).resource_id == vm.id
     with pytest.raises(ValueError, match="vm-nope"):
         resolve_target(config, AlertRuleConfig("r", "vm-nope", "TcpSegmentsSent", "GreaterThan", 1, 10, 10))
+
+
+@pytest.mark.parametrize("args", [["--connections", "0"], ["--messages", "20000"], ["--deadline", "0"]])
+def test_traffic_cli_rejects_unbounded_bursts(args, capsys):
+    from devstack.monitor.traffic import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--host", "127.0.0.1", "--port", "9", *args])
+    assert exit_info.value.code == 2
+    assert "must be between" in capsys.readouterr().err
+
+
+def test_email_facts_find_the_sas_link():
+    from devstack.monitor.observe import email_facts
+
+    facts = email_facts({
+        "subject": "[alertcap] Packet capture ready: vm-demo",
+        "to": [{"address": "oncall@alertcap.localhost", "display_name": ""}],
+        "plain_text": "Blob: https://127.0.0.1:1/acct/c/x.cap\nDownload link: https://127.0.0.1:1/acct/c/x.cap?sv=1&sig=abc",
+        "html": '<a href="https://127.0.0.1:1/acct/c/x.cap?sv=1&amp;sig=abc">download</a>',
+    })
+    assert facts.recipients == ["oncall@alertcap.localhost"]
+    assert facts.pcap_link == "https://127.0.0.1:1/acct/c/x.cap?sv=1&sig=abc"
+    assert facts.links == ["https://127.0.0.1:1/acct/c/x.cap", "https://127.0.0.1:1/acct/c/x.cap?sv=1&sig=abc"]
+
+
+def test_run_ids_from_the_webhook_answer():
+    from devstack.monitor.observe import run_ids
+
+    runs = [{"instanceId": "alertcap-1", "target": "/x", "outcome": "started"},
+            {"instanceId": "alertcap-1", "outcome": "duplicate"}]
+    answer = {"status": "accepted", "runs": runs}
+    assert run_ids(answer) == ["alertcap-1"]
+    assert run_ids({"status": "ignored", "reason": "alert is Resolved"}) == []
