@@ -89,10 +89,11 @@ def bench(count: int, keep_dir: Path | None = None) -> dict[str, Any]:
             vms = [f"{rg}/Microsoft.Compute/virtualMachines/vm-bench-{i:03d}" for i in range(count)]
             for vm in vms:
                 admin.add_vm({"id": vm, "location": "westeurope"})
-            latencies, answers, arm_before_capture, ids = [], [], [], []
+            posted_at, answers, arm_before_capture, ids = [], [], [], []
             for vm in vms:
                 before = counters(admin)
                 posted = time.time()
+                posted_at.append(posted)
                 response = http.post(f"{state.function_host}/api/alerts", params={"code": state.function_key},
                                      json=alert(vm))
                 answers.append(time.time() - posted)
@@ -106,11 +107,10 @@ def bench(count: int, keep_dir: Path | None = None) -> dict[str, Any]:
                                            if after[op] - before.get(op, 0)})
             records = [wait_until(lambda i=i: run_record(state, http, i, False), 120, interval=0.1,
                                   message="run finished")["output"] for i in ids]
-            for record in records:
-                created = datetime.fromisoformat(record["timings"]["capture_created"]).timestamp()
-                latencies.append(created - datetime.fromisoformat(record["timings"]["started"]).timestamp())
-            # the start-of-run timestamp is the orchestrator's first episode; add the webhook's own time
-            alert_to_capture = [lat + ans for lat, ans in zip(latencies, answers, strict=True)]
+            # same machine, same clock: the run's capture_created (orchestrator time right after the create
+            # activity returned) minus the moment the webhook was posted
+            alert_to_capture = [datetime.fromisoformat(r["timings"]["capture_created"]).timestamp() - t
+                                for r, t in zip(records, posted_at, strict=True)]
             total_calls = counters(admin)["*"]
             captures = admin.captures()
             settings = Settings.from_mapping({**state.app_settings, "OVERRUN_GRACE_SECONDS": "300",
