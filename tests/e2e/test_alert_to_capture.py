@@ -156,3 +156,17 @@ def test_vm_without_agent_fails_with_that_reason_and_emails(product_stack, admin
     assert captures_for(admin, vm_id) == []
     (email,) = emails_for(admin, vm_id)
     assert "FAILED" in email["subject"]
+
+
+def test_scale_set_alert_captures_the_named_instance(product_stack, admin) -> None:
+    vmss = (f"/subscriptions/{product_stack.subscription_id}/resourceGroups/rg-alertcap-east/providers/"
+            "Microsoft.Compute/virtualMachineScaleSets/vmss-web")
+    body = p.common_metric_static(targets=[vmss.lower()], fired=fired_now())
+    body["data"]["alertContext"]["condition"]["allOf"][0]["dimensions"] = [
+        {"name": "VMName", "value": "vmss-web_1"}]
+    response = post(product_stack, body)
+    assert response.status_code == 202, response.text
+    status = wait_for_run(product_stack, response.json()["runs"][0]["instanceId"])
+    assert status["output"]["status"] == "succeeded", status["output"]
+    (capture,) = captures_for(admin, vmss)
+    assert capture["targetType"] == "AzureVMSS"
