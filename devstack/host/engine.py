@@ -33,7 +33,8 @@ from devstack.host.history import (
     utcnow,
 )
 from devstack.host.loader import FunctionIndex
-from devstack.host.replay import KIND_EVENT, plan_episode
+from devstack.host.observe import can_observe, run_observed
+from devstack.host.replay import KIND_EVENT, EpisodePlan, build_plan, continue_as_new_action, plan_episode
 from devstack.host.store import Instance, Store
 
 log = logging.getLogger("devstack.host.engine")
@@ -270,15 +271,8 @@ class Engine(InstanceControl):
             outcome_custom = None
         else:
             context = build_context(full, inst.instance_id, inst.input, parent_ids[0] if parent_ids else None)
-            outcome = run_episode(orchestrator.handle, context)
+            outcome, plan = replay(orchestrator.handle, context, full)
             outcome_custom = outcome.custom_status
-            try:
-                plan = plan_episode(full, outcome.actions)
-            except (ValueError, KeyError, TypeError) as exc:  # an action this host cannot interpret
-                outcome = EpisodeOutcome(
-                    is_done=True, error=f"devstack host cannot run this orchestrator: {exc}"
-                )
-                plan = plan_episode(full, [])
             effects = decide(info, full, outcome, plan, self.index)
         self._commit(inst, len(history), new_events, delivery, effects, outcome_custom, now)
         log.info(
@@ -474,6 +468,21 @@ class Engine(InstanceControl):
             )
         self.store.enqueue(parent_ref["InstanceId"], event, parent_ref["ExecutionId"])
         return {parent_ref["InstanceId"]}
+
+
+def replay(handle: Any, context_json: str, history: list[Event]) -> tuple[EpisodeOutcome, EpisodePlan]:
+    """Run the episode and number its tasks: observed in the SDK when possible, else simulated (spec §1.7)."""
+    try:
+        if can_observe(handle):
+            observed = run_observed(handle, context_json)
+            outcome = observed.outcome
+            can_action = continue_as_new_action(outcome.actions)
+            return outcome, build_plan(history, observed.leaves, can_action, observed.continue_as_new_after)
+        outcome = run_episode(handle, context_json)
+        return outcome, plan_episode(history, outcome.actions)
+    except Exception as exc:  # an action this host cannot interpret
+        failed = EpisodeOutcome(is_done=True, error=f"devstack host cannot run this orchestrator: {exc}")
+        return failed, plan_episode(history, [])
 
 
 def _missing_orchestrator(name: str) -> EpisodeOutcome:

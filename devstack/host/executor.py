@@ -68,18 +68,23 @@ def decode_state(state_json: str) -> EpisodeOutcome:
     )
 
 
+def outcome_from_exception(exc: Exception) -> EpisodeOutcome:
+    """Decode the SDK's failure report: it raises ``"<msg>\n\n$OutOfProcData$:<state>"``."""
+    text = str(exc)
+    message, marker, state_json = text.partition(OUT_OF_PROC_MARKER)
+    if not marker:
+        return EpisodeOutcome(is_done=True, error=text or type(exc).__name__)
+    try:
+        outcome = decode_state(state_json)
+    except ValueError:
+        outcome = EpisodeOutcome(is_done=True)
+    outcome.error = outcome.error or message
+    return outcome
+
+
 def run_episode(handle: Callable[[Any], str], context_json: str) -> EpisodeOutcome:
     """Call the orchestrator handle synchronously; a raised error becomes ``outcome.error``."""
     try:
         return decode_state(handle(context_json))
     except Exception as exc:  # the SDK reports orchestrator failures by raising
-        text = str(exc)
-        message, marker, state_json = text.partition(OUT_OF_PROC_MARKER)
-        if not marker:
-            return EpisodeOutcome(is_done=True, error=text or type(exc).__name__)
-        try:
-            outcome = decode_state(state_json)
-        except ValueError:
-            outcome = EpisodeOutcome(is_done=True)
-        outcome.error = outcome.error or message
-        return outcome
+        return outcome_from_exception(exc)

@@ -312,23 +312,29 @@ def plan_episode(history: list[Event], actions: list[dict[str, Any]]) -> Episode
         sim.cur = None
         sim.advance()
         sim.settle()
-    return _finish_plan(sim, history)
+    return build_plan(history, sim.leaves, sim.can_action, sim.can_after)
 
 
-def _finish_plan(sim: _Simulation, history: list[Event]) -> EpisodePlan:
+def continue_as_new_action(actions: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The ContinueAsNew action, if the orchestrator called ``continue_as_new``."""
+    return next((a for a in actions if a.get("actionType") == CONTINUE_AS_NEW), None)
+
+
+def build_plan(
+    history: list[Event], leaves: list[Leaf], can_action: dict[str, Any] | None, can_after: int | None
+) -> EpisodePlan:
+    """The plan for numbered ``leaves`` (from the simulation or observed in the SDK) against ``history``."""
     scheduled: dict[int, Event] = {}
     for event in history:
         if event.get("EventType") in KIND_EVENT.values() and isinstance(event.get("EventId"), int):
             scheduled[event["EventId"]] = event
     plan = EpisodePlan(
-        leaves=sim.leaves, new_leaves=[], continue_as_new=sim.can_action, continue_as_new_after=sim.can_after
+        leaves=leaves, new_leaves=[], continue_as_new=can_action, continue_as_new_after=can_after
     )
-    plan.nondeterminism = _check_determinism(sim.leaves, scheduled)
-    plan.new_leaves = [leaf for leaf in sim.leaves if leaf.id not in scheduled]
-    plan.open_tasks = any(
-        not leaf.done and not leaf.cancelled and leaf.kind != "signal" for leaf in sim.leaves
-    )
-    plan.cancelled_timer_ids = [leaf.id for leaf in sim.leaves if leaf.kind == "timer" and leaf.cancelled]
+    plan.nondeterminism = _check_determinism(leaves, scheduled)
+    plan.new_leaves = [leaf for leaf in leaves if leaf.id not in scheduled]
+    plan.open_tasks = any(not leaf.done and not leaf.cancelled and leaf.kind != "signal" for leaf in leaves)
+    plan.cancelled_timer_ids = [leaf.id for leaf in leaves if leaf.kind == "timer" and leaf.cancelled]
     return plan
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from devstack.host.testing import HostProcess, get_status, wait_for_status
+from devstack.host.testing import HostProcess, get_status, wait_for_status, wait_until
 
 
 def start(host: HostProcess, name: str, payload: Any = None, instance_id: str | None = None) -> str:
@@ -67,6 +67,38 @@ def test_timer_beats_the_external_event(patterns_host: HostProcess) -> None:
     status = wait_for_status(patterns_host, instance_id, showHistory="true")
     assert status["output"] == {"outcome": "timed out"}
     assert "TimerFired" in [e["EventType"] for e in status["historyEvents"]]
+
+
+def test_a_waiter_re_yielded_across_timed_waits(patterns_host: HostProcess) -> None:
+    instance_id = start(patterns_host, "listener", {"waits": 3, "wait_ms": 700})
+    url = f"{patterns_host.management_url}/instances/{instance_id}/raiseEvent/extra"
+
+    def progress(step: int) -> dict | None:
+        custom = get_status(patterns_host, instance_id)["customStatus"] or {}
+        return custom if custom.get("step") == step else None
+
+    for step in (1, 2):  # each step re-yields the waiter left pending when the previous step's timer won
+        assert wait_until(lambda n=step: progress(n))["seen"] == step - 1
+        response = httpx.post(url, params={"code": patterns_host.master_key}, json=f"alert-{step}")
+        assert response.status_code == 202
+        wait_until(lambda n=step: (progress(n) or {}).get("seen") == n)
+    status = wait_for_status(patterns_host, instance_id, timeout=20)
+    assert status["runtimeStatus"] == "Completed", status
+    assert status["output"] == {"seen": ["alert-1", "alert-2"], "squares": [0, 1, 4]}
+
+
+def test_a_re_yielded_waiter_wins_and_the_run_goes_on(patterns_host: HostProcess) -> None:
+    instance_id = start(patterns_host, "reyield_race")
+    wait_until(lambda: get_status(patterns_host, instance_id)["customStatus"] == "second wait")
+    response = httpx.post(
+        f"{patterns_host.management_url}/instances/{instance_id}/raiseEvent/go",
+        params={"code": patterns_host.master_key},
+        json="now",
+    )
+    assert response.status_code == 202
+    status = wait_for_status(patterns_host, instance_id, timeout=10)
+    assert status["runtimeStatus"] == "Completed", status
+    assert status["output"] == {"go": "now", "square": 25}
 
 
 def test_retry_fails_twice_then_succeeds(patterns_host: HostProcess, scratch: Path) -> None:

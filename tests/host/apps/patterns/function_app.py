@@ -105,6 +105,44 @@ def approval(context: df.DurableOrchestrationContext):
 
 
 @bp.orchestration_trigger(context_name="context")
+def listener(context: df.DurableOrchestrationContext):
+    """Timed waits collecting "extra" events; a pending waiter is re-yielded in the next wait."""
+    settings = context.get_input()
+    waiter, seen, squares = None, [], []
+    for step in range(settings["waits"]):
+        due = context.current_utc_datetime + dt.timedelta(milliseconds=settings["wait_ms"])
+        context.set_custom_status({"step": step, "seen": len(seen)})
+        while True:
+            timer = context.create_timer(due)
+            if waiter is None:
+                waiter = context.wait_for_external_event("extra")
+            winner = yield context.task_any([timer, waiter])
+            if winner is timer:
+                break
+            seen.append(waiter.result)
+            waiter = None
+            context.set_custom_status({"step": step, "seen": len(seen)})
+        squares.append((yield context.call_activity("square", step)))
+    return {"seen": seen, "squares": squares}
+
+
+@bp.orchestration_trigger(context_name="context")
+def reyield_race(context: df.DurableOrchestrationContext):
+    """A waiter re-yielded against a new timer: the second task_any's action lists only the timer."""
+    waiter = context.wait_for_external_event("go")
+    first = context.create_timer(context.current_utc_datetime + dt.timedelta(milliseconds=300))
+    winner = yield context.task_any([first, waiter])
+    if winner is not first:
+        raise RuntimeError("'go' was raised before the first wait ended")
+    context.set_custom_status("second wait")
+    second = context.create_timer(context.current_utc_datetime + dt.timedelta(seconds=60))
+    yield context.task_any([second, waiter])
+    second.cancel()
+    result = yield context.call_activity("square", 5)
+    return {"go": waiter.result, "square": result}
+
+
+@bp.orchestration_trigger(context_name="context")
 def retry_flaky(context: df.DurableOrchestrationContext):
     job = context.get_input()
     options = df.RetryOptions(
