@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from devstack.config import (
     DEFAULT_CONFIG_PATH,
     AlertRuleConfig,
@@ -159,6 +161,7 @@ class Demo:
         self.sink: TrafficSink | None = None
         self.tasks: list[asyncio.Task[None]] = []
         self._capture_status = ""
+        self.closed = False
 
     # -- the story ----------------------------------------------------------------------------------------
     async def run(self) -> Path:
@@ -173,7 +176,7 @@ class Demo:
         return pcap
 
     async def _start_stack(self) -> None:
-        command = f"python -m devstack up --state-dir {self._rel(self.state_dir)}"
+        command = f"python -m devstack up --state-dir {self.relative(self.state_dir)}"
         self.progress.update("stack", f"starting `{command}`")
         started = time.monotonic()
         try:
@@ -253,10 +256,13 @@ class Demo:
                 if fired and vm_id in essentials.get("alertTargetIDs", []):
                     return entry
             await asyncio.sleep(POLL_SECONDS)
-        raise DemoFailure("alert", f"no alert fired: the monitor wrote nothing to {self._rel(journal)}. "
-                                   f"Is `python -m devstack up` running devstack.monitor.AlertEvaluator with "
-                                   f"that journal (docs/ARCHITECTURE.md)? "
-                                   f"Log: {self._rel(self.stack.log_path)}")
+        decisions = [line for line in self.stack.log_tail(400).splitlines() if "devstack.monitor" in line
+                     and f"rule {self.target.rule.name!r}" in line]
+        hint = (f"the monitor's last decision: {decisions[-1].strip()}" if decisions else
+                "the devstack log shows no decision of the monitor: is `python -m devstack up` running "
+                "devstack.monitor.AlertEvaluator (docs/ARCHITECTURE.md)?")
+        raise DemoFailure("alert", f"no alert fired in time ({self.relative(journal)} has no Fired entry); "
+                                   f"{hint}. Log: {self.relative(self.stack.log_path)}")
 
     def _show_alert(self, entry: dict[str, Any]) -> None:
         essentials = entry["payload"]["data"]["essentials"]
@@ -284,18 +290,22 @@ class Demo:
         state, vm = self.seen.stack, self.target.vm
         self.progress.update("run", f"{self.seen.run_id}: starting")
         async with observe.client(state) as http:
+            last_error = ""
             while time.monotonic() < self.deadline:
                 self._check_tasks()
-                await self._poll_run(http)
-                await self._poll_capture(http, vm)
-                await self._poll_email(http, vm)
+                try:  # a poll that fails (busy machine, restarting emulator) is retried, not fatal
+                    await self._poll_run(http)
+                    await self._poll_capture(http, vm)
+                    await self._poll_email(http, vm)
+                except httpx.HTTPError as exc:
+                    last_error = f"; last poll error: {type(exc).__name__}: {exc}"
                 if self.seen.email is not None and self.seen.run_output is not None:
                     return
                 await asyncio.sleep(POLL_SECONDS)
         waiting_for = "the email" if self.seen.email is None else "the run to complete"
         raise DemoFailure("email" if self.seen.email is None else "run",
                           f"timed out waiting for {waiting_for} (run {self.seen.run_id}; "
-                          f"devstack log: {self._rel(self.stack.log_path)})")
+                          f"devstack log: {self.relative(self.stack.log_path)}{last_error})")
 
     async def _poll_run(self, http: Any) -> None:
         status = await observe.run_status(http, self.seen.stack, self.seen.run_id)
@@ -375,12 +385,12 @@ class Demo:
         try:
             summary = observe.summarise_pcap(destination, self.seen.sink_port)
         except Exception as exc:
-            raise DemoFailure("pcap", f"{self._rel(destination)} ({size} bytes) is not a readable pcap: "
+            raise DemoFailure("pcap", f"{self.relative(destination)} ({size} bytes) is not a readable pcap: "
                                       f"{exc}") from None
         if not summary.ports:
-            raise DemoFailure("pcap", f"{self._rel(destination)}: {summary.line()}; it holds no segment "
+            raise DemoFailure("pcap", f"{self.relative(destination)}: {summary.line()}; it holds no segment "
                                       f"of the burst to port {self.seen.sink_port}")
-        self.progress.done("pcap", f"{self._rel(destination)} ({size} bytes): {summary.line()}")
+        self.progress.done("pcap", f"{self.relative(destination)} ({size} bytes): {summary.line()}")
         return destination
 
     def _check_tasks(self) -> None:
@@ -393,6 +403,9 @@ class Demo:
     # -- teardown -----------------------------------------------------------------------------------------
     async def close(self) -> None:
         """Stop traffic, the sink and the devstack; remove any namespace the stack left."""
+        if self.closed:
+            return
+        self.closed = True
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:
@@ -412,7 +425,8 @@ class Demo:
                 print(f"demo: could not delete namespace(s) {', '.join(still)}: `ip netns del <name>`",
                       file=sys.stderr)
 
-    def _rel(self, path: Path) -> str:
+    def relative(self, path: Path) -> str:
+        """`path` relative to the working directory when it is below it (shorter lines)."""
         with contextlib.suppress(ValueError):
             return str(path.resolve().relative_to(Path.cwd()))
         return str(path)
@@ -443,20 +457,30 @@ async def run_demo(args: argparse.Namespace) -> int:
         print(f"demo: {exc}", file=sys.stderr)
         return 1
     started = time.monotonic()
+    failure: str | None = None
     try:
         with progress:
-            pcap = await demo.run()
-    except DemoFailure as exc:
-        progress.fail(exc.step, str(exc))
-        print(f"\ndemo failed: {exc}", file=sys.stderr)
-        return 1
+            try:
+                pcap = await demo.run()
+            except DemoFailure as exc:
+                progress.fail(exc.step, str(exc))
+                failure = str(exc)
+            except Exception as exc:  # a bug or an unexpected answer: still one clear line, then clean up
+                progress.fail(progress.current() or "stack", f"unexpected {type(exc).__name__}: {exc}")
+                failure = f"unexpected {type(exc).__name__}: {exc} (devstack log: {demo.stack.log_path})"
     except asyncio.CancelledError:
         print("\ndemo interrupted: stopping the devstack…", file=sys.stderr)
+        await demo.close()
+        print("demo: stopped; nothing left running", file=sys.stderr)
         return 130
     finally:
-        await demo.close()
+        if not demo.closed:
+            await demo.close()
+    if failure is not None:
+        print(f"\ndemo failed: {failure}", file=sys.stderr)
+        return 1
     print(f"\ndemo ok in {time.monotonic() - started:.1f}s. "
-          f"Open the capture with: tcpdump -nr {demo._rel(pcap)}")
+          f"Open the capture with: tcpdump -nr {demo.relative(pcap)}")
     return 0
 
 

@@ -73,6 +73,10 @@ class DemoProgress:
         """Mark a step failed."""
         self.update(key, detail, FAILED)
 
+    def current(self) -> str | None:
+        """The first step still in progress (where a failure belongs), if any."""
+        return next((key for key, step in self.steps.items() if step.state == ACTIVE), None)
+
     def settle(self) -> None:
         """Mark every step still in progress as done, keeping its last detail (quietly)."""
         for step in self.steps.values():
