@@ -24,13 +24,18 @@ from core.targets import Target, select_targets
 MAX_BODY_BYTES = 256 * 1024
 ORCHESTRATOR_NAME = "capture_orchestration"
 EXTRA_ALERT_EVENT = "extra_alert"
-CLIENT_CALL_TIMEOUT_SECONDS = 6.0
+CLIENT_CALL_TIMEOUT_SECONDS = 4.0
+ANSWER_DEADLINE_SECONDS = 8.0  # Azure Monitor gives a webhook about 10 s
 log = logging.getLogger("alertcap.starter")
 
 
 def json_response(status: int, body: dict[str, Any]) -> func.HttpResponse:
     """A JSON answer."""
     return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json")
+
+
+class BackendUnavailable(RuntimeError):
+    """The Durable backend did not answer (in time): the webhook answers 503 so Azure Monitor retries."""
 
 
 @dataclass(frozen=True)
@@ -98,10 +103,11 @@ async def handle_alert(req: func.HttpRequest, client: Any, settings_loader: Any)
     if not targets:
         return json_response(200, {"status": "ignored", "reason": "no VM or VM scale set target",
                                    "ignored": [i.to_dict() for i in ignored]})
+    starts = asyncio.gather(*(_start_one(client, settings, parsed, t) for t in targets))
     try:
-        answers = await asyncio.gather(*(_start_one(req, client, settings, parsed, t) for t in targets))
-    except (TimeoutError, OSError, RuntimeError) as exc:
-        log.warning("durable backend unavailable: %s", type(exc).__name__)
+        answers = await asyncio.wait_for(starts, ANSWER_DEADLINE_SECONDS)
+    except (TimeoutError, BackendUnavailable) as exc:
+        log.warning("durable backend unavailable: %s", exc or type(exc).__name__)
         return json_response(503, {"error": "backend_unavailable", "message": "retry later"})
     started = any(a.outcome == "started" for a in answers)
     return json_response(202 if started else 200, {
@@ -111,21 +117,30 @@ async def handle_alert(req: func.HttpRequest, client: Any, settings_loader: Any)
     })
 
 
-async def _start_one(req: func.HttpRequest, client: Any, settings: Settings, alert: ParsedAlert,
-                     target: Target) -> RunAnswer:
+async def _client_call(what: str, call: Any) -> Any:
+    """Await one Durable client call with a timeout; the SDK raises plain ``Exception`` for HTTP errors."""
+    try:
+        return await asyncio.wait_for(call, CLIENT_CALL_TIMEOUT_SECONDS)
+    except TimeoutError:
+        raise BackendUnavailable(f"{what}: timed out") from None
+    except Exception as exc:
+        raise BackendUnavailable(f"{what}: {str(exc)[:200]}") from exc
+
+
+async def _start_one(client: Any, settings: Settings, alert: ParsedAlert, target: Target) -> RunAnswer:
     """Start the run for ``target`` unless one exists for its window; a duplicate is recorded on that run."""
     window = window_start(alert.fired_at, settings.alert_cooldown_seconds)
     run_id = instance_id(target.id, alert.fired_at, settings.alert_cooldown_seconds)
-    existing = await asyncio.wait_for(client.get_status(run_id), CLIENT_CALL_TIMEOUT_SECONDS)
+    existing = await _client_call("get_status", client.get_status(run_id))
     if existing:
         return await _duplicate(client, run_id, target, alert, _status_name(existing))
     request = CaptureRequest(target, alert.summary, window.isoformat(), settings.capture_config())
     try:
-        await asyncio.wait_for(client.start_new(ORCHESTRATOR_NAME, run_id, request.to_dict()),
-                               CLIENT_CALL_TIMEOUT_SECONDS)
-    except Exception as exc:
+        await _client_call("start_new", client.start_new(ORCHESTRATOR_NAME, run_id, request.to_dict()))
+    except BackendUnavailable as exc:
+        # a concurrent delivery started it first: Azure answers 500, the devstack 409, both "already exists"
         if "already exists" not in str(exc).lower():
-            raise RuntimeError("start_new failed") from exc
+            raise
         return await _duplicate(client, run_id, target, alert, "Running")
     log.info("started run %s for %s", run_id, target.id)
     urls = client.create_http_management_payload(run_id)
@@ -136,10 +151,10 @@ async def _duplicate(client: Any, run_id: str, target: Target, alert: ParsedAler
     """Tell the running instance about the extra alert (best effort) and name it in the answer."""
     if status in ("Running", "Pending"):
         try:
-            await asyncio.wait_for(client.raise_event(run_id, EXTRA_ALERT_EVENT, alert.summary.to_dict()),
-                                   CLIENT_CALL_TIMEOUT_SECONDS)
-        except Exception as exc:  # the run may have just finished; the duplicate is still answered
-            log.info("could not record extra alert on %s: %s", run_id, str(exc)[:200])
+            await _client_call("raise_event", client.raise_event(run_id, EXTRA_ALERT_EVENT,
+                                                                 alert.summary.to_dict()))
+        except BackendUnavailable as exc:  # the run may have just finished; the duplicate is still answered
+            log.info("could not record extra alert on %s: %s", run_id, exc)
     log.info("duplicate alert for %s: existing run %s (%s)", target.id, run_id, status)
     return RunAnswer(run_id, target.id, "duplicate", status)
 

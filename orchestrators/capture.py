@@ -37,6 +37,7 @@ EXTRA_ALERT_EVENT = "extra_alert"
 MAX_RECORDED_EXTRA_ALERTS = 20
 TERMINAL = {"stopped", "error"}
 RUNNING_POWER_STATES = {"running", "unknown"}
+BLOB_WAIT_SECONDS = (10, 30, 60)
 
 
 class RunFailed(Exception):
@@ -219,10 +220,20 @@ class CaptureRun:
         if status["status"].lower() == "error":
             codes = ", ".join(self.record.capture_errors) or "no code"
             raise RunFailed(f"the capture ended in Error: {codes}")
-        described = yield self._call(describe_capture, {"capture_id": capture_id})
-        blob = self._ok(described, "reading the capture file")
-        self.record.storage_path = blob.get("storage_path") or self.record.storage_path
-        self.record.size_bytes = blob.get("size_bytes")
+        yield from self._read_blob(capture_id)
+
+    def _read_blob(self, capture_id: str) -> Generator[Any, Any, None]:
+        """Blob URL and size; the file is saved after the session ends, so wait a little for it."""
+        for delay in (0, *BLOB_WAIT_SECONDS):
+            if delay:
+                self._phase("waiting for the capture file", capture=self.record.capture_name)
+                yield self.ctx.create_timer(self._now() + timedelta(seconds=delay))
+            described = yield self._call(describe_capture, {"capture_id": capture_id})
+            blob = self._ok(described, "reading the capture file")
+            self.record.storage_path = blob.get("storage_path") or self.record.storage_path
+            self.record.size_bytes = blob.get("size_bytes")
+            if self.record.size_bytes is not None:
+                return
 
     def _query(self, capture_id: str) -> Generator[Any, Any, dict[str, Any]]:
         result = yield self._call(query_capture, {"capture_id": capture_id})

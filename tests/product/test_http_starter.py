@@ -117,3 +117,11 @@ async def test_malformed_alerts_get_400_naming_the_field(host: HostProcess) -> N
     assert status == 400 and body["field"] == "data.essentials.firedDateTime"
     status, body = await call_starter(host, p.common_metric_static(targets=["/subscriptions/../x"]))
     assert status == 400 and body["field"] == "target[0]"
+
+
+async def test_unreachable_durable_backend_answers_503_so_azure_retries(host: HostProcess) -> None:
+    binding = host.client_binding().replace(host.base_url.split("://", 1)[1], "127.0.0.1:9")
+    response = await alerts._function._func(req=request(p.common_metric_static(targets=[vm("down")])),
+                                            client=binding)
+    assert response.status_code == 503
+    assert json.loads(response.get_body())["error"] == "backend_unavailable"

@@ -53,6 +53,7 @@ class FakeAzure:
     errors: list[str] = field(default_factory=list)
     transient_failures: dict[str, int] = field(default_factory=dict)
     email_always_fails: bool = False
+    blob_after_describes: int = 1
 
     def __call__(self, name: str, payload: dict[str, Any], attempt: int) -> Any:
         email_down = name == "send_email" and self.email_always_fails
@@ -100,8 +101,9 @@ class FakeAzure:
         return Outcome.success(stopped=True)
 
     def describe_capture(self, payload: dict) -> Outcome:
+        self.blob_after_describes -= 1
         return Outcome.success(storage_path="https://caps.blob.core.windows.net/network-watcher-logs/x.cap",
-                               size_bytes=2048)
+                               size_bytes=2048 if self.blob_after_describes <= 0 else None)
 
     def send_email(self, payload: dict) -> Outcome:
         return Outcome.success(message_id=payload["operation_id"], status="Succeeded")
@@ -279,3 +281,11 @@ def test_any_step_exhausting_retries_ends_in_a_failed_notified_run(fail_step: st
     result = run(FakeAzure(transient_failures={fail_step: 99}))
     assert result.output["status"] == "failed" and result.output["phase"] == "done"
     assert len(result.called("send_email")) == 1
+
+
+def test_a_late_capture_file_is_waited_for_a_bounded_time() -> None:
+    result = run(FakeAzure(blob_after_describes=3))
+    assert result.output["size_bytes"] == 2048 and len(result.called("describe_capture")) == 3
+    never = run(FakeAzure(blob_after_describes=99))
+    assert never.output["status"] == "succeeded" and never.output["size_bytes"] is None
+    assert len(never.called("describe_capture")) == 4
