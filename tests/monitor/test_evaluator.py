@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
+
 from devstack.monitor.rules import Decision
 
 VM = "vm-demo"
@@ -151,3 +153,25 @@ async def test_notifications_go_to_the_journal_named_by_the_environment(
     assert entry["delivery"]["attempts"] == [{"status": 202, "error": None}]
     assert entry["delivery"]["response"] == {"runs": [{"id": "run-1"}]}
     assert "journal-secret-key" not in text
+
+
+async def test_periodic_start_evaluates_at_once_and_stop_ends_every_task(config, rule, receiver, counters):
+    import asyncio
+
+    from devstack.monitor import AlertEvaluator
+
+    seen = []
+    monitor = AlertEvaluator(config, receiver.url, "k", None, rules=[rule], counters=counters,
+                             on_evaluation=seen.append)
+    await monitor.start()
+    try:
+        for _ in range(100):
+            if seen:
+                break
+            await asyncio.sleep(0.01)
+        assert [e.decision for e in seen] == [Decision.OK]
+        with pytest.raises(RuntimeError, match="already started"):
+            await monitor.start()
+    finally:
+        await monitor.stop()
+    assert [t for t in asyncio.all_tasks() if t.get_name().startswith(("evaluate ", "deliver "))] == []

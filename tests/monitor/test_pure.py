@@ -133,3 +133,29 @@ def test_run_ids_from_the_webhook_answer():
     answer = {"status": "accepted", "runs": runs}
     assert run_ids(answer) == ["alertcap-1"]
     assert run_ids({"status": "ignored", "reason": "alert is Resolved"}) == []
+
+
+def test_summarise_pcap_counts_the_burst(tmp_path):
+    import socket
+
+    import dpkt
+
+    from devstack.monitor.observe import summarise_pcap
+
+    def frame(sport: int, dport: int, payload: bytes) -> bytes:
+        tcp = dpkt.tcp.TCP(sport=sport, dport=dport, flags=dpkt.tcp.TH_ACK | dpkt.tcp.TH_PUSH, data=payload)
+        ip = dpkt.ip.IP(src=socket.inet_aton("10.231.0.2"), dst=socket.inet_aton("10.231.0.1"),
+                        p=dpkt.ip.IP_PROTO_TCP, data=tcp)
+        return bytes(dpkt.ethernet.Ethernet(type=dpkt.ethernet.ETH_TYPE_IP, data=ip))
+
+    path = tmp_path / "burst.cap"
+    with path.open("wb") as fh:
+        writer = dpkt.pcap.Writer(fh)
+        for seq in range(5):
+            writer.writepkt(frame(50000 + seq, 40000, b"alertcap demo burst"), ts=1.0 + seq)
+        writer.writepkt(frame(50100, 22, b"ssh"), ts=9.0)
+        writer.writepkt(b"\x00" * 20, ts=10.0)  # not IP
+    summary = summarise_pcap(path, sink_port=40000)
+    assert (summary.packets, summary.tcp_segments, summary.ports) == (7, 6, [40000])
+    assert set(summary.hosts) == {"10.231.0.2", "10.231.0.1"}
+    assert summary.line().startswith("7 packets, 6 TCP segments, ")
