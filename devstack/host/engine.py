@@ -35,7 +35,7 @@ from devstack.host.history import (
 from devstack.host.loader import FunctionIndex
 from devstack.host.observe import can_observe, run_observed
 from devstack.host.replay import KIND_EVENT, EpisodePlan, build_plan, continue_as_new_action, plan_episode
-from devstack.host.store import Instance, Store
+from devstack.host.store import ActivityItem, Instance, Store
 
 log = logging.getLogger("devstack.host.engine")
 DISPATCH_SLICE_SECONDS = 0.005
@@ -68,7 +68,7 @@ class Engine(InstanceControl):
         )
         self._ready: dict[str, None] = {}
         self._ready_event = asyncio.Event()
-        self._activities: asyncio.Queue[int] = asyncio.Queue()
+        self._activities: asyncio.Queue[ActivityItem] = asyncio.Queue()
         self._timers: list[tuple[float, int]] = []
         self._timer_event = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -78,8 +78,8 @@ class Engine(InstanceControl):
     # lifecycle -----------------------------------------------------------------------------------------
     async def start(self) -> None:
         """Resume persisted work (activities in flight, armed timers, queued messages); dispatch."""
-        for item_id in self.store.activity_ids():
-            self._activities.put_nowait(item_id)
+        for item in self.store.activities():
+            self._activities.put_nowait(item)
         for timer in self.store.all_timers():
             heapq.heappush(self._timers, (timer.due, timer.id))
         for instance_id in self.store.instances_to_wake():
@@ -155,10 +155,7 @@ class Engine(InstanceControl):
 
     async def _activity_loop(self) -> None:
         while True:
-            item_id = await self._activities.get()
-            item = self.store.get_activity(item_id)
-            if item is None:
-                continue
+            item = await self._activities.get()
             inst = self.store.get_instance(item.instance_id)
             if (
                 inst is None
@@ -274,7 +271,7 @@ class Engine(InstanceControl):
             outcome, plan = replay(orchestrator.handle, context, full)
             outcome_custom = outcome.custom_status
             effects = decide(info, full, outcome, plan, self.index)
-        self._commit(inst, len(history), new_events, delivery, effects, outcome_custom, now)
+        self._commit(inst, new_events, delivery, effects, outcome_custom, now)
         log.info(
             "episode %s instance=%s events=%d -> %s (+%d activities, +%d timers, +%d children) in %.1f ms",
             inst.name,
@@ -300,7 +297,6 @@ class Engine(InstanceControl):
     def _commit(
         self,
         inst: Instance,
-        stored_events: int,
         new_events: list[Event],
         delivery: _Delivery,
         effects: EpisodeEffects,
@@ -309,13 +305,13 @@ class Engine(InstanceControl):
     ) -> None:
         wake: set[str] = set()
         armed: list[tuple[float, int]] = []
-        activity_ids: list[int] = []
+        activity_items: list[ActivityItem] = []
         with self.store.transaction():
             self.store.delete_messages(delivery.consumed)
             events = new_events + effects.events + [make_event(EventType.ORCHESTRATOR_COMPLETED, now)]
-            self.store.append_history(inst.instance_id, events, stored_events)
+            self.store.append_history(inst.instance_id, events)
             for work in effects.activities:
-                activity_ids.append(
+                activity_items.append(
                     self.store.add_activity(
                         inst.instance_id, inst.execution_id, work.task_id, work.name, work.input
                     )
@@ -350,8 +346,8 @@ class Engine(InstanceControl):
                 self.store.clear_timers(inst.instance_id)
                 wake |= self._notify_parent(updated, effects)
             self.store.put_instance(updated)
-        for item_id in activity_ids:
-            self._activities.put_nowait(item_id)
+        for item in activity_items:
+            self._activities.put_nowait(item)
         for entry in armed:
             heapq.heappush(self._timers, entry)
         if armed:

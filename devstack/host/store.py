@@ -10,11 +10,11 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from devstack.host.history import Event
+from devstack.host.history import Event, RuntimeStatus
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS instances (
@@ -142,6 +142,10 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        # write-through caches (this connection is the only writer): instance rows, and histories of instances
+        # that are still running; both are dropped on rollback
+        self._instances: dict[str, Instance] = {}
+        self._histories: dict[str, list[Event]] = {}
 
     def close(self) -> None:
         """Close the connection (checkpoints the WAL)."""
@@ -155,16 +159,25 @@ class Store:
             yield
         except BaseException:
             self.db.execute("ROLLBACK")
+            self._instances.clear()
+            self._histories.clear()
             raise
         self.db.execute("COMMIT")
 
     # instances -----------------------------------------------------------------------------------------
     def get_instance(self, instance_id: str) -> Instance | None:
-        """The instance row, or None."""
+        """The instance row (a copy), or None."""
+        cached = self._instances.get(instance_id)
+        if cached is not None:
+            return replace(cached)
         row = self.db.execute(
             f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE instance_id=?", (instance_id,)
         ).fetchone()
-        return _instance(row) if row else None
+        if row is None:
+            return None
+        inst = _instance(row)
+        self._instances[instance_id] = replace(inst)
+        return inst
 
     def put_instance(self, inst: Instance) -> None:
         """Insert or replace the instance row."""
@@ -186,6 +199,9 @@ class Store:
                 int(inst.wake),
             ),
         )
+        self._instances[inst.instance_id] = replace(inst)
+        if inst.status in RuntimeStatus.TERMINAL:
+            self._histories.pop(inst.instance_id, None)
 
     def query_instances(self, where: str, params: list[Any], limit: int | None = None) -> list[Instance]:
         """Instances matching a SQL condition, ordered by (created_time, instance_id)."""
@@ -198,11 +214,14 @@ class Store:
         """Delete the instance and everything that belongs to it."""
         for table in ("instances", "history", "inbox", "activities", "timers"):
             self.db.execute(f"DELETE FROM {table} WHERE instance_id=?", (instance_id,))
+        self._instances.pop(instance_id, None)
+        self._histories.pop(instance_id, None)
 
     def clear_execution(self, instance_id: str) -> None:
         """Drop history, queued messages and timers (a fresh execution starts)."""
         for table in ("history", "inbox", "timers"):
             self.db.execute(f"DELETE FROM {table} WHERE instance_id=?", (instance_id,))
+        self._histories[instance_id] = []
 
     def instances_to_wake(self) -> list[str]:
         """Instances with queued messages or a pending wake-up."""
@@ -213,14 +232,22 @@ class Store:
 
     # history ---------------------------------------------------------------------------------------------
     def history(self, instance_id: str) -> list[Event]:
-        """The current execution's history in order."""
+        """The current execution's history in order (events are shared: do not mutate them)."""
+        cached = self._histories.get(instance_id)
+        if cached is not None:
+            return list(cached)
         rows = self.db.execute("SELECT event FROM history WHERE instance_id=? ORDER BY seq", (instance_id,))
-        return [json.loads(r[0]) for r in rows]
+        events = [json.loads(r[0]) for r in rows]
+        inst = self._instances.get(instance_id)
+        if inst is not None and inst.status not in RuntimeStatus.TERMINAL:
+            self._histories[instance_id] = list(events)
+        return events
 
-    def append_history(self, instance_id: str, events: list[Event], stored: int | None = None) -> None:
-        """Append events after the last stored one (``stored`` = how many are stored, if the caller knows)."""
-        if stored is not None:
-            last = stored - 1
+    def append_history(self, instance_id: str, events: list[Event]) -> None:
+        """Append events after the last stored one."""
+        cached = self._histories.get(instance_id)
+        if cached is not None:
+            last = len(cached) - 1
         else:
             (last,) = self.db.execute(
                 "SELECT COALESCE(MAX(seq), -1) FROM history WHERE instance_id=?", (instance_id,)
@@ -229,10 +256,13 @@ class Store:
             "INSERT INTO history (instance_id, seq, event) VALUES (?,?,?)",
             [(instance_id, last + 1 + i, json.dumps(e)) for i, e in enumerate(events)],
         )
+        if cached is not None:
+            cached.extend(events)
 
     def replace_history(self, instance_id: str, events: list[Event]) -> None:
         """Rewrite the whole history (rewind)."""
         self.db.execute("DELETE FROM history WHERE instance_id=?", (instance_id,))
+        self._histories.pop(instance_id, None)
         self.append_history(instance_id, events)
 
     # inbox -----------------------------------------------------------------------------------------------
@@ -258,29 +288,24 @@ class Store:
     # activities ------------------------------------------------------------------------------------------
     def add_activity(
         self, instance_id: str, execution_id: str, task_id: int, name: str, input_text: str | None
-    ) -> int:
-        """Store an activity work item; returns its id."""
+    ) -> ActivityItem:
+        """Store an activity work item."""
         cur = self.db.execute(
             "INSERT INTO activities (instance_id, execution_id, task_id, name, input) VALUES (?,?,?,?,?)",
             (instance_id, execution_id, task_id, name, input_text),
         )
-        return int(cur.lastrowid or 0)
-
-    def get_activity(self, item_id: int) -> ActivityItem | None:
-        """The work item, or None if it was completed or purged."""
-        row = self.db.execute(
-            "SELECT id, instance_id, execution_id, task_id, name, input FROM activities WHERE id=?",
-            (item_id,),
-        ).fetchone()
-        return ActivityItem(*row) if row else None
+        return ActivityItem(int(cur.lastrowid or 0), instance_id, execution_id, task_id, name, input_text)
 
     def delete_activity(self, item_id: int) -> bool:
         """Remove a finished work item; False if it was already gone."""
         return self.db.execute("DELETE FROM activities WHERE id=?", (item_id,)).rowcount > 0
 
-    def activity_ids(self) -> list[int]:
+    def activities(self) -> list[ActivityItem]:
         """All outstanding work items (to run again after a restart)."""
-        return [r[0] for r in self.db.execute("SELECT id FROM activities ORDER BY id")]
+        rows = self.db.execute(
+            "SELECT id, instance_id, execution_id, task_id, name, input FROM activities ORDER BY id"
+        )
+        return [ActivityItem(*row) for row in rows]
 
     # timers ----------------------------------------------------------------------------------------------
     def add_timer(
