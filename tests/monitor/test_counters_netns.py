@@ -60,3 +60,37 @@ async def test_root_namespace_interface_tx_bytes():
     assert value >= before > 0
     with pytest.raises(CounterReadError, match="cannot read"):
         await NamespaceCounters().read(target_in(None, "nosuchif0"), "NetworkOutTotal")
+
+
+async def test_the_evaluator_fires_on_real_traffic_in_a_namespace(namespace, receiver, config):
+    from dataclasses import replace
+
+    from devstack.config import AlertRuleConfig
+    from devstack.monitor import AlertEvaluator
+    from devstack.monitor.rules import Decision
+    from devstack.monitor.testing import ManualClock
+
+    vm = replace(next(v for v in config.vms if v.name == "vm-demo"), netns=namespace.name)
+    scoped = replace(config, vms=[vm])
+    rule = AlertRuleConfig(name="net-out", vm="vm-demo", metric="NetworkOutTotal", operator="GreaterThan",
+                           threshold=5000, window_seconds=60, frequency_seconds=10)
+    clock = ManualClock()
+    monitor = AlertEvaluator(scoped, receiver.url, "k", None, rules=[rule], clock=clock)
+    sink = TrafficSink(namespace.outer_ip)
+    port = await sink.start()
+    await monitor.start(periodic=False)
+    try:
+        [baseline] = await monitor.evaluate_once()
+        await run_burst_in_namespace(namespace.name, namespace.outer_ip, port, connections=2, messages=50,
+                                     message_bytes=100, deadline_seconds=10)
+        clock.advance(10)
+        [fired] = await monitor.evaluate_once()
+        await monitor.wait_delivered()
+    finally:
+        await monitor.stop()
+        await sink.stop()
+    assert baseline.decision is Decision.OK
+    assert fired.decision is Decision.FIRE and fired.value >= 10_000
+    [call] = receiver.calls
+    criterion = call.body["data"]["alertContext"]["condition"]["allOf"][0]
+    assert criterion["metricName"] == "Network Out Total" and criterion["metricValue"] == fired.value
