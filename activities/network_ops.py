@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 
 from activities import clients
 from activities.storage import blob_size
@@ -16,6 +16,7 @@ from core.outcome import Outcome
 from core.targets import AZURE_VMSS
 
 TERMINAL_STATUSES = {"stopped", "error"}
+MAX_DELETIONS_PER_RUN = 5  # cleanup is on the critical path: bound it, later runs delete the rest
 log = logging.getLogger("alertcap.activities")
 
 
@@ -42,7 +43,7 @@ def prepare_region(watcher_id: str, now: str, retention_seconds: int) -> Outcome
     names = [c.name for c in ops.list(rid.resource_group, rid.name)]
     deleted = []
     for name in names:
-        if not is_stale(name, now_dt, retention_seconds):
+        if len(deleted) >= MAX_DELETIONS_PER_RUN or not is_stale(name, now_dt, retention_seconds):
             continue
         try:
             status = ops.begin_get_status(rid.resource_group, rid.name, name,
@@ -77,8 +78,17 @@ def create_capture(watcher_id: str, name: str, target: dict[str, Any], config: d
         result = ops.begin_create(rid.resource_group, rid.name, name, {"properties": properties},
                                   polling_interval=clients.polling_interval()).result()
         existed = False
-    except ResourceExistsError:
-        result = ops.get(rid.resource_group, rid.name, name)
+    except HttpResponseError as exc:
+        # A retried activity whose first attempt created the capture: Azure documents no code for a
+        # duplicate name (409 in the devstack), so on any conflict-like answer read the capture back.
+        if not isinstance(exc, ResourceExistsError) and exc.status_code != 400:
+            raise
+        try:
+            result = ops.get(rid.resource_group, rid.name, name)
+        except ResourceNotFoundError:
+            raise exc from None
+        if str(result.as_dict().get("properties", {}).get("target", "")).lower() != target["id"].lower():
+            raise exc from None
         existed = True
     body = result.as_dict()
     props = body.get("properties", {})

@@ -271,8 +271,9 @@ class CaptureRun:
             return
         self._seen_alerts.add(key)
         self.record.extra_alert_count += 1
-        if len(self.record.extra_alerts) < MAX_RECORDED_EXTRA_ALERTS:
-            self.record.extra_alerts.append(alert)
+        self.record.extra_alerts.append(alert)
+        if len(self.record.extra_alerts) >= MAX_RECORDED_EXTRA_ALERTS:
+            self._listening = False  # keeps the history bounded under a long alert storm
 
     # --- notification -------------------------------------------------------------------------------------
 

@@ -166,3 +166,12 @@ def test_email_links_the_capture_with_a_user_delegation_sas(
     assert "skoid=" in link and "sig=" in link and "&lt;b&gt;rule" in email["html"]
     again = outcome_activity(notify.send_email)(record, "0b5e1f0c-7b1c-4a8e-9f55-2f6a4f4b9c11")
     assert again["ok"] is True and len(devstack_admin.emails()) == 1  # same Operation-Id: sent once
+
+
+def test_invalid_capture_parameters_are_a_permanent_failure(azure: DevstackState) -> None:
+    name = capture_name("alertcap-" + "8" * 24, datetime.now(UTC))
+    watcher = watcher_for(azure, "westeurope")
+    target = {"id": vm_id(azure, "vm-web-01"), "target_type": "AzureVM", "scope_include": []}
+    config = capture_config(azure, 18001)  # above Network Watcher's 5 h maximum
+    outcome = outcome_activity(network_ops.create_capture)(watcher, name, target, config)
+    assert outcome["ok"] is False and outcome["message"].startswith("HTTP 400")
