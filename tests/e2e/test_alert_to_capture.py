@@ -118,6 +118,8 @@ def test_resolved_alert_starts_nothing(product_stack, admin, fresh_vm) -> None:
 def test_bad_requests_are_client_errors_and_start_nothing(product_stack, admin, fresh_vm) -> None:
     url = f"{product_stack.function_host}/api/alerts"
     code = {"code": product_stack.function_key}
+    no_key = httpx.post(url, json=p.common_metric_static(targets=[fresh_vm], fired=fired_now()), timeout=10)
+    assert no_key.status_code == 401
     bad_json = httpx.post(url, params=code, content=b"{not json", timeout=10)
     assert bad_json.status_code == 400 and bad_json.json()["field"] == "$"
     sneaky = p.common_metric_static(targets=[fresh_vm + "/../../x"], fired=fired_now())
