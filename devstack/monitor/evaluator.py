@@ -131,6 +131,7 @@ def _ensure_log_output() -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.INFO)
+    log.propagate = False  # if the application configures logging later, no line is printed twice
 
 
 def describe(evaluation: Evaluation) -> str:
