@@ -14,7 +14,13 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from devstack.host.config import DEFAULT_MAX_REQUEST_BYTES, HostConfig, load_host_config, load_settings
+from devstack.host.config import (
+    DEFAULT_MAX_REQUEST_BYTES,
+    HostConfig,
+    HostConfigError,
+    load_host_config,
+    load_settings,
+)
 from devstack.host.engine import Engine
 from devstack.host.errors import json_error, json_errors_middleware
 from devstack.host.http_triggers import HttpTriggers, presented_key
@@ -154,7 +160,12 @@ class Host:
         self.runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", self.options.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            await self.runner.cleanup()
+            self.store.close()
+            raise HostConfigError(f"cannot listen on 127.0.0.1:{self.options.port}: {exc.strerror}") from exc
         port = self.runner.addresses[0][1]
         self.base_url = f"http://127.0.0.1:{port}"
         self._binding = client_binding_json(self.base_url, self.config.hub_name, self.keys)

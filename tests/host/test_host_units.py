@@ -12,6 +12,8 @@ from devstack.host.executor import context_input, run_episode
 from devstack.host.http_triggers import compile_route
 from devstack.host.testing import REPO_ROOT
 
+APPS = Path(__file__).parent / "apps"
+
 
 def write_host_json(tmp_path: Path, data: dict) -> Path:
     (tmp_path / "host.json").write_text(json.dumps(data))
@@ -131,3 +133,32 @@ def test_unsupported_bindings_fail_fast_with_a_clear_message(tmp_path: Path) -> 
     assert result.returncode == 2
     assert "function 'tick': binding type 'timerTrigger' is not supported" in result.stderr
     assert not (tmp_path / "state" / "state.json").exists()
+
+
+def test_a_busy_port_is_a_clear_error(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "devstack.host",
+                "--app",
+                str(APPS / "chaining"),
+                "--port",
+                str(port),
+                "--state-dir",
+                str(tmp_path),
+            ],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
