@@ -156,28 +156,35 @@ class Engine(InstanceControl):
     async def _activity_loop(self) -> None:
         while True:
             item = await self._activities.get()
-            inst = self.store.get_instance(item.instance_id)
-            if (
-                inst is None
-                or inst.execution_id != item.execution_id
-                or inst.status in RuntimeStatus.TERMINAL
-            ):
-                with self.store.transaction():
-                    self.store.delete_activity(item.id)
-                continue
-            event = await self.runner.run(item)
+            try:
+                await self._run_activity(item)
+            except Exception:  # the item stays persisted and runs again on the next start
+                log.exception(
+                    "activity %s for instance=%s could not be completed", item.name, item.instance_id
+                )
+
+    async def _run_activity(self, item: ActivityItem) -> None:
+        inst = self.store.get_instance(item.instance_id)
+        if inst is None or inst.execution_id != item.execution_id or inst.status in RuntimeStatus.TERMINAL:
             with self.store.transaction():
-                if not self.store.delete_activity(item.id):
-                    continue
-                self.store.enqueue(item.instance_id, event, item.execution_id)
-            self._mark_ready(item.instance_id)
+                self.store.delete_activity(item.id)
+            return
+        event = await self.runner.run(item)
+        with self.store.transaction():
+            if not self.store.delete_activity(item.id):
+                return  # purged meanwhile
+            self.store.enqueue(item.instance_id, event, item.execution_id)
+        self._mark_ready(item.instance_id)
 
     async def _timer_loop(self) -> None:
         while True:
             now = time.time()
             while self._timers and self._timers[0][0] <= now:
                 _, row_id = heapq.heappop(self._timers)
-                self._fire_timer(row_id)
+                try:
+                    self._fire_timer(row_id)
+                except Exception:  # the row stays armed in the database and fires on the next start
+                    log.exception("timer row %d could not fire", row_id)
             timeout = self._timers[0][0] - now if self._timers else None
             self._timer_event.clear()
             with contextlib.suppress(TimeoutError):
