@@ -20,7 +20,7 @@ from typing import Any
 from devstack.host.activities import ActivityRunner
 from devstack.host.config import HostConfig
 from devstack.host.control import InstanceControl
-from devstack.host.episode import EpisodeEffects, EpisodeInput, decide, new_execution_id
+from devstack.host.episode import ChildStart, EpisodeEffects, EpisodeInput, decide, new_execution_id
 from devstack.host.executor import EpisodeOutcome, build_context, run_episode
 from devstack.host.history import (
     COMPLETION_ID_KEY,
@@ -47,7 +47,6 @@ COMPLETION_SCHEDULED_BY = {
     EventType.SUB_ORCHESTRATION_INSTANCE_FAILED: EventType.SUB_ORCHESTRATION_INSTANCE_CREATED,
     EventType.TIMER_FIRED: EventType.TIMER_CREATED,
 }
-assert set(COMPLETION_SCHEDULED_BY.values()) <= set(KIND_EVENT.values())
 
 
 @dataclass
@@ -383,7 +382,7 @@ class Engine(InstanceControl):
             fields["ParentInstance"] = inst.parent
         return make_event(EventType.EXECUTION_STARTED, now, **fields)
 
-    def _create_child(self, parent: Instance, child: Any, now: dt.datetime) -> str:
+    def _create_child(self, parent: Instance, child: ChildStart, now: dt.datetime) -> str:
         existing = self.store.get_instance(child.instance_id)
         if existing is not None and existing.status not in RuntimeStatus.TERMINAL:
             reason = f"An Orchestration instance with the status {existing.status} already exists."
