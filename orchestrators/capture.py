@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import azure.durable_functions as df
+from azure.durable_functions.models.history.HistoryEventType import HistoryEventType
 
 from activities.blueprint import (
     check_agent,
@@ -38,6 +39,19 @@ MAX_RECORDED_EXTRA_ALERTS = 20
 TERMINAL = {"stopped", "error"}
 RUNNING_POWER_STATES = {"running", "unknown"}
 BLOB_WAIT_SECONDS = (10, 30, 60)
+
+
+def _decode_alert(raw: Any) -> dict[str, str]:
+    """An extra-alert event payload: JSON, usually double-encoded by ``raise_event`` (durable-python#295)."""
+    value = raw
+    for _ in range(3):
+        if not isinstance(value, str):
+            break
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            return {"alert_id": value[:200]}
+    return {k: str(v)[:300] for k, v in value.items()} if isinstance(value, dict) else {}
 
 
 class RunFailed(Exception):
@@ -70,9 +84,6 @@ class CaptureRun:
                                 target_type=self.target.target_type, alert=request.alert.to_dict())
         self.started = context.current_utc_datetime
         self.record.timings["started"] = self.started.isoformat()
-        self._waiter: Any = None
-        self._listening = True
-        self._seen_alerts = {self._alert_key(request.alert.to_dict())}
 
     # --- helpers ------------------------------------------------------------------------------------------
 
@@ -203,7 +214,7 @@ class CaptureRun:
             due = start + timedelta(seconds=offset)
             self._phase("capturing", until=until, next_check=due.isoformat(),
                         capture=self.record.capture_name)
-            yield from self._sleep_until(due)
+            yield self.ctx.create_timer(due)
             status = yield from self._query(capture_id)
             if status["status"].lower() in TERMINAL:
                 break
@@ -240,45 +251,34 @@ class CaptureRun:
         self.record.status_checks += 1
         return self._ok(result, "querying the capture status", not_found="the capture disappeared")
 
-    # --- extra alerts for the same run (storms, retries) --------------------------------------------------
+    # --- extra alerts for the same run (storms, retries, several action groups) ----------------------------
 
-    def _sleep_until(self, due: datetime) -> Generator[Any, Any, None]:
-        """A durable timer that also records extra alerts raised to this run while it waits."""
-        while True:
-            timer = self.ctx.create_timer(due)
-            if self._waiter is None and self._listening:
-                self._waiter = self.ctx.wait_for_external_event(EXTRA_ALERT_EVENT)
-            if self._waiter is None:
-                yield timer
-                return
-            winner = yield self.ctx.task_any([timer, self._waiter])
-            if winner is timer:
-                return
-            self._record_extra(self._waiter.result)
-            self._waiter = None
+    def _collect_extra_alerts(self) -> None:
+        """Record the distinct extra alerts the starter raised to this run, read from the run's own history.
 
-    def _record_extra(self, payload: Any) -> None:
-        if isinstance(payload, str):  # raise_event double-encodes (azure-functions-durable-python#295)
-            try:
-                payload = json.loads(payload)
-            except json.JSONDecodeError:
-                payload = {"alert_id": payload[:200]}
-        alert = {k: str(v)[:300] for k, v in payload.items()} if isinstance(payload, dict) else {}
-        key = self._alert_key(alert)
-        if key in self._seen_alerts:
-            # The SDK keeps re-delivering a buffered event to every new waiter (issue #507): stop listening.
-            self._listening = False
-            return
-        self._seen_alerts.add(key)
-        self.record.extra_alert_count += 1
-        self.record.extra_alerts.append(alert)
-        if len(self.record.extra_alerts) >= MAX_RECORDED_EXTRA_ALERTS:
-            self._listening = False  # keeps the history bounded under a long alert storm
+        No waiter is involved: the SDK collapses events raised while nobody waits into the last one
+        (azure-functions-durable-python#507), but every ``EventRaised`` stays in the history. Only the record
+        uses this, never a decision, so the actions the orchestrator takes do not depend on it.
+        """
+        seen = {self._alert_key(self.req.alert.to_dict())}
+        alerts: list[dict[str, str]] = []
+        for event in self.ctx.histories:
+            is_extra = getattr(event, "Name", "") == EXTRA_ALERT_EVENT
+            if event.event_type != HistoryEventType.EVENT_RAISED or not is_extra:
+                continue
+            alert = _decode_alert(getattr(event, "Input", None))
+            key = self._alert_key(alert)
+            if key not in seen:
+                seen.add(key)
+                alerts.append(alert)
+        self.record.extra_alert_count = len(alerts)
+        self.record.extra_alerts = alerts[:MAX_RECORDED_EXTRA_ALERTS]
 
     # --- notification -------------------------------------------------------------------------------------
 
     def _notify(self) -> Generator[Any, Any, None]:
         self._phase("notifying", outcome=self.record.status)
+        self._collect_extra_alerts()
         operation_id = self.ctx.new_uuid()
         try:
             payload = {"record": self.record.to_dict(), "operation_id": operation_id}
@@ -292,4 +292,5 @@ class CaptureRun:
             self.record.email_error = f"email retries exhausted: {str(exc).strip().splitlines()[0][:300]}"
         self.record.timings["notified"] = self._now().isoformat()
         self.record.phase = "done"
+        self._collect_extra_alerts()  # the output also counts alerts that arrived while the email was sent
         self.ctx.set_custom_status({"phase": "done", "target": self.target.id, "outcome": self.record.status})

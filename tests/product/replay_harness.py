@@ -152,7 +152,8 @@ class ReplayHarness:
             when, name, data = self._event_queue.pop(0)
             self.now = max(self.now, when)
             self._add(T.ORCHESTRATOR_STARTED)
-            self._add(T.EVENT_RAISED, Name=name, Input=json.dumps(data))
+            # raise_event double-encodes its payload (azure-functions-durable-python#295)
+            self._add(T.EVENT_RAISED, Name=name, Input=json.dumps(json.dumps(data)))
             return
         if activities:
             self.now += timedelta(milliseconds=20)

@@ -263,17 +263,31 @@ def test_five_hour_capture_history_stays_small() -> None:
     assert len(result.history) < 120, len(result.history)
 
 
-def test_extra_alerts_raised_during_the_capture_are_recorded_once_each() -> None:
+def test_extra_alerts_are_recorded_once_each_whenever_they_arrive() -> None:
+    second = datetime(2026, 11, 25, 22, 0, 0, 10_000, tzinfo=UTC)  # while the first activities run
     extra = [
-        (START.replace(second=30), EXTRA_ALERT_EVENT, {"alert_id": "/alerts/a2", "fired_at": "t2"}),
-        (START.replace(second=40), EXTRA_ALERT_EVENT, {"alert_id": "/alerts/a3", "fired_at": "t3"}),
+        (second, EXTRA_ALERT_EVENT, {"alert_id": "/alerts/a2", "fired_at": "t2"}),
+        (second, EXTRA_ALERT_EVENT, {"alert_id": "/alerts/a3", "fired_at": "t3"}),
+        (second, EXTRA_ALERT_EVENT, {"alert_id": "/alerts/a2", "fired_at": "t2"}),  # a retried delivery
+        (START.replace(second=30), EXTRA_ALERT_EVENT, {"alert_id": "/alerts/a4", "fired_at": "t4"}),
+        # the original alert delivered again through a second action group
+        (START.replace(second=40), EXTRA_ALERT_EVENT,
+         {"alert_id": "/alerts/a1", "fired_at": START.isoformat(), "condition": "Fired"}),
     ]
     result = run(FakeAzure(), events=extra)
     out = result.output
     assert out["status"] == "succeeded"
-    assert out["extra_alert_count"] == 2
-    assert [a["alert_id"] for a in out["extra_alerts"]] == ["/alerts/a2", "/alerts/a3"]
-    assert len(result.called("create_capture")) == 1
+    assert out["extra_alert_count"] == 3
+    assert [a["alert_id"] for a in out["extra_alerts"]] == ["/alerts/a2", "/alerts/a3", "/alerts/a4"]
+    assert len(result.called("create_capture")) == 1 and len(result.called("send_email")) == 1
+    assert result.called("send_email")[0]["record"]["extra_alert_count"] == 3
+
+
+def test_extra_alert_list_is_capped_but_counted() -> None:
+    extra = [(START.replace(second=20), EXTRA_ALERT_EVENT, {"alert_id": f"/alerts/s{i}", "fired_at": "t"})
+             for i in range(30)]
+    out = run(FakeAzure(), events=extra).output
+    assert out["extra_alert_count"] == 30 and len(out["extra_alerts"]) == 20
 
 
 @pytest.mark.parametrize("fail_step", ["list_watchers", "prepare_region", "check_agent", "query_capture"])
