@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -23,6 +24,10 @@ cli = typer.Typer(
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="Devstack TOML file (default: devstack/devstack.toml).")
+]
+SettingOption = Annotated[
+    list[str] | None,
+    typer.Option("--setting", help="KEY=VALUE function app setting; wins over the config's [app_settings]."),
 ]
 StateDirOption = Annotated[
     Path, typer.Option("--state-dir", help="Where state.json, TLS material and logs go.")
@@ -40,22 +45,37 @@ def up(
         bool, typer.Option("--detach", help="Start in the background and return once ready.")
     ] = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for readiness with --detach.")] = 60.0,
+    setting: SettingOption = None,
 ) -> None:
     """Start every emulator, print the endpoints and write <state dir>/state.json; Ctrl-C stops everything."""
     try:
         loaded = load_config(config)
+        loaded = replace(loaded, app_settings={**loaded.app_settings, **parse_settings(setting or [])})
     except ConfigError as exc:
         typer.echo(f"devstack: {exc}", err=True)
         raise typer.Exit(2) from exc
     if detach:
-        raise typer.Exit(_detach(config, state_dir, no_host, timeout))
+        raise typer.Exit(_detach(config, state_dir, no_host, timeout, setting or []))
     raise typer.Exit(asyncio.run(serve(loaded, state_dir, with_host=not no_host)))
 
 
-def _detach(config: Path | None, state_dir: Path, no_host: bool, timeout: float) -> int:
+def parse_settings(pairs: list[str]) -> dict[str, str]:
+    """`KEY=VALUE` strings from `--setting` as a dict; a malformed one raises ConfigError naming it."""
+    settings: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip() or not key.strip().replace("_", "").isalnum():
+            raise ConfigError(f"--setting {pair!r} is not KEY=VALUE")
+        settings[key.strip()] = value
+    return settings
+
+
+def _detach(config: Path | None, state_dir: Path, no_host: bool, timeout: float, settings: list[str]) -> int:
     state_dir = state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "devstack", "up", "--state-dir", str(state_dir)]
+    for pair in settings:
+        command += ["--setting", pair]
     if config is not None:
         command += ["--config", str(config.resolve())]
     if no_host:

@@ -153,10 +153,11 @@ class Demo:
         self.state_dir = state_dir.resolve()
         self.captures_dir = captures_dir.resolve()
         self.deadline = time.monotonic() + deadline_seconds
-        self.stack = DevstackProcess(self.state_dir, config_path, env={
-            "CAPTURE_TIME_LIMIT_SECONDS": str(capture_seconds),
-            JOURNAL_ENV: str(observe.journal_path(self.state_dir)),
-        })
+        self.stack = DevstackProcess(
+            self.state_dir, config_path,
+            env={JOURNAL_ENV: str(observe.journal_path(self.state_dir))},
+            extra_args=["--setting", f"CAPTURE_TIME_LIMIT_SECONDS={capture_seconds}"],
+        )
         self.seen = DemoState()
         self.sink: TrafficSink | None = None
         self.tasks: list[asyncio.Task[None]] = []
