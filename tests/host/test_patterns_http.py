@@ -198,6 +198,23 @@ def test_rewind_a_failed_instance_then_it_completes(patterns_host: HostProcess, 
     assert status["output"] == {"first": 9, "second": "recovered"}
 
 
+def test_rewind_reaches_a_failed_sub_orchestration(patterns_host: HostProcess, scratch: Path) -> None:
+    flag = scratch / "block-child"
+    flag.write_text("x")
+    instance_id = start(patterns_host, "fragile_parent", str(flag))
+    failed = wait_for_status(patterns_host, instance_id)
+    assert failed["runtimeStatus"] == "Failed"
+    assert "Orchestrator function 'fragile' failed" in failed["output"]
+    flag.unlink()
+    response = httpx.post(
+        f"{patterns_host.management_url}/instances/{instance_id}/rewind",
+        params={"code": patterns_host.master_key},
+    )
+    assert response.status_code == 202
+    status = wait_for_status(patterns_host, instance_id, ("Completed",))
+    assert status["output"] == {"child": {"first": 9, "second": "recovered"}}
+
+
 def test_purge_deletes_the_instance(patterns_host: HostProcess) -> None:
     instance_id = start(patterns_host, "chain", ["X"])
     wait_for_status(patterns_host, instance_id)

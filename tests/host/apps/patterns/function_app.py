@@ -240,6 +240,12 @@ def fragile(context: df.DurableOrchestrationContext):
 
 
 @bp.orchestration_trigger(context_name="context")
+def fragile_parent(context: df.DurableOrchestrationContext):
+    result = yield context.call_sub_orchestrator("fragile", context.get_input())
+    return {"child": result}
+
+
+@bp.orchestration_trigger(context_name="context")
 def scale_point_orchestrator(context: df.DurableOrchestrationContext):
     point = context.get_input()
     scaled = yield context.call_activity("scale_point", point)
