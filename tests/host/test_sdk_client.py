@@ -23,6 +23,16 @@ async def test_start_new_and_get_status_with_history(patterns_host: HostProcess)
     assert kinds == ["ExecutionStarted", "TaskCompleted", "ExecutionCompleted"]
 
 
+async def test_start_new_with_a_version_and_a_number_input(patterns_host: HostProcess) -> None:
+    client = patterns_host.durable_client()
+    instance_id = await client.start_new("versioned", None, 5, version="2.0")
+    assert wait_for_status(patterns_host, instance_id)["output"] == {
+        "version": "2.0",
+        "child": "",
+        "input": 5,
+    }
+
+
 async def test_get_status_of_an_unknown_instance_is_falsy(patterns_host: HostProcess) -> None:
     status = await patterns_host.durable_client().get_status("no-such-instance")
     assert not status

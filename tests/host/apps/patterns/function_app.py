@@ -240,6 +240,17 @@ def fragile(context: df.DurableOrchestrationContext):
 
 
 @bp.orchestration_trigger(context_name="context")
+def versioned(context: df.DurableOrchestrationContext):
+    child_version = yield context.call_sub_orchestrator("versioned_child", None)
+    return {"version": context.version, "child": child_version, "input": context.get_input()}
+
+
+@bp.orchestration_trigger(context_name="context")
+def versioned_child(context: df.DurableOrchestrationContext):
+    return context.version
+
+
+@bp.orchestration_trigger(context_name="context")
 def fragile_parent(context: df.DurableOrchestrationContext):
     result = yield context.call_sub_orchestrator("fragile", context.get_input())
     return {"child": result}
