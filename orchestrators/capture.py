@@ -102,7 +102,8 @@ class CaptureRun:
         outcome = Outcome.from_dict(result)
         if outcome.ok:
             return outcome.value
-        if not_found and outcome.error_code in ("ResourceNotFound", "NotFound", "404"):
+        gone = outcome.error_code.endswith("NotFound") or outcome.message.startswith("HTTP 404")
+        if not_found and gone:
             raise RunFailed(not_found)
         raise RunFailed(f"{step} failed: {outcome.message or outcome.error_code}")
 
