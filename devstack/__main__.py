@@ -15,8 +15,9 @@ from typing import Annotated
 
 import typer
 
+from devstack.common.process import pid_alive
 from devstack.config import ConfigError, load_config
-from devstack.stack import DEFAULT_STATE_DIR, pid_alive, print_endpoints, serve
+from devstack.stack import DEFAULT_STATE_DIR, print_endpoints, serve
 
 cli = typer.Typer(
     add_completion=False, no_args_is_help=True, help="The alertcap devstack: Azure, emulated locally."

@@ -12,10 +12,9 @@ import asyncio
 import contextlib
 import os
 import re
-import signal
 from pathlib import Path
 
-from devstack.common.process import die_with_parent
+from devstack.common.process import die_with_parent, stop_process_group
 from devstack.common.tls import TlsMaterial
 from devstack.config import StorageAccountConfig
 
@@ -137,17 +136,7 @@ class Azurite:
         process, self.process = self.process, None
         if process is None:
             return
-        if process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), grace)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                await process.wait()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)  # stragglers in the group, if any
+        await stop_process_group(process, grace)
         if self._drain is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(self._drain, 2.0)

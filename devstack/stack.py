@@ -30,7 +30,7 @@ from devstack.azurite import Azurite, AzuriteError
 from devstack.common.clock import Clock
 from devstack.common.context import StackContext, StorageRuntime
 from devstack.common.faults import FaultInjector
-from devstack.common.process import die_with_parent
+from devstack.common.process import die_with_parent, pid_alive, stop_process_group
 from devstack.common.rbac import Rbac
 from devstack.common.server import start_https
 from devstack.common.tls import ensure_tls
@@ -57,16 +57,6 @@ def module_available(name: str) -> bool:
     except (ImportError, ValueError):
         return False
 
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this pid exists."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def write_json_atomic(path: Path, data: dict[str, Any], mode: int = 0o600) -> None:
@@ -355,20 +345,6 @@ class Stack:
             except Exception as exc:  # keep stopping the rest
                 self.log(f"devstack: error while stopping: {type(exc).__name__}: {exc}")
 
-
-async def stop_process_group(process: asyncio.subprocess.Process, grace: float = 10.0) -> None:
-    """SIGTERM the child's process group, SIGKILL it after `grace` seconds."""
-    if process.returncode is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            await asyncio.wait_for(process.wait(), grace)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            await process.wait()
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
 
 
 def print_endpoints(state: dict[str, Any]) -> None:

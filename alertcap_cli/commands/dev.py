@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from alertcap_cli.errors import CliError
 from alertcap_cli.render import Message, Record, Rendering
 from alertcap_cli.state import OutputOption, cli_state
 from alertcap_cli.target import REPO_ROOT, default_state_dir, load_devstack_state
+from devstack.common.process import pid_alive
 
 app = typer.Typer(help="Start and stop the local devstack.", no_args_is_help=True)
 
@@ -45,15 +45,7 @@ def _running(state_dir: Path) -> bool:
         pid = int(load_devstack_state(state_dir).get("pid", 0))  # type: ignore[arg-type]
     except (CliError, TypeError, ValueError):
         return False
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid > 0 and pid_alive(pid)
 
 
 def _state_rendering(state_dir: Path, message: str) -> Rendering:

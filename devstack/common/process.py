@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ctypes
 import ctypes.util
+import os
 import signal
 from collections.abc import Callable
 
@@ -21,3 +24,31 @@ def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None]:
         ctypes.CDLL(libc_name, use_errno=True).prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
 
     return preexec
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (one we may not signal counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+async def stop_process_group(process: asyncio.subprocess.Process, grace: float = 10.0) -> int | None:
+    """SIGTERM the child's process group, SIGKILL it after `grace` seconds, then SIGKILL any straggler
+    left in the group; returns the child's exit status."""
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), grace)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            await process.wait()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    return process.returncode

@@ -3,40 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ctypes
 import json
 import os
-import signal
 import sys
 import time
 from pathlib import Path
 from typing import IO, Any
 
+from devstack.common.process import die_with_parent, pid_alive, stop_process_group
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STOP_GRACE_SECONDS = 20.0
-PR_SET_PDEATHSIG = 1
 
 
 class StackError(RuntimeError):
     """The devstack did not come up (the message says why and where its log is)."""
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: get SIGTERM when the demo dies, even by SIGKILL (Linux prctl)."""
-    with contextlib.suppress(Exception):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class DevstackProcess:
@@ -72,7 +55,7 @@ class DevstackProcess:
             pid = int(json.loads(self.state_file.read_text()).get("pid", 0))
         except (ValueError, OSError, AttributeError):
             pid = 0
-        if pid and _pid_alive(pid):
+        if pid and pid_alive(pid):
             raise StackError(f"a devstack (pid {pid}) is already running with state dir {self.state_dir}; "
                              f"stop it first: python -m devstack down --state-dir {self.state_dir}")
         self.state_file.unlink(missing_ok=True)
@@ -87,7 +70,7 @@ class DevstackProcess:
         self._log = self.log_path.open("wb")
         self._proc = await asyncio.create_subprocess_exec(
             *argv, cwd=REPO_ROOT, stdin=asyncio.subprocess.DEVNULL, stdout=self._log, stderr=self._log,
-            env={**os.environ, **self.env}, start_new_session=True, preexec_fn=_die_with_parent,
+            env={**os.environ, **self.env}, start_new_session=True, preexec_fn=die_with_parent(),
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -132,19 +115,7 @@ class DevstackProcess:
         if proc is None:
             return None
         try:
-            if proc.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    await asyncio.wait_for(proc.wait(), STOP_GRACE_SECONDS)
-                except TimeoutError:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(proc.pid, signal.SIGKILL)
-                    await proc.wait()
-            # Anything left in the child's session (a grandchild that ignored SIGTERM) goes too.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            return proc.returncode
+            return await stop_process_group(proc, STOP_GRACE_SECONDS)
         finally:
             if self._log is not None:
                 self._log.close()
