@@ -91,6 +91,7 @@ def test_retries_and_a_storm_in_the_window_still_give_one_capture(product_stack,
     responses = asyncio.run(_post_many(product_stack, [same] * 5 + storm))
     errors = [r.text for r in responses if r.status_code not in (200, 202)]
     assert errors == []
+    assert max(r.elapsed.total_seconds() for r in responses) < 5  # well inside Azure Monitor's ~10 s
     runs = [run for r in responses for run in r.json()["runs"]]
     assert len({run["instanceId"] for run in runs}) == 1
     assert sum(run["outcome"] == "started" for run in runs) == 1
@@ -118,6 +119,8 @@ def test_resolved_alert_starts_nothing(product_stack, admin, fresh_vm) -> None:
 def test_bad_requests_are_client_errors_and_start_nothing(product_stack, admin, fresh_vm) -> None:
     url = f"{product_stack.function_host}/api/alerts"
     code = {"code": product_stack.function_key}
+    # a fault that never fires (ratio 0) but counts every ARM call
+    counter = admin.add_fault({"service": "arm", "operation": "*", "status": 500, "ratio": 0.0})
     no_key = httpx.post(url, json=p.common_metric_static(targets=[fresh_vm], fired=fired_now()), timeout=10)
     assert no_key.status_code == 401
     bad_json = httpx.post(url, params=code, content=b"{not json", timeout=10)
@@ -128,6 +131,8 @@ def test_bad_requests_are_client_errors_and_start_nothing(product_stack, admin, 
     huge = httpx.post(url, params=code, content=b"{" + b" " * (300 * 1024) + b"}", timeout=10)
     assert huge.status_code == 413
     assert captures_for(admin, fresh_vm) == []
+    (seen,) = [f["seen"] for f in admin.faults() if f["operation"] == counter["operation"]]
+    assert seen == 0  # rejected before any ARM call
 
 
 def test_arm_throttling_and_outages_do_not_change_the_outcome(product_stack, admin, fresh_vm) -> None:

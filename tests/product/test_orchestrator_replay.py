@@ -303,3 +303,13 @@ def test_a_late_capture_file_is_waited_for_a_bounded_time() -> None:
     never = run(FakeAzure(blob_after_describes=99))
     assert never.output["status"] == "succeeded" and never.output["size_bytes"] is None
     assert len(never.called("describe_capture")) == 4
+
+
+def test_scale_set_target_creates_an_azurevmss_capture_with_the_instance_scope() -> None:
+    vmss = VM.replace("virtualMachines/web-1", "virtualMachineScaleSets/pool")
+    request = make_input()
+    request["target"] = Target(vmss, "AzureVMSS", ("pool_1",)).to_dict()
+    result = ReplayHarness(capture_orchestration, request, FakeAzure()).run()
+    assert result.output["status"] == "succeeded" and result.output["target_type"] == "AzureVMSS"
+    (created,) = result.called("create_capture")
+    assert created["target"] == {"id": vmss, "target_type": "AzureVMSS", "scope_include": ["pool_1"]}
