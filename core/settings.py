@@ -72,7 +72,7 @@ class Settings:
             allowed_scopes=_scopes(env),
             activity_retry_interval_seconds=_number(env, "ACTIVITY_RETRY_INTERVAL_SECONDS", 5.0, 0.001, 600),
             activity_retry_attempts=_int(env, "ACTIVITY_RETRY_ATTEMPTS", 5, 1, 20),
-            email_link_valid_hours=_int(env, "EMAIL_LINK_VALID_HOURS", 72, 1, 7 * 24),
+            email_link_valid_hours=_int(env, "EMAIL_LINK_VALID_HOURS", 72, 1, 7 * 24 - 1),  # key: <= 7 days
             max_targets_per_alert=_int(env, "MAX_TARGETS_PER_ALERT", 20, 1, 500),
         )
 
