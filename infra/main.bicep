@@ -76,7 +76,7 @@ module comms 'app/comms.bicep' = {
   }
 }
 
-module function 'app/function.bicep' = {
+module functionApp 'app/function.bicep' = {
   name: 'function'
   scope: rg
   params: {
@@ -128,6 +128,6 @@ module resourceRoles 'app/resource-roles.bicep' = {
 
 output AZURE_LOCATION string = location
 output AZURE_RESOURCE_GROUP string = rg.name
-output AZURE_FUNCTION_APP_NAME string = function.outputs.name
-output ALERTCAP_WEBHOOK_URL string = 'https://${function.outputs.defaultHostName}/api/alerts'
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output ALERTCAP_WEBHOOK_URL string = 'https://${functionApp.outputs.defaultHostName}/api/alerts'
 output ALERTCAP_CAPTURE_STORAGE_ACCOUNT_ID string = storage.outputs.captureStorageId
