@@ -74,9 +74,9 @@ class Azurite:
             "basic",
             "--skipApiVersionCheck",
             "--disableProductStyleUrl",
-            "--inMemoryPersistence",
-            "--extentMemoryLimit",
-            "256",
+            # On disk under the state dir: an in-memory store overflows (256 MB) under a capture storm.
+            "--location",
+            str(self.workdir),
             "--disableTelemetry",
             "--silent",
         ]
