@@ -21,8 +21,9 @@ fi
 stamp=.venv/.stamp-requirements
 if [ ! -f "$stamp" ] || [ requirements.txt -nt "$stamp" ] || [ requirements-dev.txt -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: pip install -r requirements-dev.txt" >&2
-  .venv/bin/pip install -q -r requirements-dev.txt
-  .venv/bin/pip install -q --no-deps -e .
+  # (this machine's pip config names local indexes that may not exist; their warnings are noise)
+  .venv/bin/pip install -q -r requirements-dev.txt 2>&1 | { grep -v "^WARNING: Location" || true; }
+  .venv/bin/pip install -q --no-deps -e . 2>&1 | { grep -v "^WARNING: Location" || true; }
   touch "$stamp"
 fi
 

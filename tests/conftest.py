@@ -5,6 +5,9 @@
 - `devstack_host_session` / `devstack_host_state`: the same with the durable Functions host (and the alert
   monitor when configured); the host starts only if `devstack.host` is runnable.
 - `devstack_admin`: an `AdminClient` for the reset devstack.
+- `_close_sdk_session` (autouse): closes the durable SDK client's module-global aiohttp session at the end.
+  That session is bound to the loop that first used it, so in-process client tests run on the session loop
+  (`pytest.mark.asyncio(loop_scope="session")`), as the Functions worker runs every function on one loop.
 - `azure_env`: the process environment for Azure SDK clients: managed identity and CA bundle = the
   devstack's, and no AZURE_*/MSI_*/IDENTITY_*/IMDS_* left over from the real environment.
 """
@@ -12,9 +15,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
+import pytest_asyncio
 
 from devstack.testing import AZURE_ENV_PREFIXES, AdminClient, DevstackState, loopback_config, run_devstack
 
@@ -69,3 +73,12 @@ def azure_env(devstack_state: DevstackState, monkeypatch: pytest.MonkeyPatch) ->
     for name, value in devstack_state.azure_env().items():
         monkeypatch.setenv(name, value)
     return devstack_state
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session", autouse=True)
+async def _close_sdk_session() -> AsyncIterator[None]:
+    """The SDK client's module-global aiohttp session has no shutdown hook; close it at the end."""
+    yield
+    from azure.durable_functions.models.utils import http_utils
+
+    await http_utils._close_session()

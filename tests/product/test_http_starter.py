@@ -16,7 +16,9 @@ from devstack.host.testing import HostProcess, running_host
 from http_starter.blueprint import alerts
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.asyncio(loop_scope="module")  # the SDK client keeps one aiohttp session per loop
+# The SDK client keeps one module-global aiohttp session, bound to the loop that first used it: run on the
+# session loop, as every other in-process client test does (and as the Functions worker does: one loop).
+pytestmark = pytest.mark.asyncio(loop_scope="session")
 STORAGE = f"/subscriptions/{p.SUB}/resourceGroups/data/providers/Microsoft.Storage/storageAccounts/caps"
 
 
