@@ -109,6 +109,7 @@ class CaptureAgent:
         self.clock = clock
         self.upload = upload
         self.tick_s = tick_s
+        self.ticks = 0  # supervisor passes so far: tests wait on it instead of on time
         self.sessions: list[CaptureSession] = []
         self._supervisor: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
@@ -218,6 +219,7 @@ class CaptureAgent:
                 reason = self._due(session)
                 if reason:
                     self._spawn(self.stop(session, reason))
+            self.ticks += 1
             await asyncio.sleep(self.tick_s)
 
     def _due(self, session: CaptureSession) -> str:

@@ -108,6 +108,12 @@ class Clock:
             "manual": self._manual,
         }
 
+    @property
+    def sleepers(self) -> int:
+        """How many `sleep`/`sleep_until` calls are waiting on this clock now."""
+        with self._lock:
+            return len(self._waiters)
+
     def _wake(self) -> None:
         with self._lock:
             waiters = list(self._waiters)

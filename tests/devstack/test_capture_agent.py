@@ -97,7 +97,8 @@ async def test_manual_stop_flushes_filtered_packets_and_uploads(agent, tmp_path)
 async def test_time_limit_follows_the_clock(agent, tmp_path):
     session = await agent.start(spec(tmp_path, "timed", time_limit=30))
     agent.clock.advance(29)
-    await asyncio.sleep(0.2)  # several supervisor ticks: still running before the deadline
+    passes = agent.ticks
+    await asyncio.wait_for(until(lambda: agent.ticks >= passes + 3), 5)  # the supervisor looked 3 times
     assert session.status == "Running"
     agent.clock.advance(1)
     await asyncio.wait_for(session.finished.wait(), 5)
@@ -218,3 +219,9 @@ async def test_capture_inside_a_namespace(tmp_path):
     assert not network.exists()
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
     assert network.outer_interface not in links
+
+
+async def until(predicate) -> None:
+    """Yield to the loop until `predicate()` holds (callers bound it with wait_for)."""
+    while not predicate():
+        await asyncio.sleep(0.005)
