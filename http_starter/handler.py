@@ -73,7 +73,7 @@ def read_alert(req: func.HttpRequest) -> ParsedAlert | func.HttpResponse:
         return json_response(413, {"error": "payload_too_large", "limit_bytes": MAX_BODY_BYTES})
     try:
         document = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # ValueError covers bad UTF-8, bad JSON, over-long numbers
         return json_response(400, {"error": "invalid_json", "field": "$", "message": str(exc)[:200]})
     try:
         return parse_alert(document)

@@ -30,7 +30,8 @@ def test_declared_content_length_over_the_limit_is_413_before_reading() -> None:
     assert isinstance(answer, func.HttpResponse) and answer.status_code == 413
 
 
-@pytest.mark.parametrize("raw", [b"{nope", b"\xff\xfe", b"", b"[" * 100000])
+@pytest.mark.parametrize("raw", [b"{nope", b"\xff\xfe", b"", b"[" * 100000,
+                                 b'{"schemaId": ' + b"1" * 5000 + b"}"])  # int over Python's digit limit
 def test_undecodable_bodies_are_400_naming_the_body(raw: bytes) -> None:
     answer = read_alert(request(raw))
     assert isinstance(answer, func.HttpResponse) and answer.status_code == 400
