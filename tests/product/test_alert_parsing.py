@@ -45,6 +45,19 @@ def test_fired_time_with_seven_fraction_digits_is_parsed_in_utc() -> None:
     assert activity == datetime(2026, 11, 25, 22, 1, 2, 789602, tzinfo=UTC)
 
 
+@pytest.mark.parametrize(("stamp", "expected"), [
+    ("2026-11-25T23:01:02.1234567+01:00", datetime(2026, 11, 25, 22, 1, 2, 123456, tzinfo=UTC)),
+    ("2026-11-25T17:01:02.5-05:00", datetime(2026, 11, 25, 22, 1, 2, 500000, tzinfo=UTC)),
+    ("2026-11-25T22:01:02+00:00", datetime(2026, 11, 25, 22, 1, 2, tzinfo=UTC)),
+    ("2026-11-25T22:01:02.1234567", datetime(2026, 11, 25, 22, 1, 2, 123456, tzinfo=UTC)),
+])
+def test_fired_time_offsets_are_honoured(stamp: str, expected: datetime) -> None:
+    assert parse_alert(p.common_metric_static(fired=stamp)).fired_at == expected
+    body = p.activity_non_common()
+    body["data"]["context"]["activityLog"]["eventTimestamp"] = stamp
+    assert parse_alert(body).fired_at == expected
+
+
 def test_dynamic_threshold_keeps_the_metric_dimensions_but_targets_come_from_alert_target_ids() -> None:
     alert = parse_alert(p.common_metric_dynamic())
     assert ("ResourceId", "3efad9dc-3d50-4eac-9c87-8b3fd6f97e4e") in alert.dimensions
