@@ -10,6 +10,7 @@ from devstack.acs.auth import authenticate
 from devstack.acs.exceptions import BadRequest, PayloadTooLarge
 from devstack.acs.models import MAX_REQUEST_BYTES, EmailBackend
 from devstack.common.context import StackContext
+from devstack.common.errors import read_body
 
 SEND_ACTION = "Microsoft.Communication/CommunicationServices/Write"
 READ_ACTION = "Microsoft.Communication/CommunicationServices/Read"
@@ -29,12 +30,7 @@ class EmailResponses:
         self.ctx, self.backend = ctx, backend
 
     async def _body(self, request: web.Request) -> bytes:
-        if request.content_length is not None and request.content_length > MAX_REQUEST_BYTES:
-            raise PayloadTooLarge(f"The request is {request.content_length} bytes; the limit is 10 MB.")
-        body = await request.content.read(MAX_REQUEST_BYTES + 1)
-        if len(body) > MAX_REQUEST_BYTES:
-            raise PayloadTooLarge("The request is larger than 10 MB.")
-        return body
+        return await read_body(request, MAX_REQUEST_BYTES, PayloadTooLarge)
 
     async def send(self, request: web.Request) -> web.Response:
         """POST /emails:send?api-version=... → 202 + Operation-Location."""

@@ -27,7 +27,7 @@ from devstack.arm.exceptions import (
 )
 from devstack.arm.models import ArmBackend
 from devstack.arm.throttle import Throttle
-from devstack.common.errors import ApiError
+from devstack.common.errors import ApiError, read_body
 from devstack.common.tokens import TokenError, bearer_token
 
 ARM_AUDIENCES = ["https://management.azure.com", "https://management.core.windows.net/"]
@@ -268,11 +268,7 @@ def _accepted(request: web.Request, op: AsyncOperation) -> web.Response:
 
 
 async def _read_json(request: web.Request) -> Any:
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise ApiError(413, "RequestEntityTooLarge", f"The request body is larger than {MAX_BODY} bytes.")
-    raw = await request.content.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
-        raise ApiError(413, "RequestEntityTooLarge", f"The request body is larger than {MAX_BODY} bytes.")
+    raw = await read_body(request, MAX_BODY)
     if not raw.strip():
         raise InvalidRequestContent("The request content was empty; a JSON object is required.")
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -59,13 +60,26 @@ def not_found(message: str, code: str = "ResourceNotFound") -> ApiError:
     return ApiError(404, code, message)
 
 
+async def read_body(
+    request: web.Request, max_bytes: int, too_large: Callable[[str], ApiError] | None = None
+) -> bytes:
+    """The whole request body (a body arrives in several chunks: `content.read(n)` returns only what is
+    buffered); `too_large(message)` (default: 413 RequestEntityTooLarge) when it exceeds `max_bytes`."""
+    too_large = too_large or (lambda message: ApiError(413, "RequestEntityTooLarge", message))
+    message = f"The request body is larger than {max_bytes} bytes."
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise too_large(message)
+    body = bytearray()
+    while chunk := await request.content.read(max_bytes + 1 - len(body)):
+        body += chunk
+        if len(body) > max_bytes:
+            raise too_large(message)
+    return bytes(body)
+
+
 async def read_json(request: web.Request, max_bytes: int = 1 << 20, required: bool = True) -> object:
     """The request body as JSON: 413 when over `max_bytes`, 400 when not JSON (or empty and required)."""
-    if request.content_length is not None and request.content_length > max_bytes:
-        raise ApiError(413, "RequestEntityTooLarge", f"The request body is larger than {max_bytes} bytes.")
-    body = await request.content.read(max_bytes + 1)
-    if len(body) > max_bytes:
-        raise ApiError(413, "RequestEntityTooLarge", f"The request body is larger than {max_bytes} bytes.")
+    body = await read_body(request, max_bytes)
     if not body.strip():
         if required:
             raise bad_request("The request body is empty; a JSON object is required.")

@@ -2,12 +2,13 @@
 (never a 500 or a traceback), and the servers keep serving."""
 
 import base64
+import json
 import os
 
 import httpx
 import pytest
 
-from devstack.testing import DevstackState
+from devstack.testing import AdminClient, DevstackState
 
 GARBAGE_BODIES = [
     b"",
@@ -131,3 +132,38 @@ def test_admin_validation_names_the_problem(devstack_state: DevstackState, path:
         response = http.post(devstack_state.admin_url + path, json=body)
     assert response.status_code == 400
     assert fragment in response.json()["error"]["message"]
+
+
+def test_large_valid_bodies_are_read_whole(devstack_state: DevstackState) -> None:
+    """A body larger than one TLS record (16 KB) arrives in several chunks: every server reads all of it."""
+    from devstack.arm.testing import app_token, raw_arm
+
+    padding = " " * (256 * 1024)  # JSON allows any whitespace: valid, and far past the first chunk
+    admin = AdminClient(devstack_state)
+    with admin, httpx.Client(verify=devstack_state.ssl_context(), timeout=10) as http:
+        token = admin.issue_token(devstack_state.principal_id, "https://communication.azure.com")
+        email = {
+            "senderAddress": "DoNotReply@alertcap.localhost",
+            "recipients": {"to": [{"address": "oncall@alertcap.localhost"}]},
+            "content": {"subject": "Large", "html": "<p>" + "x" * (200 * 1024) + "</p>"},
+        }
+        sent = http.post(
+            devstack_state.acs_endpoint + "/emails:send?api-version=2025-09-01",
+            content=json.dumps(email) + padding,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        assert sent.status_code == 202, sent.text
+        fault = http.post(devstack_state.admin_url + "/faults", content='{"status": 503}' + padding)
+        assert fault.status_code < 300, fault.text
+        admin.clear_faults()
+        vm = f"/subscriptions/{devstack_state.subscription_id}/resourceGroups/rg-alertcap-demo/providers"
+        with raw_arm(devstack_state, app_token(admin)) as arm:
+            extension = arm.put(
+                vm + "/Microsoft.Compute/virtualMachines/vm-web-01/extensions/big",
+                params={"api-version": "2024-07-01"},
+                content='{"location": "westeurope", "properties": {}}' + padding,
+            )
+        # parsed whole: the answer is about the body's content, not about its JSON
+        assert extension.status_code == 400, extension.text
+        assert extension.json()["error"]["message"] == "properties.publisher is required.", extension.text
+        admin.reset()
