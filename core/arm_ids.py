@@ -104,6 +104,38 @@ def parse_resource_id(text: object) -> ResourceId:
     return ResourceId(sub, group, namespace, types, names)
 
 
+def scope_kind(text: object) -> str | None:
+    """What a well-formed id *outside* a resource group names, or None.
+
+    ``/subscriptions/<guid>`` (service health), ``.../resourceGroups/<rg>`` (group-scoped activity log
+    alerts) and ``/subscriptions/<guid>/providers/<ns>/<type>/<name>...`` are valid ARM ids that are simply
+    not VMs; they are validated as strictly as :func:`parse_resource_id`.
+    """
+    if not isinstance(text, str) or len(text) > MAX_ID_LENGTH:
+        return None
+    if not text.startswith("/") or text.endswith("/"):
+        return None
+    try:
+        _check_ascii(text)
+    except InvalidResourceId:
+        return None
+    parts = text[1:].split("/")
+    if len(parts) < 2 or parts[0].lower() != "subscriptions" or not _GUID.match(parts[1]):
+        return None
+    rest = parts[2:]
+    if not rest:
+        return "subscription"
+    if len(rest) == 2 and rest[0].lower() == "resourcegroups":
+        group = rest[1]
+        return "resource group" if _RESOURCE_GROUP.match(group) and not group.endswith(".") else None
+    if len(rest) >= 4 and len(rest) % 2 == 0 and rest[0].lower() == "providers" and _NAMESPACE.match(rest[1]):
+        types, names = rest[2::2], rest[3::2]
+        valid = all(_TYPE.match(t) for t in types) and all(
+            _RESOURCE_NAME.match(n) and not n.endswith(".") for n in names)
+        return "subscription-level resource" if valid else None
+    return None
+
+
 def parse_scope(text: str) -> tuple[str, str | None]:
     """Parse an allow-list entry ``/subscriptions/<guid>[/resourceGroups/<rg>]`` into lower-cased parts."""
     _check_ascii(text)

@@ -12,6 +12,7 @@ from core.arm_ids import (
     ResourceId,
     is_valid_instance_name,
     parse_resource_id,
+    scope_kind,
 )
 from core.errors import InvalidRequest
 
@@ -76,7 +77,11 @@ def select_targets(
         try:
             rid = parse_resource_id(raw)
         except InvalidResourceId as exc:
-            raise InvalidRequest(f"target[{i}]", f"not a valid ARM resource id: {exc}") from None
+            kind = scope_kind(raw)
+            if kind is None:
+                raise InvalidRequest(f"target[{i}]", f"not a valid ARM resource id: {exc}") from None
+            ignored.append(Ignored(raw, f"a {kind} is not a VM or VM scale set"))
+            continue
         if rid.full_type == VM_TYPE:
             target = Target(rid.id, AZURE_VM)
         elif rid.full_type == VMSS_TYPE:

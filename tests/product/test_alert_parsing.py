@@ -115,6 +115,19 @@ def test_allow_list_ignores_targets_outside_it() -> None:
     assert targets == [] and ignored
 
 
+@pytest.mark.parametrize(("scope", "kind"), [
+    (f"/subscriptions/{p.SUB}", "subscription"),  # service health and its test action
+    (f"/subscriptions/{p.SUB}/resourcegroups/test-RG", "resource group"),  # group-scoped activity log alert
+    (f"/subscriptions/{p.SUB}/providers/Microsoft.Security/pricings/VirtualMachines", "subscription-level"),
+])
+def test_well_formed_ids_outside_a_resource_group_are_ignored_not_rejected(scope: str, kind: str) -> None:
+    body = p.with_essentials(p.common_activity_log(), alertTargetIDs=[scope, p.VM_ID])
+    targets, ignored = select_targets(parse_alert(body))
+    assert [t.id for t in targets] == [p.VM_ID]
+    (item,) = ignored
+    assert item.target == scope and kind in item.reason and "not a VM" in item.reason
+
+
 @pytest.mark.parametrize("bad_id", [
     "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.Compute/"
     "virtualMachines/../../../../etc/passwd",
@@ -129,6 +142,12 @@ def test_allow_list_ignores_targets_outside_it() -> None:
     "virtualMachines/web 1",
     "https://evil.example/subscriptions/00000000-0000-0000-0000-000000000001",
     "/subscriptions/00000000-0000-0000-0000-000000000001//resourceGroups/rg",
+    "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/r\u0433",  # look-alike group
+    "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/",
+    "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/..",
+    "/subscriptions/00000000-0000-0000-0000-000000000001/providers/Microsoft.Security/x/%2e%2e",
+    "/subscriptions/00000000-0000-0000-0000-000000000001/",
+    "/subscriptions/not-a-guid",
     "",
 ])
 def test_invalid_target_ids_are_rejected_naming_the_field(bad_id: str) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from core.alerts import ParsedAlert
 from core.errors import ConfigurationError
+from core.settings import Settings
 from http_starter.handler import MAX_BODY_BYTES, handle_alert, read_alert
 
 
@@ -49,3 +50,17 @@ async def test_misconfigured_app_answers_500_naming_the_setting_without_secrets(
     answer = await handle_alert(request(p.common_metric_static()), client=None, settings_loader=broken)
     assert answer.status_code == 500
     assert json.loads(answer.get_body()) == {"error": "misconfigured", "setting": "EMAIL_RECIPIENTS"}
+
+
+async def test_service_health_alert_on_a_subscription_is_ignored_with_200() -> None:
+    body = p.with_essentials(p.common_activity_log(), alertTargetIDs=[f"/subscriptions/{p.SUB}"],
+                             signalType="ActivityLog", monitoringService="ServiceHealth")
+    settings = Settings.from_mapping({
+        "ACS_ENDPOINT": "https://acs.example", "EMAIL_SENDER": "a@example.com",
+        "EMAIL_RECIPIENTS": "b@example.com",
+        "CAPTURE_STORAGE_ACCOUNT_ID": f"/subscriptions/{p.SUB}/resourceGroups/d/providers/Microsoft.Storage/"
+                                      "storageAccounts/caps"})
+    answer = await handle_alert(request(body), client=None, settings_loader=lambda: settings)
+    assert answer.status_code == 200
+    document = json.loads(answer.get_body())
+    assert document["status"] == "ignored" and "subscription" in document["ignored"][0]["reason"]
