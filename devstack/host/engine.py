@@ -473,7 +473,8 @@ class Engine(InstanceControl):
 
 
 def replay(handle: Any, context_json: str, history: list[Event]) -> tuple[EpisodeOutcome, EpisodePlan]:
-    """Run the episode and number its tasks: observed in the SDK when possible, else simulated (spec §1.7)."""
+    """Run the episode and number its tasks: observed in the SDK for ``Orchestrator.create`` handles (every
+    ``orchestration_trigger``), simulated (spec §1.7) for plain generic-trigger orchestrator functions."""
     try:
         if can_observe(handle):
             observed = run_observed(handle, context_json)

@@ -7,6 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from azure.functions import meta
+from azure.functions.durable_functions import OrchestrationTriggerConverter
+
 from devstack.host.history import Event
 
 OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
@@ -83,8 +86,13 @@ def outcome_from_exception(exc: Exception) -> EpisodeOutcome:
 
 
 def run_episode(handle: Callable[[Any], str], context_json: str) -> EpisodeOutcome:
-    """Call the orchestrator handle synchronously; a raised error becomes ``outcome.error``."""
+    """Call an orchestrator function the host cannot observe (a plain function registered as a generic
+    ``orchestrationTrigger``) as the worker does: with the converter's ``func.OrchestrationContext``.
+
+    A raised error becomes ``outcome.error``.
+    """
+    context = OrchestrationTriggerConverter.decode(meta.Datum(context_json, "json"), trigger_metadata=None)
     try:
-        return decode_state(handle(context_json))
+        return decode_state(handle(context))
     except Exception as exc:  # the SDK reports orchestrator failures by raising
         return outcome_from_exception(exc)

@@ -280,6 +280,53 @@ def nondeterministic(context: df.DurableOrchestrationContext):
     return "unreachable"
 
 
+# --- v1-style orchestrators: a plain function calling an Orchestrator.create handle, registered as a generic
+# orchestrationTrigger. The host cannot watch the SDK's numbering inside such a function, so it numbers the
+# tasks with the spec's simulation over the returned actions (replay.plan_episode).
+def _retries_then_timer_race(context: df.DurableOrchestrationContext):
+    jobs = context.get_input()
+    options = df.RetryOptions(first_retry_interval_in_milliseconds=100, max_number_of_attempts=4)
+    attempts = yield context.task_all(
+        [context.call_activity_with_retry("flaky", options, job) for job in jobs]
+    )
+    timer = context.create_timer(context.current_utc_datetime + dt.timedelta(milliseconds=100))
+    winner = yield context.task_any([context.wait_for_external_event("never"), timer])
+    after = yield context.call_activity("square", 7)
+    return {"attempts": attempts, "timer_won": winner == timer, "after": after}
+
+
+def _nondeterministic_v1(context: df.DurableOrchestrationContext):
+    NONDETERMINISM_CALLS[context.instance_id] = NONDETERMINISM_CALLS.get(context.instance_id, 0) + 1
+    first_replay = NONDETERMINISM_CALLS[context.instance_id] == 1
+    yield context.call_activity("say_hello" if first_replay else "square", 2)
+    return "unreachable"
+
+
+_V1_HANDLES = {
+    "v1_retries_race": df.Orchestrator.create(_retries_then_timer_race),
+    "v1_nondeterministic": df.Orchestrator.create(_nondeterministic_v1),
+}
+
+
+def _v1_episode(name: str, context: func.OrchestrationContext) -> str:
+    # the worker hands a generic orchestrationTrigger its converter's value, never a bare string
+    if not isinstance(context, func.OrchestrationContext):
+        raise TypeError(f"expected func.OrchestrationContext, got {type(context).__name__}")
+    return _V1_HANDLES[name](context)
+
+
+@bp.function_name("v1_retries_race")
+@bp.generic_trigger(arg_name="context", type="orchestrationTrigger")
+def v1_retries_race(context: func.OrchestrationContext) -> str:
+    return _v1_episode("v1_retries_race", context)
+
+
+@bp.function_name("v1_nondeterministic")
+@bp.generic_trigger(arg_name="context", type="orchestrationTrigger")
+def v1_nondeterministic(context: func.OrchestrationContext) -> str:
+    return _v1_episode("v1_nondeterministic", context)
+
+
 # --- activities ------------------------------------------------------------------------------------------
 @bp.activity_trigger(input_name="city")
 def say_hello(city: str) -> str:
