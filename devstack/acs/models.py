@@ -31,6 +31,11 @@ _MESSAGE_KEYS = {
     "userEngagementTrackingDisabled",
 }
 TERMINAL = ("Succeeded", "Failed", "Canceled")
+_FIELD_NAME_RE = re.compile(r"^[!-9;-~]+$")  # RFC 5322 field name: printable ASCII, no colon or space
+_RESERVED_HEADERS = {
+    "from", "to", "cc", "bcc", "reply-to", "subject", "date", "message-id", "mime-version",
+    "content-type", "content-transfer-encoding", "x-acs-operation-id",
+}
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,7 @@ class Address:
 
     def formatted(self) -> str:
         """`Name <address>` for mail headers."""
-        return formataddr((self.display_name, self.address))
+        return formataddr((_one_line(self.display_name), self.address))
 
 
 @dataclass(frozen=True)
@@ -168,6 +173,32 @@ def _text(container: dict, key: str, where: str, required: bool = False) -> str 
     return value
 
 
+def _custom_headers(value: Any) -> dict[str, str]:
+    """The message's custom headers: RFC 5322 field names, one-line values, none of the headers the
+    service itself sets."""
+    headers = value or {}
+    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+        raise BadRequest("headers must be an object of string values.", "headers")
+    for name, header_value in headers.items():
+        if not _FIELD_NAME_RE.match(name):
+            raise BadRequest(f"headers: {name!r} is not a valid header name.", "headers")
+        if name.lower() in _RESERVED_HEADERS:
+            raise BadRequest(f"headers: {name!r} is set by the service and cannot be overridden.", "headers")
+        if "\r" in header_value or "\n" in header_value:
+            raise BadRequest(f"headers: the value of {name!r} has a line break.", "headers")
+    return dict(headers)
+
+
+def _one_line(text: str) -> str:
+    """`text` fit for a mail header: line breaks folded to spaces, unencodable characters replaced."""
+    return _printable(" ".join(text.splitlines()))
+
+
+def _printable(text: str) -> str:
+    """`text` with what UTF-8 cannot encode (lone surrogates from JSON escapes) replaced."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def _attachments(value: Any) -> tuple[list[Attachment], list[bytes]]:
     if value is None:
         return [], []
@@ -290,9 +321,7 @@ class EmailBackend:
             raise BadRequest(
                 f"{total} recipients; at most {MAX_RECIPIENTS} are allowed per message.", "recipients"
             )
-        headers = message.get("headers") or {}
-        if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
-            raise BadRequest("headers must be an object of string values.", "headers")
+        headers = _custom_headers(message.get("headers"))
         tracking = message.get("userEngagementTrackingDisabled")
         if tracking is not None and not isinstance(tracking, bool):
             raise BadRequest(
@@ -329,19 +358,19 @@ class EmailBackend:
         ):
             if people:
                 mail[header] = ", ".join(p.formatted() for p in people)
-        mail["Subject"] = record.subject
+        mail["Subject"] = _one_line(record.subject)
         mail["Date"] = format_datetime(datetime.now(UTC))
         mail["Message-ID"] = make_msgid(idstring=record.id, domain=self.sender_domain)
         mail["X-ACS-Operation-Id"] = record.id
         for name, value in record.headers.items():
-            mail[name] = value
-        mail.set_content(record.plain_text or "")
+            mail[name] = _printable(value)
+        mail.set_content(_printable(record.plain_text or ""))
         if record.html:
-            mail.add_alternative(record.html, subtype="html")
+            mail.add_alternative(_printable(record.html), subtype="html")
         for info, payload in zip(record.attachments, record._payloads, strict=True):
             maintype, _, subtype = info.content_type.partition("/")
             mail.add_attachment(
-                payload, maintype=maintype, subtype=subtype or "octet-stream", filename=info.name
+                payload, maintype=maintype, subtype=subtype or "octet-stream", filename=_one_line(info.name)
             )
         self.outbox_dir.mkdir(parents=True, exist_ok=True)
         path = self.outbox_dir / f"{record.id}.eml"

@@ -91,6 +91,9 @@ def test_operation_id_makes_the_send_idempotent(devstack_admin: AdminClient) -> 
         (message(attachments=[{"name": "a", "contentType": "text/csv", "contentInBase64": "!!"}]), "base64"),
         (message(senderAddress=""), "senderAddress is required"),
         (message(colour="red"), "Unknown field 'colour'"),
+        (message(headers={"X-Alert": "a\r\nBcc: eve@example.com"}), "'X-Alert' has a line break"),
+        (message(headers={"Bad Name": "v"}), "not a valid header name"),
+        (message(headers={"Subject": "other"}), "cannot be overridden"),
     ],
 )
 def test_invalid_messages_get_400_naming_the_problem(
@@ -101,6 +104,24 @@ def test_invalid_messages_get_400_naming_the_problem(
     assert info.value.status_code == 400
     assert fragment in info.value.message
     assert devstack_admin.emails() == []
+
+
+def test_line_breaks_and_lone_surrogates_are_accepted_and_kept_out_of_the_eml_headers(
+    devstack_admin: AdminClient,
+) -> None:
+    """Alert names end up in subjects: a line break there is the sender's text, not a header of its own."""
+    body = message(
+        content={"subject": "VM down\r\nBcc: eve@example.com", "plainText": "lone \udc80 surrogate"},
+        recipients={"to": [{"address": "oncall@alertcap.localhost", "displayName": "On\ncall"}]},
+    )
+    result = hmac_client(devstack_admin.state).begin_send(body, polling_interval=0).result()
+    assert result["status"] == "Succeeded"
+    (sent,) = devstack_admin.emails()
+    assert sent["subject"] == "VM down\r\nBcc: eve@example.com"
+    eml = email.message_from_bytes(devstack_admin.email_eml(sent["id"]), policy=policy.default)
+    assert eml["Bcc"] is None
+    assert eml["Subject"] == "VM down Bcc: eve@example.com"
+    assert eml["To"].addresses[0].display_name == "On call"
 
 
 def test_sender_outside_the_linked_domain_is_domain_not_linked(devstack_admin: AdminClient) -> None:
