@@ -1,8 +1,12 @@
 """Split Azure errors into permanent ones (returned as an :class:`Outcome`) and transient ones (raised).
 
 Durable's Python ``RetryOptions`` has no predicate: anything an activity raises is retried. So errors that a
-retry cannot fix (validation, forbidden, not found, conflict) become a typed failure outcome, while 429, 5xx,
-timeouts and connection errors propagate and are retried by ``call_activity_with_retry``.
+retry cannot fix (every 4xx answer: validation, unauthorised, forbidden, not found, conflict, ...) become a
+typed failure outcome, while 408, 429, 5xx, timeouts and connection errors (``ServiceRequestError``,
+``ServiceResponseError``, which are not ``HttpResponseError``) propagate and are retried by
+``call_activity_with_retry``. ARM's "another operation is in progress" codes are transient whatever the status
+(Microsoft.Network answers 409 ``AnotherOperationInProgress`` or 429 ``RetryableErrorDueToAnotherOperation``).
+An LRO that ends ``Failed`` raises ``HttpResponseError`` carrying the poll's 200 and is retried too.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from azure.core.exceptions import HttpResponseError
 
 from core.outcome import Outcome
 
-PERMANENT_STATUSES = frozenset({400, 403, 404, 405, 409, 412, 413, 422})
+TRANSIENT_CLIENT_STATUSES = frozenset({408, 429})
+TRANSIENT_CODES = frozenset({"anotheroperationinprogress"})
+TRANSIENT_CODE_PREFIX = "retryableerror"
 log = logging.getLogger("alertcap.activities")
 
 
@@ -33,8 +39,13 @@ def error_message(exc: HttpResponseError) -> str:
 
 
 def is_permanent(exc: BaseException) -> bool:
-    """True for HTTP answers a retry cannot change."""
-    return isinstance(exc, HttpResponseError) and exc.status_code in PERMANENT_STATUSES
+    """True for HTTP answers a retry cannot change: a 4xx other than 408/429 and not "try again later"."""
+    if not isinstance(exc, HttpResponseError) or exc.status_code is None:
+        return False
+    if not 400 <= exc.status_code < 500 or exc.status_code in TRANSIENT_CLIENT_STATUSES:
+        return False
+    code = error_code(exc).lower()
+    return code not in TRANSIENT_CODES and not code.startswith(TRANSIENT_CODE_PREFIX)
 
 
 def outcome_activity(fn: Callable[..., Outcome]) -> Callable[..., dict[str, Any]]:

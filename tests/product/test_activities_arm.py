@@ -95,6 +95,31 @@ def test_throttled_post_without_retry_after_is_raised_for_the_retry_policy(
     assert outcome_activity(network_ops.query_capture)(created["value"]["id"])["ok"] is True
 
 
+@pytest.mark.parametrize(("status", "code"), [(401, "InvalidAuthenticationToken"), (410, "Gone")])
+def test_every_other_client_error_is_permanent(
+        azure: DevstackState, devstack_admin: AdminClient, status: int, code: str) -> None:
+    devstack_admin.add_fault({"operation": "VirtualMachines_Get", "status": status, "code": code, "count": 1})
+    outcome = outcome_activity(compute_ops.locate_target)(vm_id(azure, "vm-web-01"), "AzureVM")
+    assert outcome["ok"] is False and outcome["error_code"] == code
+
+
+@pytest.mark.parametrize(("status", "code"), [
+    (408, "RequestTimeout"), (409, "AnotherOperationInProgress"),
+    (400, "RetryableErrorDueToAnotherOperation")])
+def test_request_timeouts_and_busy_resources_are_raised_for_the_retry_policy(
+        azure: DevstackState, devstack_admin: AdminClient, status: int, code: str) -> None:
+    name = capture_name("alertcap-" + "9" * 24, datetime.now(UTC))
+    watcher = watcher_for(azure, "westeurope")
+    target = {"id": vm_id(azure, "vm-web-01"), "target_type": "AzureVM", "scope_include": []}
+    created = outcome_activity(network_ops.create_capture)(watcher, name, target, capture_config(azure, 600))
+    # a POST: azure-core's own retry policy leaves these to us
+    devstack_admin.add_fault({"operation": "PacketCaptures_Stop", "status": status, "code": code, "count": 1})
+    with pytest.raises(HttpResponseError) as info:
+        outcome_activity(network_ops.stop_capture)(created["value"]["id"])
+    assert info.value.status_code == status
+    assert outcome_activity(network_ops.stop_capture)(created["value"]["id"])["ok"] is True
+
+
 def test_agent_is_found_by_publisher_and_type_and_can_be_installed(azure: DevstackState) -> None:
     installed = outcome_activity(compute_ops.check_agent)(vm_id(azure, "vm-web-01"), "AzureVM")
     assert installed["value"]["installed"] is True
