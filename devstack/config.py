@@ -31,6 +31,18 @@ class ConfigError(ValueError):
     """The configuration file is unreadable or a key holds a bad value (the message names the key)."""
 
 
+_REGION_RE = re.compile(r"^[a-z0-9]{1,40}$")
+
+
+def region_name(value: object) -> str:
+    """An Azure region's programmatic name (`West Europe` -> `westeurope`); ValueError if it cannot be one
+    (it becomes part of ids such as `NetworkWatcher_<region>`)."""
+    region = value.lower().replace(" ", "") if isinstance(value, str) else ""
+    if not _REGION_RE.match(region):
+        raise ValueError(f"location must be a region name such as 'westeurope', got {value!r}")
+    return region
+
+
 @dataclass(frozen=True)
 class VmConfig:
     """One emulated virtual machine and the local interface its captures run on."""
@@ -349,7 +361,10 @@ def _machine_fields(r: _Reader, default_sub: str, scale_set: bool) -> dict[str, 
     name = r.name()
     sub = r.guid("subscription_id", default_sub)
     rg = r.name("resource_group")
-    location = r.str("location").lower().replace(" ", "")
+    try:
+        location = region_name(r.str("location"))
+    except ValueError as exc:
+        raise ConfigError(f"{r.key('location')}: {exc}") from None
     netns = r.opt_str("netns")
     if netns is not None and not re.match(r"^alertcap-[a-z0-9-]{1,20}$", netns):
         raise ConfigError(

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from devstack.arm.exceptions import InvalidParameter
+from devstack.config import region_name
 
 NW_PUBLISHER = "Microsoft.Azure.NetworkWatcher"
 NW_AGENT_TYPES = {"Linux": "NetworkWatcherAgentLinux", "Windows": "NetworkWatcherAgentWindows"}
@@ -212,9 +213,7 @@ def machine_from_spec(spec: Any) -> Machine:
         if not NAME_RE.match(match[part]):
             raise ValueError(f"id: {match[part]!r} is not a valid Azure resource name")
     kind = "vm" if match["kind"].lower() == "virtualmachines" else "vmss"
-    location = spec.get("location")
-    if not isinstance(location, str) or not location.strip():
-        raise ValueError(f"location must be a region name such as 'westeurope', got {location!r}")
+    location = region_name(spec.get("location"))
     machine = Machine(
         id=(
             f"/subscriptions/{match['sub'].lower()}/resourceGroups/{match['rg']}/providers/"
@@ -223,7 +222,7 @@ def machine_from_spec(spec: Any) -> Machine:
         name=match["name"],
         subscription_id=match["sub"].lower(),
         resource_group=match["rg"],
-        location=location.lower().replace(" ", ""),
+        location=location,
         kind=kind,
         os=_choice(spec, "os", "Linux", ("Linux", "Windows")),
         interface=_interface(spec.get("interface", "lo")),

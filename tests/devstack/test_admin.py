@@ -38,11 +38,19 @@ def test_added_vm_is_readable_through_arm_until_reset(devstack_admin: AdminClien
         client.resources.get_by_id(NEW_VM, api_version="2024-11-01")
 
 
-def test_bad_vm_spec_is_400(devstack_admin: AdminClient) -> None:
+@pytest.mark.parametrize(
+    ("spec", "fragment"),
+    [
+        ({"location": "westeurope"}, "id must be a VM or scale set ARM id"),
+        ({"id": NEW_VM, "location": "west/europe"}, "location must be a region name"),
+        ({"id": NEW_VM, "location": ""}, "location must be a region name"),
+    ],
+)
+def test_bad_vm_spec_is_400(devstack_admin: AdminClient, spec: dict, fragment: str) -> None:
     with pytest.raises(AdminError) as info:
-        devstack_admin.add_vm({"location": "westeurope"})
+        devstack_admin.add_vm(spec)
     assert info.value.response.status_code == 400
-    assert info.value.response.json()["error"]["message"]
+    assert fragment in info.value.response.json()["error"]["message"]
 
 
 def test_arm_429_with_retry_after_is_retried_by_the_sdk(devstack_admin: AdminClient) -> None:

@@ -77,6 +77,7 @@ def test_vm_defaults_and_normalisation(tmp_path: Path) -> None:
             "vms[0].power_state",
         ),
         ('[[vms]]\nname = "v1"\nresource_group = "rg"\n', "vms[0].location"),
+        ('[[vms]]\nname = "v1"\nresource_group = "rg"\nlocation = "west/europe"\n', "vms[0].location"),
         ('[[vms]]\nname = "v1"\nresource_group = "rg"\nlocation = "x"\ncolour = "red"\n', "vms[0].colour"),
         (
             '[[vms]]\nname = "v1"\nresource_group = "rg"\nlocation = "x"\nagent_installed = "yes"\n',
