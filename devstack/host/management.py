@@ -24,6 +24,7 @@ PREFIX = "/runtime/webhooks/durabletask"
 MAX_INSTANCE_ID = 256
 _BAD_ID_CHARS = re.compile(r"[/\\?#\x00-\x1f\x7f]")
 DEFAULT_PAGE = 100
+MAX_PAGE = 2**31 - 1  # the extension binds `top` to an int32
 
 
 class BadRequest(Exception):
@@ -227,8 +228,8 @@ class ManagementApi:
             top = int(request.query.get("top") or DEFAULT_PAGE)
         except ValueError as exc:
             raise BadRequest("top must be an integer") from exc
-        if top <= 0:
-            raise BadRequest("top must be positive")
+        if not 0 < top <= MAX_PAGE:  # beyond SQLite's 64-bit LIMIT it would be a 500
+            raise BadRequest(f"top must be between 1 and {MAX_PAGE}")
         token = request.headers.get("x-ms-continuation-token")
         if token and token != "null":
             created, last_id = _decode_token(token)

@@ -166,3 +166,9 @@ def test_oversized_requests_get_413_and_the_host_keeps_serving(api: httpx.Client
 
 def test_entities_are_reported_as_unsupported(api: httpx.Client) -> None:
     assert_json_error(api.get("/entities/counter/one"), 501, "not supported")
+
+
+def test_list_page_size_out_of_range_is_400(api: httpx.Client) -> None:
+    for top in ("0", "-3", "ten", str(2**63)):
+        assert_json_error(api.get("/instances", params={"top": top}), 400, "top")
+    assert api.get("/instances", params={"top": str(2**31 - 1)}).status_code == 200
