@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import AzureError
 
 from activities import clients
 from activities.storage import read_link
@@ -15,16 +15,23 @@ from core.records import SUCCEEDED, RunRecord
 log = logging.getLogger("alertcap.activities")
 
 
+def download_link(record: RunRecord, valid_hours: int) -> str | None:
+    """The capture's read-only link, or None: a link that cannot be made never keeps the email from going out
+    (the email still names the blob)."""
+    if record.status != SUCCEEDED or not record.storage_path or record.size_bytes is None:
+        return None
+    try:
+        return read_link(record.storage_path, valid_hours)
+    except AzureError as exc:
+        status = getattr(exc, "status_code", None)
+        log.warning("no download link for %s: %s %s", record.capture_name, type(exc).__name__, status or "")
+        return None
+
+
 def send_email(record: RunRecord, operation_id: str) -> Outcome:
     """Render and send the email for ``record``; returns the ACS message id."""
     settings = clients.settings()
-    link = None
-    if record.status == SUCCEEDED and record.storage_path and record.size_bytes is not None:
-        try:
-            link = read_link(record.storage_path, settings.email_link_valid_hours)
-        except ResourceNotFoundError:
-            link = None
-    content = render(record, link)
+    content = render(record, download_link(record, settings.email_link_valid_hours))
     message = {
         "senderAddress": settings.email_sender,
         "recipients": {"to": [{"address": a} for a in settings.email_recipients]},

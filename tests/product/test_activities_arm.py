@@ -193,6 +193,19 @@ def test_email_links_the_capture_with_a_user_delegation_sas(
     assert again["ok"] is True and len(devstack_admin.emails()) == 1  # same Operation-Id: sent once
 
 
+def test_email_goes_out_without_a_link_when_the_link_cannot_be_made(
+        azure: DevstackState, devstack_admin: AdminClient) -> None:
+    # a blob URL on a host that refuses the storage token (the ARM emulator answers 401): no delegation key
+    blob = f"{azure.arm_endpoint}/caps/network-watcher-logs/x.cap"
+    record = RunRecord(instance_id="alertcap-" + "a" * 24, target=vm_id(azure, "vm-web-01"),
+                       target_type="AzureVM", alert={"rule": "r"}, status=SUCCEEDED, size_bytes=10,
+                       capture_name="alertcap-x", storage_path=blob)
+    sent = outcome_activity(notify.send_email)(record, "5d8c0a3e-1f4b-4c1e-9a57-0b7f3c2d1e10")
+    assert sent["ok"] is True, sent
+    (email,) = devstack_admin.emails()
+    assert "Download link" not in email["plain_text"] and f"Blob: {blob}" in email["plain_text"]
+
+
 def test_invalid_capture_parameters_are_a_permanent_failure(azure: DevstackState) -> None:
     name = capture_name("alertcap-" + "8" * 24, datetime.now(UTC))
     watcher = watcher_for(azure, "westeurope")
