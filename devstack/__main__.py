@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from devstack.common.process import pid_alive
+from devstack.common.statefile import read_state
 from devstack.config import ConfigError, load_config
 from devstack.stack import DEFAULT_STATE_DIR, print_endpoints, serve
 
@@ -89,11 +90,10 @@ def _detach(config: Path | None, state_dir: Path, no_host: bool, timeout: float,
     state_file = state_dir / "state.json"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if state_file.exists():
-            state = json.loads(state_file.read_text())
-            if state.get("pid") == child.pid:
-                print_endpoints(state)
-                return 0
+        state = read_state(state_file)
+        if state is not None and state.get("pid") == child.pid:
+            print_endpoints(state)
+            return 0
         if child.poll() is not None:
             typer.echo(f"devstack: failed to start (exit {child.returncode}); see {log_path}", err=True)
             return 1

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import importlib
 import importlib.util
-import json
 import os
 import signal
 import sys
@@ -30,9 +29,10 @@ from devstack.azurite import Azurite, AzuriteError
 from devstack.common.clock import Clock
 from devstack.common.context import StackContext, StorageRuntime
 from devstack.common.faults import FaultInjector
-from devstack.common.process import die_with_parent, pid_alive, stop_process_group
+from devstack.common.process import die_with_parent, stop_process_group
 from devstack.common.rbac import Rbac
 from devstack.common.server import start_https
+from devstack.common.statefile import live_owner, read_state, write_json_atomic
 from devstack.common.tls import ensure_tls
 from devstack.common.tokens import TokenIssuer
 from devstack.config import DevstackConfig
@@ -57,16 +57,6 @@ def module_available(name: str) -> bool:
     except (ImportError, ValueError):
         return False
 
-
-
-def write_json_atomic(path: Path, data: dict[str, Any], mode: int = 0o600) -> None:
-    """Write JSON to a temp file next to `path`, then rename it into place."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2)
-        f.write("\n")
-    tmp.replace(path)
 
 
 @dataclass
@@ -102,13 +92,8 @@ class Stack:
         return self.state
 
     def _claim_state_dir(self) -> None:
-        if not self.state_file.exists():
-            return
-        try:
-            pid = int(json.loads(self.state_file.read_text()).get("pid", 0))
-        except (ValueError, OSError, AttributeError):
-            pid = 0
-        if pid and pid != os.getpid() and pid_alive(pid):
+        pid = live_owner(self.state_file)
+        if pid and pid != os.getpid():
             raise StackError(
                 f"a devstack (pid {pid}) already uses {self.state_dir}; run `python -m devstack down`"
             )
@@ -275,20 +260,22 @@ class Stack:
         ]
         # Like App Service: the app sees its settings, not the Azure credentials of whoever runs the devstack.
         env = {k: v for k, v in os.environ.items() if not k.startswith(FOREIGN_AZURE_ENV)}
-        self._host = await asyncio.create_subprocess_exec(
-            *command,
-            cwd=REPO_ROOT,
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-            preexec_fn=die_with_parent(),
-        )
-        log.close()
+        try:
+            self._host = await asyncio.create_subprocess_exec(
+                *command,
+                cwd=REPO_ROOT,
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+                preexec_fn=die_with_parent(),
+            )
+        finally:
+            log.close()
         self._cleanups.append(self._stop_host)
         deadline = time.monotonic() + HOST_READY_TIMEOUT
-        while not host_state.exists():
+        while (host := read_state(host_state)) is None:
             if self._host.returncode is not None:
                 raise StackError(f"the function host exited with {self._host.returncode}; see {log.name}")
             if time.monotonic() > deadline:
@@ -297,7 +284,6 @@ class Stack:
                 )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._host.wait(), 0.05)
-        host = json.loads(host_state.read_text())
         self.state.update(
             {
                 "function_host": host["base_url"],
@@ -332,10 +318,8 @@ class Stack:
 
     async def stop(self) -> None:
         """Stop every started part in reverse order (errors are logged, not raised) and remove state.json."""
-        if self.state_file.exists():
-            with contextlib.suppress(OSError, ValueError):
-                if json.loads(self.state_file.read_text()).get("pid") == os.getpid():
-                    self.state_file.unlink()
+        if (read_state(self.state_file) or {}).get("pid") == os.getpid():
+            self.state_file.unlink(missing_ok=True)
         while self._cleanups:
             cleanup = self._cleanups.pop()
             try:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sys
 import time
 from pathlib import Path
 from typing import IO, Any
 
-from devstack.common.process import die_with_parent, pid_alive, stop_process_group
+from devstack.common.process import die_with_parent, stop_process_group
+from devstack.common.statefile import live_owner, read_state
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STOP_GRACE_SECONDS = 20.0
@@ -18,8 +18,6 @@ STOP_GRACE_SECONDS = 20.0
 
 class StackError(RuntimeError):
     """The devstack did not come up (the message says why and where its log is)."""
-
-
 
 
 class DevstackProcess:
@@ -49,13 +47,8 @@ class DevstackProcess:
 
     def check_not_running(self) -> None:
         """Refuse to start over a live devstack in the same state dir; forget a stale state file."""
-        if not self.state_file.exists():
-            return
-        try:
-            pid = int(json.loads(self.state_file.read_text()).get("pid", 0))
-        except (ValueError, OSError, AttributeError):
-            pid = 0
-        if pid and pid_alive(pid):
+        pid = live_owner(self.state_file)
+        if pid:
             raise StackError(f"a devstack (pid {pid}) is already running with state dir {self.state_dir}; "
                              f"stop it first: python -m devstack down --state-dir {self.state_dir}")
         self.state_file.unlink(missing_ok=True)
@@ -87,11 +80,8 @@ class DevstackProcess:
                          f"{self.log_tail()}\n(full log: {self.log_path})")
 
     def _read_state(self) -> dict[str, Any] | None:
-        try:
-            state = json.loads(self.state_file.read_text())
-        except (OSError, ValueError):
-            return None
-        if not isinstance(state, dict) or state.get("pid") != (self._proc.pid if self._proc else None):
+        state = read_state(self.state_file)
+        if state is None or state.get("pid") != (self._proc.pid if self._proc else None):
             return None
         return state
 

@@ -1,0 +1,40 @@
+"""State files (`state.json`, app settings): written atomically, so their presence means "complete", read
+tolerantly, and owned by the pid recorded in them."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from devstack.common.process import pid_alive
+
+
+def write_json_atomic(path: Path, data: dict[str, Any], mode: int = 0o600) -> None:
+    """Write JSON to a temp file next to `path`, then rename it into place."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, indent=2)
+        f.write("\n")
+    tmp.replace(path)
+
+
+def read_state(path: Path) -> dict[str, Any] | None:
+    """The JSON object in `path`; None when it is missing, unreadable or not an object."""
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return state if isinstance(state, dict) else None
+
+
+def live_owner(path: Path) -> int:
+    """The pid recorded in `path` if that process is alive; 0 when there is none (stale or no file)."""
+    state = read_state(path) or {}
+    try:
+        pid = int(state.get("pid") or 0)
+    except (TypeError, ValueError):
+        return 0
+    return pid if pid > 0 and pid_alive(pid) else 0
