@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
-from functools import cache
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from azure.communication.email import EmailClient
 from azure.identity import DefaultAzureCredential
@@ -14,16 +16,31 @@ from azure.storage.blob import BlobServiceClient
 
 from core.settings import Settings
 
-_lock = threading.Lock()
+T = TypeVar("T")
+_lock = threading.RLock()  # re-entrant: a client's factory asks for the credential and the settings
 
 
-@cache
+def _once(factory: Callable[..., T]) -> Callable[..., T]:
+    """``functools.cache`` that builds each value once even when activity threads ask at the same time
+    (``cache`` alone lets racing threads each build, and keep, their own client)."""
+    cached = functools.cache(factory)
+
+    @functools.wraps(factory)
+    def get(*args: Any) -> T:
+        with _lock:
+            return cached(*args)
+
+    get.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    return get
+
+
+@_once
 def settings() -> Settings:
     """The validated app settings of this worker."""
     return Settings.from_mapping(os.environ)
 
 
-@cache
+@_once
 def credential() -> DefaultAzureCredential:
     """The managed identity (or developer) credential shared by every client."""
     return DefaultAzureCredential()
@@ -34,16 +51,14 @@ def _arm_kwargs() -> dict:
     return {"base_url": s.arm_endpoint, "credential_scopes": [s.arm_audience + "/.default"]}
 
 
-@cache
+@_once
 def _network(subscription_id: str) -> NetworkManagementClient:
-    with _lock:
-        return NetworkManagementClient(credential(), subscription_id, **_arm_kwargs())
+    return NetworkManagementClient(credential(), subscription_id, **_arm_kwargs())
 
 
-@cache
+@_once
 def _compute(subscription_id: str) -> ComputeManagementClient:
-    with _lock:
-        return ComputeManagementClient(credential(), subscription_id, **_arm_kwargs())
+    return ComputeManagementClient(credential(), subscription_id, **_arm_kwargs())
 
 
 def network(subscription_id: str) -> NetworkManagementClient:
@@ -56,13 +71,13 @@ def compute(subscription_id: str) -> ComputeManagementClient:
     return _compute(subscription_id.lower())
 
 
-@cache
+@_once
 def email() -> EmailClient:
     """ACS Email client with the managed identity."""
     return EmailClient(settings().acs_endpoint, credential())
 
 
-@cache
+@_once
 def blob_service(account_url: str) -> BlobServiceClient:
     """Blob service client for one storage account endpoint."""
     return BlobServiceClient(account_url, credential=credential())
