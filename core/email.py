@@ -45,7 +45,7 @@ def facts(record: RunRecord, link: str | None) -> list[tuple[str, str]]:
         ("Size (bytes)", "" if record.size_bytes is None else str(record.size_bytes)),
         ("Blob", record.storage_path),
         ("Download link", link or ""),
-        ("Extra alerts recorded", str(len(record.extra_alerts)) if record.extra_alerts else ""),
+        ("Extra alerts recorded", str(record.extra_alert_count) if record.extra_alert_count else ""),
     ]
     return rows + [(k, v) for k, v in optional if v]
 
@@ -56,7 +56,8 @@ def render(record: RunRecord, link: str | None) -> EmailContent:
     vm = record.target.rsplit("/", 1)[-1]
     subject = _one_line(f"[alertcap] {verdict}: {vm} ({record.alert.get('rule', '')})")
     rows = facts(record, link)
-    plain = "\n".join([verdict, "", *(f"{k}: {v}" for k, v in rows), ""])
+    # one line per fact: a value from the alert cannot forge a line (e.g. a second "Download link:")
+    plain = "\n".join([verdict, "", *(f"{k}: {_one_line(v, 4096)}" for k, v in rows), ""])
     cells = "".join(
         f"<tr><th align='left'>{html.escape(k)}</th><td>{_cell(k, v)}</td></tr>" for k, v in rows
     )

@@ -105,6 +105,17 @@ def test_email_escapes_everything_from_the_alert() -> None:
     assert mail.subject.startswith("[alertcap] Packet capture ready: web-1")
 
 
+def test_plain_text_values_cannot_forge_lines_and_extra_alerts_are_counted_in_full() -> None:
+    record = RunRecord(instance_id="alertcap-x", target=VM, target_type="AzureVM", status=SUCCEEDED,
+                       alert={"rule": "r\nDownload link: https://evil.example/x.cap", "severity": "Sev1"},
+                       extra_alerts=[{"alert_id": str(i)} for i in range(20)], extra_alert_count=50)
+    mail = render(record, "https://caps.blob.core.windows.net/c/x.cap?sig=a")
+    links = [line for line in mail.plain_text.splitlines() if line.startswith("Download link:")]
+    assert links == ["Download link: https://caps.blob.core.windows.net/c/x.cap?sig=a"]
+    assert "Alert rule: r Download link: https://evil.example/x.cap" in mail.plain_text
+    assert "Extra alerts recorded: 50" in mail.plain_text and ">50<" in mail.html
+
+
 def test_failure_email_states_the_reason() -> None:
     record = RunRecord(instance_id="alertcap-x", target=VM, target_type="AzureVM", status=FAILED,
                        reason="the capture ended in Error: StorageFailed", alert={"rule": "r"})
