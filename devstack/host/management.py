@@ -60,8 +60,8 @@ def _parse_time(request: web.Request, name: str) -> str | None:
         return None
     try:
         return format_ts(parse_ts(value))
-    except ValueError as exc:
-        raise BadRequest(f"{name}: not an ISO-8601 time: {value!r}") from exc
+    except (ValueError, OverflowError) as exc:  # OverflowError: the UTC instant falls outside years 1..9999
+        raise BadRequest(f"{name}: not an ISO-8601 time in years 1..9999: {value!r}") from exc
 
 
 def _statuses(request: web.Request) -> list[str]:

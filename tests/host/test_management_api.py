@@ -172,3 +172,12 @@ def test_list_page_size_out_of_range_is_400(api: httpx.Client) -> None:
     for top in ("0", "-3", "ten", str(2**63)):
         assert_json_error(api.get("/instances", params={"top": top}), 400, "top")
     assert api.get("/instances", params={"top": str(2**31 - 1)}).status_code == 200
+
+
+def test_created_time_filters_out_of_range_are_400(api: httpx.Client) -> None:
+    # valid ISO-8601 whose UTC instant falls outside year 1..9999
+    cases = (("GET", "createdTimeFrom"), ("DELETE", "createdTimeFrom"), ("GET", "createdTimeTo"))
+    for moment in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"):
+        for method, name in cases:
+            response = api.request(method, "/instances", params={name: moment})
+            assert_json_error(response, 400, name)
