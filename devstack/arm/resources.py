@@ -94,6 +94,20 @@ def get_by_id(backend: ArmBackend, resource_id: str) -> Resource:
     raise NotFound(f"The resource '{clean}' was not found.")
 
 
+def read_action_for(resource_id: str) -> str | None:
+    """The RBAC read action for an id's type, found from the id alone (the resource may not exist):
+    `.../providers/Microsoft.Compute/virtualMachines/vm1/extensions/e1` -> `Microsoft.Compute/virtualMachines/
+    extensions/read`; None for anything that is not a resource group or a provider resource."""
+    parts = resource_id.strip("/").split("/")
+    if len(parts) < 4 or parts[0].lower() != "subscriptions" or parts[2].lower() != "resourcegroups":
+        return None
+    if len(parts) == 4:
+        return "Microsoft.Resources/subscriptions/resourceGroups/read"
+    if len(parts) < 8 or parts[4].lower() != "providers":
+        return None
+    return "/".join([parts[5], *parts[6::2], "read"])
+
+
 def _resource_group(backend: ArmBackend, sub: str, name: str) -> Resource:
     groups = backend.resource_groups(sub)
     if name.lower() not in groups:

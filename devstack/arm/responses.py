@@ -219,7 +219,14 @@ class ArmResponses:
     # -- generic resources -------------------------------------------------------------------------
 
     async def resources_get_by_id(self, request: web.Request) -> web.Response:
-        resource = resources.get_by_id(self.backend, request.path)
+        try:
+            resource = resources.get_by_id(self.backend, request.path)
+        except ApiError:
+            # ARM checks access before the provider looks: without read access a missing id is 403, not 404
+            action = resources.read_action_for(request.path)
+            if action is not None:
+                self._authorize(request, action, "/" + request.path.strip("/"))
+            raise
         self._authorize(request, resource.read_action, resource.id)
         return _json(resource.body)
 

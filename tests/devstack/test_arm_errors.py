@@ -81,6 +81,31 @@ def test_principal_without_roles_gets_403_in_arms_words(arm, devstack_admin):
     assert f"over scope '/subscriptions/{arm.state.subscription_id}/resourceGroups/{WATCHER_RG}/" in message
 
 
+def test_without_read_access_a_missing_resource_is_403_not_404(arm, devstack_admin):
+    """ARM authorizes the scope before the provider looks, so a caller cannot probe which ids exist."""
+    from azure.mgmt.resource.resources import ResourceManagementClient
+
+    stranger = ResourceManagementClient(
+        StaticToken(app_token(devstack_admin, STRANGER)), arm.state.subscription_id,
+        base_url=arm.state.arm_endpoint, polling_interval=0,
+    )
+    groups = f"/subscriptions/{arm.state.subscription_id}/resourceGroups"
+    missing_ids = {
+        f"{groups}/rg-alertcap-demo/providers/Microsoft.Storage/storageAccounts/gone": "Microsoft.Storage/"
+        "storageAccounts/read",
+        f"{groups}/rg-missing": "Microsoft.Resources/subscriptions/resourceGroups/read",
+        arm.vm_id("rg-missing", "vm-gone"): "Microsoft.Compute/virtualMachines/read",
+    }
+    for missing, action in missing_ids.items():
+        with pytest.raises(HttpResponseError) as err:
+            stranger.resources.get_by_id(missing, api_version="2024-11-01")
+        assert err.value.status_code == 403 and err.value.error.code == "AuthorizationFailed"
+        assert f"action '{action}'" in err.value.error.message
+        with pytest.raises(HttpResponseError) as err:
+            arm.resources.resources.get_by_id(missing, api_version="2024-11-01")
+        assert err.value.status_code == 404  # the app's identity may read: the id really is missing
+
+
 def test_network_contributor_cannot_read_vms(arm, devstack_admin):
     principal = arm.state.principal_id
     devstack_admin.remove_role_assignments(principal)
