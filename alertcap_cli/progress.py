@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import Any, TextIO
 
 
@@ -29,19 +29,33 @@ class Progress:
         if self.enabled:
             from rich.console import Console
 
-            self._console = Console(file=stream or sys.stderr, highlight=False)
+            self._console = Console(file=stream or sys.stderr, highlight=False, markup=False)
 
     def note(self, text: str) -> None:
         """Print one line of progress."""
         if self._console is not None:
-            self._console.print(text, markup=False)
+            self._console.print(text)
 
     @contextmanager
-    def spinner(self, text: str) -> Iterator[Any]:
-        """A live spinner while the block runs; yields an object with `.update(text)` (or None)."""
+    def spinner(self, text: str) -> Iterator[Spinner | None]:
+        """A live spinner while the block runs; yields a `Spinner` (None when progress is off)."""
         if self._console is None:
-            with nullcontext():
-                yield None
+            yield None
             return
-        with self._console.status(text) as status:
-            yield status
+        from rich.text import Text
+
+        with self._console.status(Text(text)) as status:
+            yield Spinner(status)
+
+
+class Spinner:
+    """The running spinner's text; plain text (rich's Status would read `[...]` in run data as markup)."""
+
+    def __init__(self, status: Any) -> None:
+        self._status = status
+
+    def update(self, text: str) -> None:
+        """Replace the text next to the spinner."""
+        from rich.text import Text
+
+        self._status.update(Text(text))

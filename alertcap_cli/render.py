@@ -124,18 +124,19 @@ class Renderer:
         from rich.console import Console
         from rich.table import Table as RichTable
 
-        console = Console(file=self.stream, width=self.width, highlight=False, soft_wrap=False)
+        # markup off: run data (rule names, reasons) may hold `[...]`, which is text, not rich markup
+        console = Console(file=self.stream, width=self.width, highlight=False, soft_wrap=False, markup=False)
         for index, view in enumerate(views):
             if index:
                 console.print()
             if isinstance(view, Message):
-                console.print(view.text, markup=False)
+                console.print(view.text)
                 continue
             if view.title:
-                console.print(view.title, style="bold", markup=False)
+                console.print(view.title, style="bold")
             if isinstance(view, Table):
                 if not view.rows:
-                    console.print(view.empty, markup=False)
+                    console.print(view.empty)
                     continue
                 table = RichTable(box=None, pad_edge=False, show_edge=False, padding=(0, 1),
                                   header_style="bold")

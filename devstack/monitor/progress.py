@@ -35,7 +35,7 @@ class DemoProgress:
         self.steps = {key: Step(title) for key, title in titles.items()}
         self.started = time.monotonic()
         self.live = self.stream.isatty() if live is None else live
-        self.console = Console(file=self.stream, highlight=False, soft_wrap=False)
+        self.console = Console(file=self.stream, highlight=False, soft_wrap=False, markup=False)
         self._live: Live | None = None
         self._last_line: dict[str, str] = {}
 

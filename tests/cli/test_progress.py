@@ -47,3 +47,15 @@ def test_output_format_from_the_environment_and_flags(tmp_path, monkeypatch):
     assert runner.invoke(app, down).stdout == "No devstack is running.\n"
     bad_flag = runner.invoke(app, ["-o", "yaml", *down])
     assert bad_flag.exit_code == 2 and "yaml" in bad_flag.stderr
+
+
+def test_spinner_and_notes_show_brackets_from_run_text_verbatim(monkeypatch):
+    """A phase or reason holding `[/]` is text: rich markup would raise MarkupError or swallow it."""
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    stream = Terminal()
+    progress = Progress(stream)
+    with progress.spinner("[/]waiting") as status:
+        status.update("[bold]capturing[/bold]")
+    progress.note("[/] reason [red]x")
+    assert "[/] reason [red]x" in stream.getvalue()

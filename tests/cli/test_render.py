@@ -94,6 +94,25 @@ def test_rich_table_used_on_a_terminal():
     assert all(len(line) <= 80 for line in out.splitlines())
 
 
+def test_terminal_output_shows_brackets_from_alert_text_verbatim():
+    """Rule names and reasons come from alert payloads: `[/]` or `[bold]` in them is text, not rich markup."""
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    views = [
+        Table([Column("RULE"), Column("REASON", flex=True)], [["[/]rule", "[bold]loud[/bold]"]]),
+        Record([("reason", "[/] stopped [red]x")], title="[b]run"),
+        Message("[/]done"),
+    ]
+    stream = Tty()
+    Renderer(OutputFormat.TABLE, stream=stream, width=80).render(Rendering(None, views))
+    out = re.sub(r"\x1b\[[0-9;]*m", "", stream.getvalue())
+    for text in ("[/]rule", "[bold]loud[/bold]", "[/] stopped [red]x", "[b]run", "[/]done"):
+        assert text in out
+
+
 def test_long_values_break_after_slashes():
     from alertcap_cli.render import wrap_long
 

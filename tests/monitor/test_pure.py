@@ -159,3 +159,22 @@ def test_summarise_pcap_counts_the_burst(tmp_path):
     assert (summary.packets, summary.tcp_segments, summary.ports) == (7, 6, [40000])
     assert set(summary.hosts) == {"10.231.0.2", "10.231.0.1"}
     assert summary.line().startswith("7 packets, 6 TCP segments, ")
+
+
+def test_demo_progress_shows_brackets_verbatim():
+    """Alert names and email subjects are text: `[/]` in them must not be read as rich markup."""
+    import io
+    import re
+
+    from devstack.monitor.progress import DemoProgress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stream = Terminal()
+    with DemoProgress({"alert": "alert"}, stream=stream) as progress:
+        progress.note("[/]fired: [bold]rule")
+        progress.done("alert", "[/]delivered")
+    out = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", stream.getvalue())
+    assert "[/]fired: [bold]rule" in out and "[/]delivered" in out
