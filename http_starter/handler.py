@@ -11,6 +11,7 @@ import json
 import logging
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import azure.functions as func
 
@@ -144,7 +145,15 @@ async def _start_one(client: Any, settings: Settings, alert: ParsedAlert, target
         return await _duplicate(client, run_id, target, alert, "Running")
     log.info("started run %s for %s", run_id, target.id)
     urls = client.create_http_management_payload(run_id)
-    return RunAnswer(run_id, target.id, "started", "Pending", urls.get("statusQueryGetUri", ""))
+    return RunAnswer(run_id, target.id, "started", "Pending", without_key(urls.get("statusQueryGetUri", "")))
+
+
+def without_key(url: str) -> str:
+    """``url`` without its ``code=``: the Durable management URLs carry the extension's system key, which may
+    terminate, purge or rewind any run; a webhook caller holds only the function key and gets no more."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k.lower() != "code"]
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 async def _duplicate(client: Any, run_id: str, target: Target, alert: ParsedAlert, status: str) -> RunAnswer:

@@ -7,6 +7,7 @@ import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import azure.functions as func
 import product_payloads as p
@@ -75,6 +76,8 @@ async def test_firing_alert_starts_one_run_and_answers_202_with_status_urls(host
     (run,) = body["runs"]
     assert run["outcome"] == "started" and run["instanceId"].startswith("alertcap-")
     assert run["instanceId"] in run["statusQueryGetUri"]
+    query = parse_qs(urlsplit(run["statusQueryGetUri"]).query)
+    assert "code" not in query and query["taskHub"]  # the system key never goes to the webhook caller
     existing = await host.durable_client().get_status(run["instanceId"])
     assert existing and existing.name == "capture_orchestration"
 
