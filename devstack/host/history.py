@@ -39,14 +39,6 @@ class EventType(IntEnum):
     EXECUTION_RESUMED = 20
 
 
-SCHEDULING_TYPES = frozenset(
-    {
-        EventType.TASK_SCHEDULED,
-        EventType.SUB_ORCHESTRATION_INSTANCE_CREATED,
-        EventType.TIMER_CREATED,
-        EventType.EVENT_SENT,
-    }
-)
 COMPLETION_ID_KEY = {
     EventType.TASK_COMPLETED: "TaskScheduledId",
     EventType.TASK_FAILED: "TaskScheduledId",
@@ -123,11 +115,3 @@ def make_event(event_type: EventType, timestamp: dt.datetime, event_id: int = -1
     }
     event.update(fields)
     return event
-
-
-def event_type_of(event: Event) -> EventType | None:
-    """The event's type, or None for ints the SDK does not know."""
-    try:
-        return EventType(event["EventType"])
-    except ValueError:
-        return None

@@ -8,7 +8,6 @@ history's scheduling events against that numbering (nondeterminism) and lists th
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -369,11 +368,3 @@ def carried_over_events(history: list[Event], after_index: int | None) -> list[E
     if after_index is None:
         return []
     return [e for e in history[after_index + 1 :] if e.get("EventType") == EventType.EVENT_RAISED]
-
-
-def entity_request_id(event: Event) -> str | None:
-    """The request id inside an EventSent's Input (entity calls re-key their task to it)."""
-    try:
-        return json.loads(event.get("Input") or "{}").get("id")
-    except (ValueError, AttributeError):
-        return None
