@@ -34,7 +34,8 @@ from devstack.host.history import (
 )
 from devstack.host.loader import FunctionIndex
 from devstack.host.observe import can_observe, run_observed
-from devstack.host.replay import KIND_EVENT, EpisodePlan, build_plan, continue_as_new_action, plan_episode
+from devstack.host.replay import KIND_EVENT, EpisodePlan, build_plan, continue_as_new_action
+from devstack.host.simulation import plan_episode
 from devstack.host.store import ActivityItem, Instance, Store
 
 log = logging.getLogger("devstack.host.engine")

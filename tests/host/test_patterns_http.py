@@ -266,7 +266,7 @@ def test_a_v1_style_orchestrator_runs_on_the_simulated_numbering(
     patterns_host: HostProcess, scratch: Path
 ) -> None:
     """A generic-trigger orchestrator cannot be observed, so retries, timers and task_any go through
-    replay.plan_episode; it also gets ``func.OrchestrationContext`` as from the worker's converter."""
+    simulation.plan_episode; it also gets ``func.OrchestrationContext`` as from the worker's converter."""
     jobs = [{"key": f"v1-{n}", "fail_times": n, "dir": str(scratch)} for n in (2, 0, 1)]
     status = wait_for_status(patterns_host, start(patterns_host, "v1_retries_race", jobs))
     assert status["runtimeStatus"] == "Completed", status

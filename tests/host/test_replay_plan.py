@@ -3,7 +3,7 @@
 import datetime as dt
 
 from devstack.host.history import EventType, make_event
-from devstack.host.replay import plan_episode
+from devstack.host.simulation import plan_episode
 
 T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
