@@ -1,17 +1,13 @@
 """Assembling a running devstack: TLS, emulators, Azurite, namespaces, the durable host, the alert monitor.
 
 `Stack.start()` brings everything up in order and writes `<state dir>/state.json` last (atomically: its
-presence means "ready"); `Stack.stop()` takes it all down in reverse order and removes it. Optional parts
-(the ARM emulator, network namespaces, the durable host, the monitor) are started only when their modules
-exist, so the stack works while they are being written.
+presence means "ready"); `Stack.stop()` takes it all down in reverse order and removes it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
-import importlib.util
 import os
 import signal
 import sys
@@ -25,7 +21,10 @@ from aiohttp import web
 
 from devstack.acs import AcsEmulator
 from devstack.admin import ADMIN_PREFIX, AdminApi
+from devstack.arm import ArmEmulator
 from devstack.azurite import Azurite, AzuriteError
+from devstack.capture import netns
+from devstack.capture.netns import NetnsError
 from devstack.common.clock import Clock
 from devstack.common.context import StackContext, StorageRuntime
 from devstack.common.faults import FaultInjector
@@ -37,6 +36,7 @@ from devstack.common.tls import ensure_tls
 from devstack.common.tokens import TokenIssuer
 from devstack.config import DevstackConfig
 from devstack.identity import IDENTITY_PATH, IdentityEmulator
+from devstack.monitor import AlertEvaluator
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_STATE_DIR = Path(".devstack")
@@ -48,15 +48,6 @@ FOREIGN_AZURE_ENV = ("AZURE_", "MSI_", "IDENTITY_", "IMDS_")
 
 class StackError(RuntimeError):
     """The devstack could not start (the message says which part and why)."""
-
-
-def module_available(name: str) -> bool:
-    """Whether an optional part of the devstack exists in this checkout."""
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
-        return False
-
 
 
 @dataclass
@@ -146,7 +137,7 @@ class Stack:
         urls = {
             "identity": await self._serve("identity", identity.app, ports.identity),
             "acs": await self._serve("acs", acs.app, ports.acs),
-            "arm": await self._serve("arm", arm.app, ports.arm) if arm is not None else "",
+            "arm": await self._serve("arm", arm.app, ports.arm),
             "admin": await self._serve("admin", admin.app, ports.admin) + ADMIN_PREFIX,
         }
         return urls, identity.identity_header
@@ -186,13 +177,8 @@ class Stack:
             )
         self.log(f"  blob (Azurite)    {azurite.base_url}")
 
-    def _make_arm(self, ctx: StackContext) -> Any:
-        if not module_available("devstack.arm") or not hasattr(
-            importlib.import_module("devstack.arm"), "ArmEmulator"
-        ):
-            self.log("  arm               (devstack.arm.ArmEmulator not available yet: not started)")
-            return None
-        arm = importlib.import_module("devstack.arm").ArmEmulator(ctx)
+    def _make_arm(self, ctx: StackContext) -> ArmEmulator:
+        arm = ArmEmulator(ctx)
         self._cleanups.append(arm.close)
         return arm
 
@@ -208,10 +194,6 @@ class Stack:
     async def _ensure_namespaces(self) -> None:
         if not any(vm.netns for vm in [*self.config.vms, *self.config.scale_sets]):
             return
-        if not module_available("devstack.capture.netns"):
-            self.log("  namespaces        (devstack.capture.netns not available yet: not created)")
-            return
-        netns = importlib.import_module("devstack.capture.netns")
         self._cleanups.append(lambda: asyncio.to_thread(netns.teardown_namespaces, self.config))
         await asyncio.to_thread(netns.ensure_namespaces, self.config)
         self.log("  namespaces        " + ", ".join(sorted({vm.netns for vm in self.config.vms if vm.netns})))
@@ -237,9 +219,6 @@ class Stack:
         return {key: value for key, value in settings.items() if value}
 
     async def _start_host(self) -> None:
-        if not module_available("devstack.host.__main__"):
-            self.log("  function host     (devstack.host not runnable yet: not started)")
-            return
         host_dir = self.state_dir / "host"
         host_state = host_dir / "state.json"
         host_state.unlink(missing_ok=True)
@@ -303,10 +282,7 @@ class Stack:
     async def _start_monitor(self) -> None:
         if not self.config.alert_rules or "function_host" not in self.state:
             return
-        if not module_available("devstack.monitor"):
-            return
-        monitor_module = importlib.import_module("devstack.monitor")
-        evaluator = monitor_module.AlertEvaluator(
+        evaluator = AlertEvaluator(
             self.config,
             f"{self.state['function_host']}/api/alerts",
             self.state["function_key"],
@@ -370,7 +346,7 @@ async def serve(config: DevstackConfig, state_dir: Path, with_host: bool = True)
         await stop.wait()
         print("devstack: stopping", file=sys.stderr, flush=True)
         return 0
-    except (StackError, AzuriteError, OSError) as exc:
+    except (StackError, AzuriteError, NetnsError, OSError) as exc:
         print(f"devstack: failed to start: {exc}", file=sys.stderr)
         return 1
     finally:

@@ -12,7 +12,7 @@ from aiohttp import web
 from devstack.acs import AcsEmulator
 from devstack.acs.models import SendOutcome
 from devstack.common.context import StackContext
-from devstack.common.errors import ApiError, bad_request, error_middleware, read_json
+from devstack.common.errors import bad_request, error_middleware, read_json
 from devstack.common.faults import Fault, FaultSpecError
 from devstack.config import RoleAssignment
 
@@ -28,10 +28,6 @@ class ArmLike(Protocol):
     def reset(self) -> None: ...
 
 
-def _arm_missing() -> ApiError:
-    return ApiError(503, "ServiceUnavailable", "The ARM emulator is not part of this devstack.")
-
-
 class AdminApi:
     """`/_devstack/*`: test and operator controls over the running emulators."""
 
@@ -39,7 +35,7 @@ class AdminApi:
         self,
         ctx: StackContext,
         acs: AcsEmulator,
-        arm: ArmLike | None,
+        arm: ArmLike,
         on_reset: list[Callable[[], Awaitable[None] | None]] | None = None,
     ) -> None:
         self.ctx, self.acs, self.arm = ctx, acs, arm
@@ -76,8 +72,7 @@ class AdminApi:
 
     async def reset(self, request: web.Request) -> web.Response:
         """POST reset: forget captures, added VMs, emails, faults, runtime role assignments; reset clock."""
-        if self.arm is not None:
-            self.arm.reset()
+        self.arm.reset()
         self.acs.backend.reset()
         self.ctx.faults.clear()
         self.ctx.rbac.assignments[:] = self._initial_assignments
@@ -91,8 +86,6 @@ class AdminApi:
 
     async def captures(self, request: web.Request) -> web.Response:
         """GET captures: every packet capture with its target and pcap location."""
-        if self.arm is None:
-            raise _arm_missing()
         return web.json_response({"value": self.arm.list_captures()})
 
     async def emails(self, request: web.Request) -> web.Response:
@@ -122,8 +115,6 @@ class AdminApi:
 
     async def add_vm(self, request: web.Request) -> web.Response:
         """POST vms {"id", "location", ...}: add a VM or scale set at run time (201)."""
-        if self.arm is None:
-            raise _arm_missing()
         spec = await read_json(request)
         if not isinstance(spec, dict):
             raise bad_request("The body must be a JSON object with at least 'id' and 'location'.")

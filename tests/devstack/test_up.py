@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from devstack.stack import module_available
 from devstack.testing import (
     REPO_ROOT,
     AdminClient,
@@ -42,13 +41,16 @@ REQUIRED_KEYS = {
 }
 
 
-def devstack_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+def devstack_cli(
+    *args: str, timeout: float = 60, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "devstack", *args],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         timeout=timeout,
+        env=env,
     )
 
 
@@ -72,8 +74,7 @@ def test_up_is_ready_fast_and_sigint_leaves_nothing(tmp_path: Path) -> None:
         raw = json.loads((tmp_path / "state" / "state.json").read_text())
         assert set(raw) >= REQUIRED_KEYS
         assert all(raw[k] for k in REQUIRED_KEYS - {"arm_endpoint"})
-        if module_available("devstack.capture.netns"):
-            assert netns in namespaces()
+        assert netns in namespaces()
         settings = state.app_settings
         assert settings["IDENTITY_ENDPOINT"] == state.identity_endpoint
         assert settings["SSL_CERT_FILE"] == settings["REQUESTS_CA_BUNDLE"] == state.ca_bundle
@@ -135,6 +136,29 @@ def test_port_in_use_fails_cleanly_and_stops_what_started(tmp_path: Path) -> Non
     assert "failed to start" in result.stderr and "Traceback" not in result.stderr
     assert not (state_dir / "state.json").exists()
     assert processes_mentioning(str(state_dir)) == []  # Azurite, started first, was stopped
+
+
+def test_namespace_set_up_failure_is_one_line_and_stops_what_started(tmp_path: Path) -> None:
+    """As without root: `ip netns add` is refused. The user gets the reason, not a traceback."""
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    (fake_bin / "ip").write_text("#!/bin/sh\necho 'mount --make-shared /run/netns failed: Operation not "
+                                 "permitted' >&2\nexit 1\n")
+    (fake_bin / "ip").chmod(0o755)
+    config = tmp_path / "devstack.toml"
+    config.write_text(
+        loopback_config(tmp_path / "base.toml")
+        .read_text()
+        .replace('name = "vm-web-01"\n', 'name = "vm-web-01"\nnetns = "alertcap-tnoroot"\n')
+    )
+    state_dir = tmp_path / "state"
+    env = {**os.environ, "PATH": f"{fake_bin}:{os.environ['PATH']}"}
+    result = devstack_cli("up", "--no-host", "--config", str(config), "--state-dir", str(state_dir), env=env)
+    assert result.returncode == 1, result.stderr
+    assert "failed to start" in result.stderr and "Operation not permitted" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (state_dir / "state.json").exists()
+    assert processes_mentioning(str(state_dir)) == []
 
 
 def test_children_die_with_a_killed_devstack(tmp_path: Path) -> None:
