@@ -24,7 +24,12 @@ def _error(status: int, message: str) -> web.Response:
 
 
 def _valid_resource(resource: str) -> bool:
-    parts = urlsplit(resource)
+    if any(ord(ch) < 0x21 for ch in resource):  # control characters and spaces
+        return False
+    try:
+        parts = urlsplit(resource)
+    except ValueError:  # e.g. an unclosed IPv6 bracket: `https://[::1`
+        return False
     if parts.scheme in ("https", "api") and parts.netloc:
         return True
     return len(resource) == 36 and resource.count("-") == 4  # an application id (GUID)

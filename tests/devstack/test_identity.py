@@ -64,3 +64,16 @@ def test_raw_protocol_errors(devstack_state: DevstackState) -> None:
         body = ok.json()
         assert body["token_type"] == "Bearer" and int(body["expires_on"]) > time.time()
         assert body["resource"] == "https://management.azure.com"
+
+
+@pytest.mark.parametrize("resource", ["https://[::1", "https://[zz/", "https://a b", "https://a\x00b"])
+def test_unparseable_resources_are_400(devstack_state: DevstackState, resource: str) -> None:
+    header = {"X-IDENTITY-HEADER": devstack_state.identity_header}
+    with httpx.Client(verify=devstack_state.ssl_context()) as http:
+        response = http.get(
+            devstack_state.identity_endpoint,
+            params={"api-version": "2019-08-01", "resource": resource},
+            headers=header,
+        )
+    assert response.status_code == 400
+    assert "not a valid resource URI" in response.json()["message"]
