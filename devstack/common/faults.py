@@ -31,6 +31,11 @@ class FaultSpecError(ValueError):
     """A fault specification is invalid (the message names the field)."""
 
 
+SPEC_FIELDS = (
+    "service", "operation", "status", "retry_after", "delay", "drop", "count", "ratio", "code", "message",
+)  # what a fault spec may hold (the admin API's JSON); `fired` and `seen` are counted here
+
+
 @dataclass
 class Fault:
     """One injected fault and how often it has fired."""
@@ -54,19 +59,7 @@ class Fault:
         """Build from the admin API's JSON, validating every field."""
         if not isinstance(spec, dict):
             raise FaultSpecError("a fault must be a JSON object")
-        allowed = {
-            "service",
-            "operation",
-            "status",
-            "retry_after",
-            "delay",
-            "drop",
-            "count",
-            "ratio",
-            "code",
-            "message",
-        }
-        unknown = sorted(set(spec) - allowed)
+        unknown = sorted(set(spec) - set(SPEC_FIELDS))
         if unknown:
             raise FaultSpecError(f"unknown fault field {unknown[0]!r}")
         fault = cls(
@@ -93,23 +86,7 @@ class Fault:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON view (admin API)."""
-        return {
-            k: getattr(self, k)
-            for k in (
-                "service",
-                "operation",
-                "status",
-                "retry_after",
-                "delay",
-                "drop",
-                "count",
-                "ratio",
-                "code",
-                "message",
-                "fired",
-                "seen",
-            )
-        }
+        return {k: getattr(self, k) for k in (*SPEC_FIELDS, "fired", "seen")}
 
     def matches(self, service: str, operation: str) -> bool:
         """Whether this fault targets the call."""
