@@ -8,9 +8,7 @@ also the "one episode at a time per instance" rule.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
-import heapq
 import json
 import logging
 import time
@@ -37,6 +35,7 @@ from devstack.host.observe import can_observe, run_observed
 from devstack.host.replay import KIND_EVENT, EpisodePlan, build_plan, continue_as_new_action
 from devstack.host.simulation import plan_episode
 from devstack.host.store import ActivityItem, Instance, Store
+from devstack.host.timers import TimerClock
 
 log = logging.getLogger("devstack.host.engine")
 DISPATCH_SLICE_SECONDS = 0.005
@@ -69,8 +68,7 @@ class Engine(InstanceControl):
         self._ready: dict[str, None] = {}
         self._ready_event = asyncio.Event()
         self._activities: asyncio.Queue[ActivityItem] = asyncio.Queue()
-        self._timers: list[tuple[float, int]] = []
-        self._timer_event = asyncio.Event()
+        self.timers = TimerClock(self._fire_timer)
         self._tasks: list[asyncio.Task[None]] = []
         self._clock_floor: dt.datetime | None = None
         self._finish_watchers: dict[str, list[asyncio.Future[None]]] = {}
@@ -81,13 +79,13 @@ class Engine(InstanceControl):
         for item in self.store.activities():
             self._activities.put_nowait(item)
         for timer in self.store.all_timers():
-            heapq.heappush(self._timers, (timer.due, timer.id))
+            self.timers.arm(timer.due, timer.id)
         for instance_id in self.store.instances_to_wake():
             self._mark_ready(instance_id)
         workers = max(1, self.config.max_concurrent_activities)
         self._tasks = [
             asyncio.create_task(self._dispatch_loop(), name="orchestrations"),
-            asyncio.create_task(self._timer_loop(), name="timers"),
+            asyncio.create_task(self.timers.run(), name="timers"),
         ]
         self._tasks += [
             asyncio.create_task(self._activity_loop(), name=f"activity-{i}") for i in range(workers)
@@ -175,20 +173,6 @@ class Engine(InstanceControl):
                 return  # purged meanwhile
             self.store.enqueue(item.instance_id, event, item.execution_id)
         self._mark_ready(item.instance_id)
-
-    async def _timer_loop(self) -> None:
-        while True:
-            now = time.time()
-            while self._timers and self._timers[0][0] <= now:
-                _, row_id = heapq.heappop(self._timers)
-                try:
-                    self._fire_timer(row_id)
-                except Exception:  # the row stays armed in the database and fires on the next start
-                    log.exception("timer row %d could not fire", row_id)
-            timeout = self._timers[0][0] - now if self._timers else None
-            self._timer_event.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._timer_event.wait(), timeout)
 
     def _fire_timer(self, row_id: int) -> None:
         timer = self.store.get_timer(row_id)
@@ -355,10 +339,8 @@ class Engine(InstanceControl):
             self.store.put_instance(updated)
         for item in activity_items:
             self._activities.put_nowait(item)
-        for entry in armed:
-            heapq.heappush(self._timers, entry)
-        if armed:
-            self._timer_event.set()
+        for due, row_id in armed:
+            self.timers.arm(due, row_id)
         for instance_id in wake:
             self._mark_ready(instance_id)
         if effects.status in RuntimeStatus.TERMINAL:

@@ -1,8 +1,12 @@
-"""Pure pieces of the host: host.json parsing, route templates, OrchestratorState decoding, loader errors."""
+"""Pieces of the host on their own: host.json, route templates, OrchestratorState decoding, loader errors,
+the timer clock."""
 
+import asyncio
 import json
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -11,6 +15,7 @@ from devstack.host.config import HostConfigError, load_host_config, parse_timesp
 from devstack.host.executor import context_input, run_episode
 from devstack.host.http_triggers import compile_route
 from devstack.host.testing import REPO_ROOT
+from devstack.host.timers import TimerClock
 
 APPS = Path(__file__).parent / "apps"
 
@@ -162,3 +167,44 @@ def test_a_busy_port_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_timer_clock_fires_in_due_order_from_one_task_without_a_thread_per_timer() -> None:
+    fired: list[int] = []
+    clock = TimerClock(fired.append)
+    threads_before = threading.active_count()
+    now = time.time()
+    for row_id in range(500):  # due from 0.3 s down to already due: they must fire in due order
+        clock.arm(now + 0.3 - row_id * 0.0006 - (0.3 if row_id == 499 else 0), row_id)
+    clock.arm(now - 5, 1000)  # fell due while the host was down
+    runner = asyncio.create_task(clock.run())
+    try:
+        deadline = time.monotonic() + 10
+        while len(fired) < 501 and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        assert threading.active_count() == threads_before
+    finally:
+        runner.cancel()
+    assert fired[:2] == [1000, 499]
+    assert fired[2:] == list(range(498, -1, -1))
+
+
+async def test_timer_clock_keeps_running_when_one_timer_cannot_fire() -> None:
+    fired: list[int] = []
+
+    def fire(row_id: int) -> None:
+        if row_id == 1:
+            raise RuntimeError("store unavailable")
+        fired.append(row_id)
+
+    clock = TimerClock(fire)
+    runner = asyncio.create_task(clock.run())
+    try:
+        clock.arm(time.time(), 1)
+        clock.arm(time.time() + 0.05, 2)  # armed while the clock waits: it wakes and re-plans
+        deadline = time.monotonic() + 5
+        while not fired and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+    finally:
+        runner.cancel()
+    assert fired == [2]
