@@ -20,6 +20,7 @@ CLASSIC = "classic"
 FIRING = {"fired", "activated"}
 NOT_FIRING = {"resolved", "deactivated"}
 MAX_TARGET_IDS = 500
+MIN_YEAR, MAX_YEAR = 2000, 2999
 
 
 @dataclass(frozen=True)
@@ -107,11 +108,12 @@ def _time(value: object, field: str) -> datetime:
         raise InvalidRequest(field, "must be an ISO-8601 timestamp string")
     try:
         parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
+        parsed = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
         raise InvalidRequest(field, f"is not an ISO-8601 timestamp: {value[:40]!r}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:  # run and capture names encode the (4-digit) window start
+        raise InvalidRequest(field, f"is not a plausible alert time: {value[:40]!r}")
+    return parsed
 
 
 def _condition(value: object, field: str) -> bool:

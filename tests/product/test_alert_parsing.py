@@ -166,6 +166,10 @@ def test_invalid_target_ids_are_rejected_naming_the_field(bad_id: str) -> None:
     (p.with_essentials(p.common_metric_static(), monitorCondition="Maybe"), f"{ESS}.monitorCondition"),
     (p.with_essentials(p.common_metric_static(), firedDateTime="yesterday"), "data.essentials.firedDateTime"),
     (p.with_essentials(p.common_metric_static(), firedDateTime=12), "data.essentials.firedDateTime"),
+    (p.with_essentials(p.common_metric_static(), firedDateTime="9999-12-31T23:59:59-05:00"),
+     "data.essentials.firedDateTime"),  # overflows when converted to UTC
+    (p.with_essentials(p.common_metric_static(), firedDateTime="0001-01-01T00:00:01Z"),
+     "data.essentials.firedDateTime"),
     (p.with_essentials(p.common_metric_static(), alertTargetIDs="x"), "data.essentials.alertTargetIDs"),
     (p.with_essentials(p.common_metric_static(), alertTargetIDs=[1]), "data.essentials.alertTargetIDs[0]"),
     ({"schemaId": "Microsoft.Insights/LogAlert", "data": {}}, "schemaId"),
