@@ -209,8 +209,8 @@ class AlertEvaluator:
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
+        for task in tasks:  # a task that died of an error must not keep the session open
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         pending = sum(queue.qsize() for queue in self._queues.values())
         if pending:
@@ -243,7 +243,10 @@ class AlertEvaluator:
 
     async def _evaluate_loop(self, runner: RuleRunner) -> None:
         while True:
-            await self._evaluate(runner)
+            try:
+                await self._evaluate(runner)
+            except Exception:  # one bad evaluation must not end the rule's schedule for good
+                log.exception("monitor: evaluating rule %r failed", runner.rule.name)
             await asyncio.sleep(runner.rule.frequency_seconds)
 
     async def _deliver_loop(self, queue: asyncio.Queue[AlertNotice]) -> None:

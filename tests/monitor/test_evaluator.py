@@ -175,3 +175,29 @@ async def test_periodic_start_evaluates_at_once_and_stop_ends_every_task(config,
     finally:
         await monitor.stop()
     assert [t for t in asyncio.all_tasks() if t.get_name().startswith(("evaluate ", "deliver "))] == []
+
+
+async def test_a_failing_evaluation_does_not_stop_the_schedule(config, rule, receiver, counters):
+    import asyncio
+    import dataclasses
+
+    from devstack.monitor import AlertEvaluator
+
+    calls = []
+
+    def flaky(evaluation):
+        calls.append(evaluation)
+        if len(calls) == 1:
+            raise RuntimeError("observer failed")
+
+    fast = dataclasses.replace(rule, frequency_seconds=0.01)
+    monitor = AlertEvaluator(config, receiver.url, "k", None, rules=[fast], counters=counters,
+                             on_evaluation=flaky)
+    await monitor.start()
+    try:
+        async with asyncio.timeout(5):
+            while len(calls) < 3:
+                await asyncio.sleep(0.01)
+    finally:
+        await monitor.stop()
+    assert len(calls) >= 3
