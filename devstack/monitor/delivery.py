@@ -132,7 +132,7 @@ class WebhookSender:
         try:
             async with self._session.post(self._url, json=payload, headers=headers, timeout=timeout,
                                           ssl=self._ssl) as response:
-                text = await response.text()
+                text = await response.text(errors="replace")
                 return Attempt(response.status), _json_or_text(response, text)
         except TimeoutError:
             return Attempt(None, f"timeout after {self._policy.timeout_seconds}s"), None

@@ -112,3 +112,31 @@ async def test_evaluator_retries_through_its_queue(evaluator, receiver, clock, c
     assert sleeps.delays == [5.0]
     [notification] = evaluator.notifications
     assert notification.result.delivered and len(notification.result.attempts) == 2
+
+
+async def test_an_undecodable_answer_is_still_an_answer(session, sleeps):
+    """A 503 whose body is not valid in its declared charset is retried like any 503 (send never raises)."""
+    from aiohttp import web
+
+    statuses = [503]
+
+    async def handle(request: web.Request) -> web.Response:
+        status = statuses.pop(0) if statuses else 202
+        return web.Response(status=status, body=b"\xff\xfe busy", content_type="text/plain", charset="utf-8")
+
+    app = web.Application()
+    app.router.add_post("/api/alerts", handle)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    try:
+        sender = WebhookSender(session, f"http://127.0.0.1:{port}/api/alerts", "k", sleep=sleeps,
+                               now=ManualClock().now)
+        result = await sender.send(PAYLOAD)
+    finally:
+        await runner.cleanup()
+    assert [a.status for a in result.attempts] == [503, 202]
+    assert result.delivered and sleeps.delays == [5.0]
+    assert result.response.endswith(" busy")
