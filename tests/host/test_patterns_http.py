@@ -215,6 +215,45 @@ def test_rewind_reaches_a_failed_sub_orchestration(patterns_host: HostProcess, s
     assert status["output"] == {"child": {"first": 9, "second": "recovered"}}
 
 
+def test_a_second_completion_for_a_finished_task_is_dropped(
+    patterns_host: HostProcess, scratch: Path
+) -> None:
+    """The child fails, the parent catches it and moves on; the child, rewound on its own, then completes
+    and reports again for the same task id: a stale completion the parent must never see."""
+    flag = scratch / "block-tolerant"
+    flag.write_text("x")
+    instance_id = start(patterns_host, "tolerant_parent", str(flag))
+    child_id = f"{instance_id}-c"
+    assert wait_for_status(patterns_host, child_id)["runtimeStatus"] == "Failed"
+    wait_until(
+        lambda: "SubOrchestrationInstanceFailed" in history_kinds(patterns_host, instance_id),
+        message="the parent to record the child's failure",
+    )
+    flag.unlink()
+    api = {"code": patterns_host.master_key}
+    rewound = httpx.post(f"{patterns_host.management_url}/instances/{child_id}/rewind", params=api)
+    assert rewound.status_code == 202
+    assert wait_for_status(patterns_host, child_id, ("Completed",))["output"] == {
+        "first": 9,
+        "second": "recovered",
+    }
+    raised = httpx.post(
+        f"{patterns_host.management_url}/instances/{instance_id}/raiseEvent/go", params=api, json=1
+    )
+    assert raised.status_code == 202
+    status = wait_for_status(patterns_host, instance_id, showHistory="true")
+    assert status["runtimeStatus"] == "Completed", status
+    assert status["output"] == {"child": "failed", "go": 1}
+    kinds = [e["EventType"] for e in status["historyEvents"]]
+    assert kinds.count("SubOrchestrationInstanceFailed") == 1
+    assert "SubOrchestrationInstanceCompleted" not in kinds
+
+
+def history_kinds(host: HostProcess, instance_id: str) -> list[str]:
+    status = get_status(host, instance_id, showHistory="true") or {}
+    return [e["EventType"] for e in status.get("historyEvents", [])]
+
+
 def test_purge_deletes_the_instance(patterns_host: HostProcess) -> None:
     instance_id = start(patterns_host, "chain", ["X"])
     wait_for_status(patterns_host, instance_id)

@@ -257,6 +257,18 @@ def fragile_parent(context: df.DurableOrchestrationContext):
 
 
 @bp.orchestration_trigger(context_name="context")
+def tolerant_parent(context: df.DurableOrchestrationContext):
+    try:
+        child = yield context.call_sub_orchestrator(
+            "fragile", context.get_input(), f"{context.instance_id}-c"
+        )
+    except Exception:
+        child = "failed"
+    go = yield context.wait_for_external_event("go")
+    return {"child": child, "go": go}
+
+
+@bp.orchestration_trigger(context_name="context")
 def scale_point_orchestrator(context: df.DurableOrchestrationContext):
     point = context.get_input()
     scaled = yield context.call_activity("scale_point", point)
