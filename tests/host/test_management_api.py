@@ -1,5 +1,7 @@
 """The management API over plain HTTP: auth, bad input, listing with continuation tokens, limits."""
 
+from collections.abc import Iterator
+
 import httpx
 import pytest
 
@@ -161,6 +163,29 @@ def test_oversized_requests_get_413_and_the_host_keeps_serving(api: httpx.Client
     big = b'"' + b"x" * (17 * 1024 * 1024) + b'"'
     response = api.post("/orchestrators/chain", content=big, headers={"content-type": "application/json"})
     assert_json_error(response, 413, "exceeds the limit")
+    assert api.get("/instances", params={"top": "1"}).status_code == 200
+
+
+def test_oversized_chunked_requests_get_413_on_both_surfaces(
+    api: httpx.Client, patterns_host: HostProcess
+) -> None:
+    """Without a Content-Length the limit is enforced while reading, for webhooks and HTTP triggers alike."""
+
+    def chunks() -> Iterator[bytes]:
+        yield b'"'
+        for _ in range(17):
+            yield b"x" * (1024 * 1024)
+        yield b'"'
+
+    webhook = api.post("/orchestrators/chain", content=chunks(), headers={"content-type": "application/json"})
+    assert_json_error(webhook, 413, "too large")
+    trigger = httpx.post(
+        f"{patterns_host.base_url}/api/start/chain",
+        params={"code": patterns_host.function_key},
+        content=chunks(),
+        timeout=10,
+    )
+    assert_json_error(trigger, 413, "too large")
     assert api.get("/instances", params={"top": "1"}).status_code == 200
 
 
