@@ -49,7 +49,7 @@ class Settings:
     @classmethod
     def from_mapping(cls, env: Mapping[str, str]) -> Settings:
         """Build and validate settings from ``env``; raise :class:`ConfigurationError` naming the bad one."""
-        return cls(
+        settings = cls(
             acs_endpoint=_https_url(env, "ACS_ENDPOINT", None),
             email_sender=_required(env, "EMAIL_SENDER"),
             email_recipients=_recipients(env),
@@ -75,6 +75,16 @@ class Settings:
             email_link_valid_hours=_int(env, "EMAIL_LINK_VALID_HOURS", 72, 1, 7 * 24 - 1),  # key: <= 7 days
             max_targets_per_alert=_int(env, "MAX_TARGETS_PER_ALERT", 20, 1, 500),
         )
+        if settings.cleanup_retention_seconds < settings.longest_run_seconds():
+            raise ConfigurationError("CLEANUP_RETENTION_SECONDS", (
+                f"must be at least {settings.longest_run_seconds()} s (cooldown + limit wait + time limit + "
+                "overrun grace + 10 min), or another run's cleanup deletes a capture still being read"))
+        return settings
+
+    def longest_run_seconds(self) -> int:
+        """How long after its window starts a run may still read its capture (the cleanup retention floor)."""
+        return (self.alert_cooldown_seconds + self.limit_wait_seconds + self.capture_time_limit_seconds
+                + self.overrun_grace_seconds + 600)
 
     def capture_config(self) -> dict:
         """The part of the settings the orchestrator needs, passed in its input (JSON-ready)."""

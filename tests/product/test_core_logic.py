@@ -47,6 +47,7 @@ def test_settings_parse_every_knob() -> None:
     ("CAPTURE_TIME_LIMIT_SECONDS", "18001"), ("CAPTURE_TIME_LIMIT_SECONDS", "five"),
     ("CAPTURE_FILTERS", '{"protocol": "TCP"}'), ("CAPTURE_FILTERS", '[{"protocol": "ICMP"}]'),
     ("ARM_ENDPOINT", "http://management.azure.com"), ("AGENT_AUTO_INSTALL", "maybe"),
+    ("CLEANUP_RETENTION_SECONDS", "0"), ("CLEANUP_RETENTION_SECONDS", "3899"),  # default run: 3900 s
     ("ALLOWED_SCOPES", "/subscriptions/x"),
 ])
 def test_bad_settings_name_the_setting(name: str, value: str) -> None:
