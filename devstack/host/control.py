@@ -10,13 +10,14 @@ import datetime as dt
 import json
 import logging
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from devstack.host.history import Event, EventType, RuntimeStatus, format_ts, make_event, utcnow
 from devstack.host.store import Instance
 
 if TYPE_CHECKING:
     from devstack.host.config import HostConfig
+    from devstack.host.instances import InstanceWriter
     from devstack.host.loader import FunctionIndex
     from devstack.host.store import Store
 
@@ -62,11 +63,13 @@ def rewind_history(history: list[Event]) -> tuple[list[Event], list[str]]:
 
 
 class InstanceControl:
-    """Management operations; mixed into ``Engine``, which provides the store and the wake-up plumbing."""
+    """Management operations; mixed into ``Engine``, which provides the store, the instance writer and the
+    wake-up plumbing."""
 
     store: Store
     index: FunctionIndex
     config: HostConfig
+    instances: InstanceWriter
 
     # the plumbing Engine provides
     def now(self) -> dt.datetime:
@@ -76,21 +79,6 @@ class InstanceControl:
         raise NotImplementedError
 
     def _notify_finished(self, instance_id: str) -> None:
-        raise NotImplementedError
-
-    def _notify_parent(self, inst: Instance, effects: Any, reason: str | None = None) -> set[str]:
-        raise NotImplementedError
-
-    def _create_instance(
-        self,
-        instance_id: str,
-        name: str,
-        version: str | None,
-        raw_input: str | None,
-        parent: dict[str, Any] | None,
-        now: dt.datetime,
-        replace: bool,
-    ) -> Instance:
         raise NotImplementedError
 
     def start_instance(
@@ -116,7 +104,7 @@ class InstanceControl:
                 409, f"An Orchestration instance with the status {existing.status} already exists."
             )
         with self.store.transaction():
-            inst = self._create_instance(
+            inst = self.instances.create(
                 instance_id,
                 orchestrator.name,
                 version or self.config.default_version,
@@ -167,7 +155,7 @@ class InstanceControl:
                 wake=False,
             )
             self.store.put_instance(updated)
-            wake = self._notify_parent(updated, None, reason)
+            wake = self.instances.notify_parent(updated, None, reason)
         log.info("terminated instance=%s", instance_id)
         self._notify_finished(instance_id)
         for target in wake:

@@ -18,7 +18,7 @@ from typing import Any
 from devstack.host.activities import ActivityRunner
 from devstack.host.config import HostConfig
 from devstack.host.control import InstanceControl
-from devstack.host.episode import ChildStart, EpisodeEffects, EpisodeInput, decide, new_execution_id
+from devstack.host.episode import EpisodeEffects, EpisodeInput, decide
 from devstack.host.executor import EpisodeOutcome, build_context, run_episode
 from devstack.host.history import (
     COMPLETION_ID_KEY,
@@ -30,6 +30,7 @@ from devstack.host.history import (
     parse_ts,
     utcnow,
 )
+from devstack.host.instances import InstanceWriter
 from devstack.host.loader import FunctionIndex
 from devstack.host.observe import can_observe, run_observed
 from devstack.host.replay import KIND_EVENT, EpisodePlan, build_plan, continue_as_new_action
@@ -62,6 +63,7 @@ class Engine(InstanceControl):
         self.store = store
         self.index = index
         self.config = config
+        self.instances = InstanceWriter(store, index)
         self.runner = ActivityRunner(
             index, config.max_concurrent_activities, config.function_timeout_seconds, app_dir
         )
@@ -319,7 +321,7 @@ class Engine(InstanceControl):
             if effects.cancelled_timer_ids:
                 self.store.cancel_timers(inst.instance_id, inst.execution_id, effects.cancelled_timer_ids)
             for child in effects.children:
-                wake.add(self._create_child(inst, child, now))
+                wake.add(self.instances.create_child(inst, child, now))
             updated = replace(
                 inst,
                 status=effects.status,
@@ -331,11 +333,11 @@ class Engine(InstanceControl):
             if effects.has_output:
                 updated.output = json.dumps(effects.output)
             if effects.status == RuntimeStatus.CONTINUED_AS_NEW:
-                self._continue_as_new(updated, effects, now)
+                self.instances.continue_as_new(updated, effects, now)
                 wake.add(inst.instance_id)
             if effects.status in RuntimeStatus.TERMINAL:
                 self.store.clear_timers(inst.instance_id)
-                wake |= self._notify_parent(updated, effects)
+                wake |= self.instances.notify_parent(updated, effects)
             self.store.put_instance(updated)
         for item in activity_items:
             self._activities.put_nowait(item)
@@ -345,114 +347,6 @@ class Engine(InstanceControl):
             self._mark_ready(instance_id)
         if effects.status in RuntimeStatus.TERMINAL:
             self._notify_finished(inst.instance_id)
-
-    def _continue_as_new(self, inst: Instance, effects: EpisodeEffects, now: dt.datetime) -> None:
-        inst.execution_id = new_execution_id()
-        inst.input = json.dumps(effects.continue_as_new_input)
-        self.store.clear_execution(inst.instance_id)
-        self.store.enqueue(inst.instance_id, self._execution_started(inst, now), inst.execution_id)
-        for event in effects.carried_events:
-            self.store.enqueue(inst.instance_id, dict(event, IsPlayed=False), inst.execution_id)
-
-    def _execution_started(self, inst: Instance, now: dt.datetime) -> Event:
-        fields: dict[str, Any] = {
-            "Name": inst.name,
-            "Version": inst.version or "",
-            "Input": inst.input,
-            "OrchestrationInstance": {"InstanceId": inst.instance_id, "ExecutionId": inst.execution_id},
-        }
-        if inst.parent:
-            fields["ParentInstance"] = inst.parent
-        return make_event(EventType.EXECUTION_STARTED, now, **fields)
-
-    def _create_child(self, parent: Instance, child: ChildStart, now: dt.datetime) -> str:
-        existing = self.store.get_instance(child.instance_id)
-        if existing is not None and existing.status not in RuntimeStatus.TERMINAL:
-            reason = f"An Orchestration instance with the status {existing.status} already exists."
-            failed = make_event(
-                EventType.SUB_ORCHESTRATION_INSTANCE_FAILED,
-                now,
-                TaskScheduledId=child.task_id,
-                Reason=reason,
-                Details=reason,
-            )
-            self.store.enqueue(parent.instance_id, failed, parent.execution_id)
-            return parent.instance_id
-        link = {
-            "Name": parent.name,
-            "Version": parent.version or "",
-            "TaskScheduleId": child.task_id,
-            "OrchestrationInstance": {"InstanceId": parent.instance_id, "ExecutionId": parent.execution_id},
-        }
-        orchestrator = self.index.orchestrator(child.name)
-        name = orchestrator.name if orchestrator else child.name
-        self._create_instance(
-            child.instance_id,
-            name,
-            child.version,
-            json.dumps(child.input) if child.input is not None else None,
-            link,
-            now,
-            replace=existing is not None,
-        )
-        return child.instance_id
-
-    def _create_instance(
-        self,
-        instance_id: str,
-        name: str,
-        version: str | None,
-        raw_input: str | None,
-        parent: dict[str, Any] | None,
-        now: dt.datetime,
-        replace: bool,
-    ) -> Instance:
-        if replace:
-            self.store.delete_instance(instance_id)
-        stamp = format_ts(now)
-        inst = Instance(
-            instance_id=instance_id,
-            name=name,
-            version=version,
-            execution_id=new_execution_id(),
-            status=RuntimeStatus.PENDING,
-            input=raw_input,
-            output=None,
-            custom_status=None,
-            created_time=stamp,
-            last_updated_time=stamp,
-            parent=parent,
-        )
-        self.store.put_instance(inst)
-        self.store.enqueue(instance_id, self._execution_started(inst, now), inst.execution_id)
-        return inst
-
-    def _notify_parent(
-        self, inst: Instance, effects: EpisodeEffects | None, reason: str | None = None
-    ) -> set[str]:
-        if not inst.parent:
-            return set()
-        parent_ref = inst.parent["OrchestrationInstance"]
-        task_id = inst.parent["TaskScheduleId"]
-        now = utcnow()
-        if effects is not None and effects.status == RuntimeStatus.COMPLETED:
-            event = make_event(
-                EventType.SUB_ORCHESTRATION_INSTANCE_COMPLETED,
-                now,
-                TaskScheduledId=task_id,
-                Result=json.dumps(effects.output),
-            )
-        else:
-            message = reason if reason is not None else (effects.failure if effects else "") or ""
-            event = make_event(
-                EventType.SUB_ORCHESTRATION_INSTANCE_FAILED,
-                now,
-                TaskScheduledId=task_id,
-                Reason=message,
-                Details=message,
-            )
-        self.store.enqueue(parent_ref["InstanceId"], event, parent_ref["ExecutionId"])
-        return {parent_ref["InstanceId"]}
 
 
 def replay(handle: Any, context_json: str, history: list[Event]) -> tuple[EpisodeOutcome, EpisodePlan]:
