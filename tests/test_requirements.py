@@ -25,3 +25,43 @@ def test_every_runtime_requirement_is_pinned_for_dev_within_its_range() -> None:
 def test_dev_requirements_are_exact_pins() -> None:
     for name, req in _reqs("requirements-dev.txt").items():
         assert [s.operator for s in req.specifier] == ["=="], f"{name} is not pinned exactly"
+
+
+APP_DIRS = ("core", "activities", "http_starter", "orchestrators")
+
+
+def _app_imports() -> set[str]:
+    """Top-level imports of the function app's own code, e.g. {'azure.mgmt.network', 'azure.functions'}."""
+    import ast
+
+    files = [ROOT / "function_app.py", *(p for d in APP_DIRS for p in (ROOT / d).rglob("*.py"))]
+    names: set[str] = set()
+    for file in files:
+        for node in ast.walk(ast.parse(file.read_text())):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module)
+    return {n for n in names if n.startswith("azure.")}
+
+
+def _owning_distribution(module: str) -> str:
+    """The installed distribution whose files hold `module` (namespace packages resolved per file)."""
+    import importlib.util
+    from importlib.metadata import distributions
+
+    spec = importlib.util.find_spec(module)
+    assert spec is not None and spec.origin, f"{module} is not importable"
+    origin = Path(spec.origin).resolve()
+    for dist in distributions():
+        for file in dist.files or ():
+            if Path(dist.locate_file(file)).resolve() == origin:
+                return canonicalize_name(dist.metadata["Name"])
+    raise AssertionError(f"no installed distribution owns {origin}")
+
+
+def test_the_app_imports_exactly_what_requirements_txt_declares() -> None:
+    declared = set(_reqs("requirements.txt"))
+    used = {_owning_distribution(m) for m in _app_imports()}
+    assert used - declared == set(), "imported by the app but not in requirements.txt"
+    assert declared - used == set(), "in requirements.txt but never imported by the app"
