@@ -380,9 +380,7 @@ class EmailBackend:
     def poll(self, operation_id: str) -> EmailRecord:
         """The operation's state after this status poll (advancing it towards `Succeeded`)."""
         with self._lock:
-            record = self._records.get(operation_id.lower())
-            if record is None:
-                raise OperationNotFound(operation_id)
+            record = self._record(operation_id)
             outcome = record.outcome or SendOutcome("Succeeded", self.polls_to_complete)
             if record.status not in TERMINAL:
                 record.polls += 1
@@ -393,7 +391,11 @@ class EmailBackend:
     def get(self, operation_id: str) -> EmailRecord:
         """The operation without advancing it."""
         with self._lock:
-            record = self._records.get(operation_id.lower())
+            return self._record(operation_id)
+
+    def _record(self, operation_id: str) -> EmailRecord:
+        """The operation (call with the lock held); OperationNotFound otherwise."""
+        record = self._records.get(operation_id.lower())
         if record is None:
             raise OperationNotFound(operation_id)
         return record
