@@ -28,6 +28,8 @@ def parse_payload(raw: bytes, source: str) -> Any:
     except json.JSONDecodeError as exc:
         raise UsageError(f"{source}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
                          SAMPLE_HINT) from None
+    except RecursionError:
+        raise UsageError(f"{source}: the JSON is nested too deeply", SAMPLE_HINT) from None
     if not isinstance(payload, dict):
         raise UsageError(f"{source}: the payload must be a JSON object, not {_kind(payload)}", SAMPLE_HINT)
     return payload

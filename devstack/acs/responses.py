@@ -10,7 +10,7 @@ from devstack.acs.auth import authenticate
 from devstack.acs.exceptions import BadRequest, PayloadTooLarge
 from devstack.acs.models import MAX_REQUEST_BYTES, EmailBackend
 from devstack.common.context import StackContext
-from devstack.common.errors import read_body
+from devstack.common.errors import JSON_ERRORS, read_body
 
 SEND_ACTION = "Microsoft.Communication/CommunicationServices/Write"
 READ_ACTION = "Microsoft.Communication/CommunicationServices/Read"
@@ -39,7 +39,7 @@ class EmailResponses:
         version = _api_version(request)
         try:
             message = json.loads(body) if body.strip() else None
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except JSON_ERRORS as exc:
             raise BadRequest(f"The request body is not valid JSON: {exc}.") from exc
         if message is None:
             raise BadRequest("The request body is empty; an EmailMessage is required.")

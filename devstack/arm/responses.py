@@ -27,7 +27,7 @@ from devstack.arm.exceptions import (
 )
 from devstack.arm.models import ArmBackend
 from devstack.arm.throttle import Throttle
-from devstack.common.errors import ApiError, read_body
+from devstack.common.errors import JSON_ERRORS, ApiError, read_body
 from devstack.common.tokens import TokenError, bearer_token
 
 ARM_AUDIENCES = ["https://management.azure.com", "https://management.core.windows.net/"]
@@ -280,7 +280,7 @@ async def _read_json(request: web.Request) -> Any:
         raise InvalidRequestContent("The request content was empty; a JSON object is required.")
     try:
         return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except JSON_ERRORS as exc:
         raise InvalidRequestContent(
             f"The request content was invalid and could not be deserialized: {exc}."
         ) from exc

@@ -8,6 +8,9 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+# What json.loads raises on a bad body: bad bytes, bad syntax, or nesting deeper than the parser recurses.
+JSON_ERRORS = (UnicodeDecodeError, json.JSONDecodeError, RecursionError)
+
 
 class ApiError(Exception):
     """An error that a handler raises and the error middleware turns into an ARM-shaped response."""
@@ -86,7 +89,7 @@ async def read_json(request: web.Request, max_bytes: int = 1 << 20, required: bo
         return None
     try:
         return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except JSON_ERRORS as exc:
         raise bad_request(f"The request body is not valid JSON: {exc}.", code="InvalidJson") from exc
 
 

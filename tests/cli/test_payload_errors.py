@@ -31,6 +31,7 @@ def send(tmp_path, content, *extra):
      "data.context.resourceId is missing"),
     ('{"schemaId": "Something/Else"}', "unsupported schemaId 'Something/Else'"),
     ('{"hello": "world"}', "not an Azure Monitor alert"),
+    ("[" * 100_000, "nested too deeply"),
 ])
 def test_malformed_payload_exits_2_naming_the_problem(tmp_path, content, problem):
     result = send(tmp_path, content)

@@ -200,6 +200,7 @@ GARBAGE = [
     b"\xff\xfe\x00garbage",
     b'{"location": {"a": 1}, "properties": {"publisher": ["x"], "type": {}}}',
     b"x" * (2 << 20),
+    b"[" * 100_000,  # nested deeper than the JSON parser's recursion limit
 ]
 
 

@@ -18,6 +18,7 @@ GARBAGE_BODIES = [
     b"[1, 2, 3]",
     b'"just a string"',
     b'{"a": ' * 200 + b"1" + b"}" * 200,
+    b"[" * 100_000,  # nested deeper than the JSON parser's recursion limit
     os.urandom(512),
     b"\xff\xfe\x00garbage",
     b'{"senderAddress": 5, "content": [], "recipients": "x"}',
