@@ -17,6 +17,7 @@ class HostConfigError(Exception):
 SUPPORTED_BUNDLE_ID = "Microsoft.Azure.Functions.ExtensionBundle"
 SUPPORTED_BUNDLE_MAJOR = 4
 DEFAULT_MAX_REQUEST_BYTES = 16 * 1024 * 1024
+TASK_HUB_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,44}")
 
 
 @dataclass(frozen=True)
@@ -83,26 +84,55 @@ def load_host_config(app_dir: Path) -> HostConfig:
         data = json.loads(path.read_text())
     except ValueError as exc:
         raise HostConfigError(f"{path}: not valid JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise HostConfigError(f"{path}: must be a JSON object")
     _check_bundle(data.get("extensionBundle"))
-    extensions = data.get("extensions") or {}
-    durable = extensions.get("durableTask") or {}
-    provider = durable.get("storageProvider") or {}
+    extensions = _section(data, "extensions")
+    durable = _section(extensions, "durableTask")
+    provider = _section(durable, "storageProvider")
     timeout = data.get("functionTimeout")
     defaults = HostConfig()
     return HostConfig(
-        hub_name=_substitute(str(durable.get("hubName") or _default_hub())),
-        max_concurrent_activities=int(
-            durable.get("maxConcurrentActivityFunctions", defaults.max_concurrent_activities)
+        hub_name=_hub_name(durable.get("hubName")),
+        max_concurrent_activities=_int_setting(
+            durable, "maxConcurrentActivityFunctions", defaults.max_concurrent_activities
         ),
-        max_concurrent_orchestrations=int(
-            durable.get("maxConcurrentOrchestratorFunctions", defaults.max_concurrent_orchestrations)
+        max_concurrent_orchestrations=_int_setting(
+            durable, "maxConcurrentOrchestratorFunctions", defaults.max_concurrent_orchestrations
         ),
         max_queue_polling_interval=str(provider.get("maxQueuePollingInterval", "00:00:30")),
         overridable_existing_states=str(durable.get("overridableExistingInstanceStates", "NonRunningStates")),
         default_version=durable.get("defaultVersion"),
         function_timeout_seconds=parse_timespan(timeout) if timeout and timeout != "-1" else None,
-        route_prefix=str((extensions.get("http") or {}).get("routePrefix", "api")).strip("/"),
+        route_prefix=str(_section(extensions, "http").get("routePrefix", "api")).strip("/"),
     )
+
+
+def _section(parent: dict[str, Any], key: str) -> dict[str, Any]:
+    value = parent.get(key) or {}
+    if not isinstance(value, dict):
+        raise HostConfigError(f"host.json '{key}' must be an object")
+    return value
+
+
+def _int_setting(durable: dict[str, Any], key: str, default: int) -> int:
+    value = durable.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
+        raise HostConfigError(f"host.json extensions.durableTask.{key} must be a whole number, not {value!r}")
+    return int(value)
+
+
+def _hub_name(configured: Any) -> str:
+    """``hubName`` after ``%SETTING%`` substitution: 3-45 letters and digits, starting with a letter."""
+    if configured is None or configured == "":
+        return _default_hub()
+    hub = _substitute(str(configured))
+    if not TASK_HUB_NAME.fullmatch(hub):
+        raise HostConfigError(
+            f"host.json extensions.durableTask.hubName {configured!r} gives {hub!r}: a task hub name is "
+            "3-45 letters and digits and starts with a letter"
+        )
+    return hub
 
 
 def _default_hub() -> str:

@@ -75,6 +75,23 @@ def test_host_json_rejects_other_bundles_and_bad_json(tmp_path: Path) -> None:
         load_host_config(tmp_path)
 
 
+@pytest.mark.parametrize(
+    ("host_json", "fragment"),
+    [
+        ({"extensions": {"durableTask": {"hubName": "%NO_SUCH_SETTING_FOR_HUB%"}}}, "hubName"),
+        ({"extensions": {"durableTask": {"hubName": "../outside"}}}, "hubName"),
+        ({"extensions": {"durableTask": {"hubName": "1hub"}}}, "hubName"),
+        ({"extensions": {"durableTask": {"maxConcurrentActivityFunctions": "ten"}}}, "maxConcurrentActivity"),
+        ({"extensions": {"durableTask": {"maxConcurrentOrchestratorFunctions": []}}}, "maxConcurrentOrch"),
+        (["not", "an", "object"], "JSON object"),
+    ],
+)
+def test_host_json_bad_values_are_config_errors(tmp_path: Path, host_json: object, fragment: str) -> None:
+    """A clear HostConfigError (exit code 2 with the message), never a traceback or a stray database path."""
+    with pytest.raises(HostConfigError, match=fragment):
+        load_host_config(write_host_json(tmp_path, host_json))  # type: ignore[arg-type]
+
+
 def test_timespans() -> None:
     assert parse_timespan("1.02:03:04.5") == 86400 + 2 * 3600 + 3 * 60 + 4.5
     with pytest.raises(HostConfigError):
