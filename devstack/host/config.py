@@ -42,6 +42,8 @@ def load_settings(path: Path | None) -> dict[str, str]:
         data = json.loads(path.read_text())
     except ValueError as exc:
         raise HostConfigError(f"{path}: not valid JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise HostConfigError(f"{path}: must be a JSON object")
     values = data.get("Values") or {}
     if not isinstance(values, dict):
         raise HostConfigError(f"{path}: 'Values' must be an object")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack.host.config import HostConfigError, load_host_config, parse_timespan
+from devstack.host.config import HostConfigError, load_host_config, load_settings, parse_timespan
 from devstack.host.executor import context_input, run_episode
 from devstack.host.http_triggers import compile_route
 from devstack.host.testing import REPO_ROOT
@@ -90,6 +90,13 @@ def test_host_json_bad_values_are_config_errors(tmp_path: Path, host_json: objec
     """A clear HostConfigError (exit code 2 with the message), never a traceback or a stray database path."""
     with pytest.raises(HostConfigError, match=fragment):
         load_host_config(write_host_json(tmp_path, host_json))  # type: ignore[arg-type]
+
+
+def test_settings_file_that_is_not_an_object_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "local.settings.json"
+    path.write_text('["Values"]')
+    with pytest.raises(HostConfigError, match="JSON object"):
+        load_settings(path)
 
 
 def test_timespans() -> None:
