@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from devstack.common.process import pid_alive
-from devstack.common.statefile import read_state
+from devstack.common.statefile import is_devstack, read_state
 from devstack.config import ConfigError, load_config
 from devstack.stack import DEFAULT_STATE_DIR, print_endpoints, serve
 
@@ -118,9 +118,9 @@ def down(
     except (ValueError, KeyError, TypeError) as exc:
         typer.echo(f"devstack: {state_file} is unreadable: {exc}", err=True)
         raise typer.Exit(1) from exc
-    if not pid_alive(pid):
+    if not pid_alive(pid) or not is_devstack(pid):
         state_file.unlink(missing_ok=True)
-        typer.echo(f"devstack: pid {pid} is gone; removed the stale {state_file}", err=True)
+        typer.echo(f"devstack: pid {pid} is not a devstack; removed the stale {state_file}", err=True)
         return
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout

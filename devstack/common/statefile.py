@@ -3,6 +3,7 @@ tolerantly, and owned by the pid recorded in them."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from pathlib import Path
@@ -31,10 +32,21 @@ def read_state(path: Path) -> dict[str, Any] | None:
 
 
 def live_owner(path: Path) -> int:
-    """The pid recorded in `path` if that process is alive; 0 when there is none (stale or no file)."""
+    """The pid recorded in `path` if that process is a running devstack; 0 when there is none (no file, or
+    a stale one whose pid is gone or now belongs to another program)."""
     state = read_state(path) or {}
     try:
         pid = int(state.get("pid") or 0)
     except (TypeError, ValueError):
         return 0
-    return pid if pid > 0 and pid_alive(pid) else 0
+    return pid if pid > 0 and pid_alive(pid) and is_devstack(pid) else 0
+
+
+def is_devstack(pid: int) -> bool:
+    """Whether `pid` runs `python -m devstack ...` (pids are reused: a crashed devstack's pid may now be any
+    program's). True when the command line cannot be read (no /proc): then only liveness is known."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return True
+    return any(a == b"-m" and b == b"devstack" for a, b in itertools.pairwise(argv))

@@ -25,10 +25,20 @@ def test_missing_partial_or_non_object_state_reads_as_none(tmp_path: Path) -> No
         assert live_owner(path) == 0
 
 
-def test_live_owner_is_the_recorded_pid_only_while_it_lives(tmp_path: Path) -> None:
+def test_live_owner_is_the_recorded_pid_only_while_a_devstack_runs_there(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
-    write_json_atomic(path, {"pid": os.getpid()})
-    assert live_owner(path) == os.getpid()
+    # a live process whose command line says `-m devstack` (as `python -m devstack up` does)
+    script = "import sys; print('ready', flush=True); sys.stdin.read()"
+    devstack_like = subprocess.Popen([sys.executable, "-c", script, "-m", "devstack"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert devstack_like.stdout.readline() == b"ready\n"  # exec'd: /proc shows its own command line
+        write_json_atomic(path, {"pid": devstack_like.pid})
+        assert live_owner(path) == devstack_like.pid
+    finally:
+        devstack_like.communicate(b"")
+    write_json_atomic(path, {"pid": os.getpid()})  # alive, but pytest is not a devstack: a reused pid
+    assert live_owner(path) == 0
     child = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
     )

@@ -109,6 +109,24 @@ def test_detach_then_down(tmp_path: Path) -> None:
     assert again.returncode == 0 and "not running" in again.stderr
 
 
+def test_down_never_signals_a_program_that_reused_a_crashed_devstacks_pid(tmp_path: Path) -> None:
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    bystander = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
+    )
+    try:
+        (state_dir / "state.json").write_text(json.dumps({"pid": bystander.pid}))
+        down = devstack_cli("down", "--state-dir", str(state_dir), "--timeout", "2")
+        assert down.returncode == 0, down.stderr
+        assert "not a devstack" in down.stderr
+        assert bystander.poll() is None  # still running: it got no signal
+        assert not (state_dir / "state.json").exists()
+    finally:
+        bystander.communicate(b"")
+    assert bystander.returncode == 0
+
+
 def test_bad_config_is_reported_by_key(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
     config.write_text(
