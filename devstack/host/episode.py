@@ -151,7 +151,9 @@ def _unschedulable(leaves: list[Leaf], info: EpisodeInput, index: FunctionIndex)
 
 
 def _child_id(info: EpisodeInput, leaf: Leaf) -> str:
-    return leaf.action.get("instanceId") or f"{info.execution_id}:{leaf.id}"
+    """The explicit id as text (the extension's JSON binding reads a number as a string), else the default."""
+    explicit = leaf.action.get("instanceId")
+    return f"{info.execution_id}:{leaf.id}" if explicit in (None, "") else str(explicit)
 
 
 def _schedule(effects: EpisodeEffects, info: EpisodeInput, leaf: Leaf) -> None:

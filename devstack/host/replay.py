@@ -63,10 +63,11 @@ class Leaf:
 
     @property
     def name(self) -> str | None:
-        """Function name for activities and sub-orchestrations."""
+        """Function name for activities and sub-orchestrations (as text: the SDK does not check the type)."""
         if self.kind == "http":
             return HTTP_ACTIVITY_NAME
-        return self.action.get("functionName")
+        name = self.action.get("functionName")
+        return None if name is None else str(name)
 
     @property
     def done(self) -> bool:

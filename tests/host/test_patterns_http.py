@@ -2,6 +2,7 @@
 
 import datetime as dt
 import itertools
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -252,6 +253,18 @@ def test_a_second_completion_for_a_finished_task_is_dropped(
 def history_kinds(host: HostProcess, instance_id: str) -> list[str]:
     status = get_status(host, instance_id, showHistory="true") or {}
     return [e["EventType"] for e in status.get("historyEvents", [])]
+
+
+def test_a_number_as_child_id_or_activity_name_is_read_as_text(patterns_host: HostProcess) -> None:
+    child_number = int(uuid.uuid4().int % 10**12)
+    instance_id = start(patterns_host, "loose_types", child_number)
+    status = wait_for_status(patterns_host, instance_id)
+    assert status["runtimeStatus"] == "Failed", status
+    assert status["output"].startswith(
+        "Orchestrator function 'loose_types' failed: The function '404' doesn't exist"
+    )
+    child = get_status(patterns_host, str(child_number))
+    assert child is not None and child["output"] == f"Hello Num! (child of {instance_id})"
 
 
 def test_purge_deletes_the_instance(patterns_host: HostProcess) -> None:

@@ -269,6 +269,14 @@ def tolerant_parent(context: df.DurableOrchestrationContext):
 
 
 @bp.orchestration_trigger(context_name="context")
+def loose_types(context: df.DurableOrchestrationContext):
+    """A number where the SDK expects a string id or name: Azure's JSON binding reads it as text."""
+    yield context.call_sub_orchestrator("child", "Num", context.get_input())
+    yield context.call_activity(404)  # no such activity: the instance fails, naming it
+    return "unreachable"
+
+
+@bp.orchestration_trigger(context_name="context")
 def scale_point_orchestrator(context: df.DurableOrchestrationContext):
     point = context.get_input()
     scaled = yield context.call_activity("scale_point", point)
