@@ -178,8 +178,7 @@ def _http_function(
     )
 
 
-def load_app(app_dir: Path, settings: dict[str, str]) -> FunctionIndex:
-    """Put ``settings`` in the environment, chdir to the app root, import and index the app."""
-    os.environ.update(settings)
+def load_app(app_dir: Path) -> FunctionIndex:
+    """Chdir to the app root, import and index the app (its settings must already be in the environment)."""
     os.chdir(app_dir)
     return index_functions(import_app(app_dir))

@@ -132,7 +132,7 @@ class Host:
         settings = load_settings(self.options.resolved_settings)
         os.environ.update(settings)
         self.config = load_host_config(app_dir)
-        self.index = load_app(app_dir, settings)
+        self.index = load_app(app_dir)
         self.keys = load_or_create_keys(self.state_dir)
 
     async def start(self) -> None:
