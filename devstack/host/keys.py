@@ -10,6 +10,8 @@ import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from devstack.host.config import HostConfigError
+
 
 @dataclass(frozen=True)
 class HostKeys:
@@ -44,8 +46,13 @@ def load_or_create_keys(state_dir: Path) -> HostKeys:
     """Read ``state_dir/keys.json`` or create it (mode 0600) so a restart keeps the same keys."""
     path = state_dir / "keys.json"
     if path.exists():
-        data = json.loads(path.read_text())
-        return HostKeys(data["function_key"], data["master_key"], data["system_key"])
+        try:
+            data = json.loads(path.read_text())
+            return HostKeys(data["function_key"], data["master_key"], data["system_key"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise HostConfigError(
+                f"{path} is damaged ({type(exc).__name__}); delete it to get new keys"
+            ) from exc
     keys = HostKeys(_new_key(), _new_key(), _new_key())
     state_dir.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")

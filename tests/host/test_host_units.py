@@ -14,6 +14,7 @@ import pytest
 from devstack.host.config import HostConfigError, load_host_config, load_settings, parse_timespan
 from devstack.host.executor import context_input, run_episode
 from devstack.host.http_triggers import compile_route
+from devstack.host.keys import load_or_create_keys
 from devstack.host.testing import REPO_ROOT
 from devstack.host.timers import TimerClock
 
@@ -97,6 +98,13 @@ def test_settings_file_that_is_not_an_object_is_a_config_error(tmp_path: Path) -
     path.write_text('["Values"]')
     with pytest.raises(HostConfigError, match="JSON object"):
         load_settings(path)
+
+
+@pytest.mark.parametrize("content", ["{", '{"function_key": "k"}', "[]"])
+def test_a_damaged_keys_file_is_a_config_error(tmp_path: Path, content: str) -> None:
+    (tmp_path / "keys.json").write_text(content)
+    with pytest.raises(HostConfigError, match=r"keys\.json"):
+        load_or_create_keys(tmp_path)
 
 
 def test_timespans() -> None:
