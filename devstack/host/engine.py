@@ -119,6 +119,12 @@ class Engine(InstanceControl):
                 self._finish_watchers.pop(instance_id, None)
         return self.store.get_instance(instance_id)
 
+    def release_waiters(self) -> None:
+        """Answer every pending ``wait_until_finished`` now (start-and-wait requests get their 202), so a
+        shutdown does not wait for instances to finish."""
+        for instance_id in list(self._finish_watchers):
+            self._notify_finished(instance_id)
+
     def _notify_finished(self, instance_id: str) -> None:
         for future in self._finish_watchers.pop(instance_id, []):
             if not future.done():

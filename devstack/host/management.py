@@ -160,9 +160,9 @@ class ManagementApi:
         inst = await self.engine.wait_until_finished(instance_id, wait_seconds)
         if inst is not None and inst.status == RuntimeStatus.COMPLETED:
             return web.Response(status=200, text=inst.output or "null", content_type="application/json")
-        if inst is not None:
+        if inst is not None and inst.status in RuntimeStatus.TERMINAL:
             return web.json_response(status_payload(inst), status=200)
-        return self._accepted(request, instance_id)
+        return self._accepted(request, instance_id)  # still running (timed out, or the host is stopping)
 
     # handlers ------------------------------------------------------------------------------------------
     async def start(self, request: web.Request) -> web.Response:

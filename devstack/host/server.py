@@ -30,6 +30,8 @@ from devstack.host.management import PREFIX, ManagementApi
 from devstack.host.store import Store
 
 log = logging.getLogger("devstack.host")
+# how long a shutdown lets HTTP functions still running finish (aiohttp's default is 60 s)
+HTTP_SHUTDOWN_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,9 @@ class Host:
         app.add_routes([web.get("/admin/host/status", self._host_status)])
         prefix = f"/{self.config.route_prefix}" if self.config.route_prefix else ""
         app.add_routes([web.route("*", prefix + "/{tail:.*}", triggers.handle)])
-        self.runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self.runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, shutdown_timeout=HTTP_SHUTDOWN_SECONDS
+        )
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", self.options.port)
         try:
@@ -196,6 +200,8 @@ class Host:
     async def stop(self) -> None:
         """Stop serving and dispatching; persisted work resumes on the next start."""
         (self.state_dir / "state.json").unlink(missing_ok=True)
+        if self.engine is not None:
+            self.engine.release_waiters()
         if self.runner is not None:
             await self.runner.cleanup()
         if self.engine is not None:

@@ -1,5 +1,6 @@
 """kill -9 with a 5 s timer pending and an activity in flight; the restarted host finishes the run."""
 
+import threading
 import time
 from pathlib import Path
 
@@ -62,3 +63,31 @@ def test_sigterm_with_an_activity_in_flight_exits_promptly_and_the_restart_resum
         assert f"episode crash_run instance={instance_id}" in log
         assert f"activity side_effect instance={instance_id}" in log
         assert all(key not in log for key in (*keys, host.client_binding().split("code=")[1][:20]))
+
+
+def test_sigterm_answers_a_waiting_start_and_wait_request_and_exits_promptly(tmp_path: Path) -> None:
+    """A ``?timeout=`` start-and-wait request held open must not hold the shutdown up (aiohttp's default
+    graceful shutdown waits 60 s for handlers): it gets its 202 and the host exits at once."""
+    answers: list[httpx.Response] = []
+    with running_host(APP, state_dir=tmp_path / "state") as host:
+        job = {"path": str(tmp_path / "effects.txt"), "seconds": 0}  # then a 5 s timer keeps it Running
+
+        def start_and_wait() -> None:
+            answers.append(
+                httpx.post(
+                    f"{host.management_url}/orchestrators/crash_run/held-open",
+                    params={"code": host.master_key, "timeout": "60", "pollingInterval": "1"},
+                    json=job,
+                    timeout=30,
+                )
+            )
+
+        waiter = threading.Thread(target=start_and_wait)
+        waiter.start()
+        wait_until(lambda: get_status(host, "held-open"), message="the instance to exist")
+        stopping = time.monotonic()
+        assert host.stop() == 0
+        assert time.monotonic() - stopping < 3, "shutdown waited for the start-and-wait request"
+        waiter.join(timeout=10)
+    assert [a.status_code for a in answers] == [202]
+    assert answers[0].json()["id"] == "held-open"
