@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
 import uuid
 from typing import Any
@@ -52,6 +53,20 @@ def query_flag(request: web.Request, name: str, default: bool) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in ("true", "1", "yes")
+
+
+def wait_seconds(request: web.Request) -> float | None:
+    """``timeout`` of a start-and-wait request (with ``pollingInterval``), or None when not waiting."""
+    timeout, interval = request.query.get("timeout"), request.query.get("pollingInterval")
+    if not (timeout and interval):
+        return None
+    try:
+        seconds, polling = float(timeout), float(interval)
+    except ValueError as exc:
+        raise BadRequest("timeout and pollingInterval must be numbers of seconds") from exc
+    if not (math.isfinite(seconds) and math.isfinite(polling)):
+        raise BadRequest("timeout and pollingInterval must be finite numbers of seconds")
+    return seconds
 
 
 def _parse_time(request: web.Request, name: str) -> str | None:
@@ -148,15 +163,11 @@ class ManagementApi:
             links, status=202, headers={"Location": links["statusQueryGetUri"], "Retry-After": "10"}
         )
 
-    async def _wait_or_accept(self, request: web.Request, instance_id: str) -> web.Response:
-        timeout, interval = request.query.get("timeout"), request.query.get("pollingInterval")
-        if not (timeout and interval):
+    async def _wait_or_accept(
+        self, request: web.Request, instance_id: str, wait_seconds: float | None
+    ) -> web.Response:
+        if wait_seconds is None:
             return self._accepted(request, instance_id)
-        try:
-            wait_seconds = float(timeout)
-            float(interval)
-        except ValueError as exc:
-            raise BadRequest("timeout and pollingInterval must be numbers of seconds") from exc
         inst = await self.engine.wait_until_finished(instance_id, wait_seconds)
         if inst is not None and inst.status == RuntimeStatus.COMPLETED:
             return web.Response(status=200, text=inst.output or "null", content_type="application/json")
@@ -169,12 +180,13 @@ class ManagementApi:
         """POST orchestrators/{function}[/{instance_id}]."""
         instance_id = request.match_info.get("instance_id") or uuid.uuid4().hex
         validate_instance_id(instance_id)
+        waiting = wait_seconds(request)
         has_body, value = await read_json_body(request)
         raw_input = json.dumps(value) if has_body else None
         self.engine.start_instance(
             request.match_info["function"], instance_id, raw_input, request.query.get("version") or None
         )
-        return await self._wait_or_accept(request, instance_id)
+        return await self._wait_or_accept(request, instance_id, waiting)
 
     async def get_status(self, request: web.Request) -> web.Response:
         """GET instances/{id}: 202 while running, 200 when finished, 404 (empty body) when unknown."""
@@ -290,8 +302,9 @@ class ManagementApi:
         new_id = (
             uuid.uuid4().hex if query_flag(request, "restartWithNewInstanceId", True) else old.instance_id
         )
+        waiting = wait_seconds(request)
         self.engine.start_instance(old.name, new_id, old.input, old.version)
-        return await self._wait_or_accept(request, new_id)
+        return await self._wait_or_accept(request, new_id, waiting)
 
     async def entities(self, request: web.Request) -> web.Response:
         """Durable entities are not part of this host."""

@@ -122,6 +122,18 @@ def test_start_and_wait_returns_the_output(api: httpx.Client) -> None:
     assert response.json() == ["Hello Wait!"]
 
 
+def test_start_and_wait_with_a_non_finite_timeout_is_400_and_starts_nothing(api: httpx.Client) -> None:
+    for timeout, interval in (("inf", "1"), ("nan", "1"), ("10", "inf"), ("1e999", "1")):
+        instance_id = f"wait-bad-{timeout}-{interval}"
+        response = api.post(
+            f"/orchestrators/chain/{instance_id}",
+            json=["X"],
+            params={"timeout": timeout, "pollingInterval": interval},
+        )
+        assert_json_error(response, 400, "finite")
+        assert api.get(f"/instances/{instance_id}").status_code == 404
+
+
 def test_list_with_filters_and_continuation_tokens(api: httpx.Client, patterns_host: HostProcess) -> None:
     ids = [f"page-{n:02d}" for n in range(5)]
     for instance_id in ids:
