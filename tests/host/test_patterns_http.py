@@ -267,6 +267,12 @@ def test_a_number_as_child_id_or_activity_name_is_read_as_text(patterns_host: Ho
     assert child is not None and child["output"] == f"Hello Num! (child of {instance_id})"
 
 
+def test_orchestrators_async_activities_and_http_functions_share_one_loop(patterns_host: HostProcess) -> None:
+    here = httpx.get(f"{patterns_host.base_url}/api/where", timeout=10).json()
+    status = wait_for_status(patterns_host, start(patterns_host, "where_orchestrator"))
+    assert status["output"] == {"activity_loop": here["loop"], "orchestrator_thread": here["thread"]}
+
+
 def test_purge_deletes_the_instance(patterns_host: HostProcess) -> None:
     instance_id = start(patterns_host, "chain", ["X"])
     wait_for_status(patterns_host, instance_id)

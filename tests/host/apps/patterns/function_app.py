@@ -1,8 +1,10 @@
 """Test fixture app for the devstack durable host: one orchestrator per pattern the host must support."""
 
+import asyncio
 import datetime as dt
 import json
 import os
+import threading
 from pathlib import Path
 
 import azure.durable_functions as df
@@ -276,6 +278,18 @@ def loose_types(context: df.DurableOrchestrationContext):
     return "unreachable"
 
 
+@bp.route(route="where", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+async def where(req: func.HttpRequest) -> func.HttpResponse:
+    here = {"loop": id(asyncio.get_running_loop()), "thread": threading.get_ident()}
+    return func.HttpResponse(json.dumps(here), mimetype="application/json")
+
+
+@bp.orchestration_trigger(context_name="context")
+def where_orchestrator(context: df.DurableOrchestrationContext):
+    activity_loop = yield context.call_activity("loop_of_activity", None)
+    return {"activity_loop": activity_loop, "orchestrator_thread": threading.get_ident()}
+
+
 @bp.orchestration_trigger(context_name="context")
 def scale_point_orchestrator(context: df.DurableOrchestrationContext):
     point = context.get_input()
@@ -351,6 +365,11 @@ def v1_nondeterministic(context: func.OrchestrationContext) -> str:
 @bp.activity_trigger(input_name="city")
 def say_hello(city: str) -> str:
     return f"{GREETING} {city}!"
+
+
+@bp.activity_trigger(input_name="ignored")
+async def loop_of_activity(ignored: None) -> int:
+    return id(asyncio.get_running_loop())
 
 
 @bp.activity_trigger(input_name="value")
