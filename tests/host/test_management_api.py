@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from devstack.host.keys import load_or_create_keys
 from devstack.host.testing import HostProcess, wait_for_status
 
 
@@ -218,3 +219,22 @@ def test_created_time_filters_out_of_range_are_400(api: httpx.Client) -> None:
         for method, name in cases:
             response = api.request(method, "/instances", params={name: moment})
             assert_json_error(response, 400, name)
+
+
+def test_keys_never_reach_the_log(api: httpx.Client, patterns_host: HostProcess) -> None:
+    """Requests that log (errors, 4xx, a failing orchestrator, durable-client calls) carry keys in code=,
+    x-functions-key and basic auth; the host's log shows none of them."""
+    keys = load_or_create_keys(patterns_host.state_dir)
+    base = patterns_host.base_url
+    httpx.get(f"{base}/api/nothing-here", params={"code": keys.function_key})
+    httpx.get(f"{base}/api/admin-only", headers={"x-functions-key": keys.function_key})
+    httpx.get(f"{patterns_host.management_url}/instances/x", auth=("durabletask", keys.system_key))
+    api.post("/orchestrators/chain", content=b"{", headers={"content-type": "application/json"})
+    failed = api.post("/orchestrators/point_output").json()["id"]
+    wait_for_status(patterns_host, failed)
+    started = httpx.post(f"{base}/api/start/chain", params={"code": keys.function_key}, json=["K"])
+    wait_for_status(patterns_host, started.json()["id"])
+    log = patterns_host.log_text()
+    assert f"instance={failed}" in log  # the log is the one these requests wrote to
+    for key in (keys.function_key, keys.master_key, keys.system_key):
+        assert key not in log
