@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from core.records import SUCCEEDED, RunRecord
 
@@ -22,15 +23,50 @@ def _one_line(text: str, limit: int = 200) -> str:
     return " ".join(str(text).split())[:limit]
 
 
+def _when(value: str) -> str:
+    """An ISO timestamp as operators read it (`2026-11-25 23:17:29 UTC`); anything else unchanged."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except (TypeError, ValueError):
+        return value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _duration(record: RunRecord) -> str:
+    """How long the capture ran, from the run's own timings ('' when unknown)."""
+    try:
+        start = datetime.fromisoformat(record.timings["capture_created"])
+        end = datetime.fromisoformat(record.timings["capture_finished"])
+    except (KeyError, TypeError, ValueError):
+        return ""
+    seconds = round((end - start).total_seconds())
+    return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
+
+
+def _size(size_bytes: int | None) -> str:
+    """`146.0 KiB (149,552 bytes)`; '' when unknown."""
+    if size_bytes is None:
+        return ""
+    value, unit = float(size_bytes), "bytes"
+    for next_unit in ("KiB", "MiB", "GiB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, next_unit
+    return f"{size_bytes} bytes" if unit == "bytes" else f"{value:.1f} {unit} ({size_bytes:,} bytes)"
+
+
 def facts(record: RunRecord, link: str | None) -> list[tuple[str, str]]:
     """The label/value rows shown in both bodies."""
     alert = record.alert
     rows = [
         ("Outcome", "capture completed" if record.status == SUCCEEDED else f"failed: {record.reason}"),
+        ("VM", record.target.rsplit("/", 1)[-1]),
         ("Target", record.target),
         ("Alert rule", alert.get("rule", "")),
         ("Severity", alert.get("severity", "")),
-        ("Alert fired", alert.get("fired_at", "")),
+        ("Alert fired", _when(alert.get("fired_at", ""))),
         ("Alert id", alert.get("alert_id", "")),
         ("Run", record.instance_id),
     ]
@@ -40,9 +76,10 @@ def facts(record: RunRecord, link: str | None) -> list[tuple[str, str]]:
         ("Stop reason", record.stop_reason),
         ("Capture errors", ", ".join(record.capture_errors)),
         ("Stopped by alertcap (overrun)", "yes" if record.stopped_by_us else ""),
-        ("Capture started", record.timings.get("capture_created", "")),
-        ("Capture finished", record.timings.get("capture_finished", "")),
-        ("Size (bytes)", "" if record.size_bytes is None else str(record.size_bytes)),
+        ("Capture started", _when(record.timings.get("capture_created", ""))),
+        ("Capture finished", _when(record.timings.get("capture_finished", ""))),
+        ("Duration", _duration(record)),
+        ("Size", _size(record.size_bytes)),
         ("Blob", record.storage_path),
         ("Download link", link or ""),
         ("Extra alerts recorded", str(record.extra_alert_count) if record.extra_alert_count else ""),
@@ -50,20 +87,38 @@ def facts(record: RunRecord, link: str | None) -> list[tuple[str, str]]:
     return rows + [(k, v) for k, v in optional if v]
 
 
+_FONT = "font-family:Segoe UI,Helvetica,Arial,sans-serif;font-size:14px;color:#1b1b1b"
+_BANNER = {  # outcome banner: green for a capture, red for a failure
+    True: "background:#dff6dd;border-left:4px solid #107c10",
+    False: "background:#fde7e9;border-left:4px solid #a80000",
+}
+
+
 def render(record: RunRecord, link: str | None) -> EmailContent:
     """Build the email for ``record``; ``link`` is the time-limited download link (success only)."""
-    verdict = "Packet capture ready" if record.status == SUCCEEDED else "Packet capture FAILED"
+    ok = record.status == SUCCEEDED
+    verdict = "Packet capture ready" if ok else "Packet capture FAILED"
     vm = record.target.rsplit("/", 1)[-1]
     subject = _one_line(f"[alertcap] {verdict}: {vm} ({record.alert.get('rule', '')})")
     rows = facts(record, link)
     # one line per fact: a value from the alert cannot forge a line (e.g. a second "Download link:")
     plain = "\n".join([verdict, "", *(f"{k}: {_one_line(v, 4096)}" for k, v in rows), ""])
     cells = "".join(
-        f"<tr><th align='left'>{html.escape(k)}</th><td>{_cell(k, v)}</td></tr>" for k, v in rows
+        f"<tr><th align='left' style='padding:4px 12px 4px 0;vertical-align:top;white-space:nowrap;"
+        f"color:#605e5c'>{html.escape(k)}</th><td style='padding:4px 0;word-break:break-all'>"
+        f"{_cell(k, v)}</td></tr>"
+        for k, v in rows
     )
+    headline = html.escape(f"{verdict}: {vm}")
+    outcome = html.escape(rows[0][1])
     body = (
-        f"<html><body><h2>{html.escape(verdict)}</h2>"
-        f"<table cellpadding='4'>{cells}</table></body></html>"
+        f"<html><body style='{_FONT}'>"
+        f"<h2 style='margin:0 0 8px'>{headline}</h2>"
+        f"<p style='{_BANNER[ok]};padding:8px 12px;margin:0 0 12px'>{outcome}</p>"
+        f"<table cellpadding='0' cellspacing='0' style='{_FONT}'>{cells}</table>"
+        f"<p style='color:#605e5c;font-size:12px;margin-top:16px'>Sent by alertcap. The download link is "
+        f"read-only, for this one file, and expires; the file stays in the storage account.</p>"
+        f"</body></html>"
     )
     return EmailContent(subject, plain, body)
 
@@ -71,5 +126,6 @@ def render(record: RunRecord, link: str | None) -> EmailContent:
 def _cell(label: str, value: str) -> str:
     escaped = html.escape(value, quote=True)
     if label == "Download link" and value.lower().startswith("https://"):
-        return f"<a href=\"{escaped}\">download the capture</a>"
+        return (f"<a href=\"{escaped}\" style='display:inline-block;background:#0f6cbd;color:#ffffff;"
+                f"padding:6px 14px;border-radius:4px;text-decoration:none'>Download the capture (.cap)</a>")
     return escaped

@@ -130,3 +130,26 @@ def test_watcher_is_matched_by_location_not_by_name() -> None:
                 {"id": "/w/custom-name", "location": "West Europe"}]
     assert pick_watcher(watchers, "westeurope")["id"] == "/w/custom-name"
     assert pick_watcher(watchers, "northeurope") is None
+
+
+def test_email_shows_the_vm_readable_times_duration_and_size() -> None:
+    record = RunRecord(instance_id="alertcap-x", target=VM, target_type="AzureVM", status=SUCCEEDED,
+                       alert={"rule": "r", "fired_at": "2026-11-25T23:17:29.796215+01:00"},
+                       size_bytes=149552,
+                       timings={"capture_created": "2026-11-25T23:17:29.993089+00:00",
+                                "capture_finished": "2026-11-25T23:19:05.008091+00:00"})
+    text = render(record, None).plain_text
+    assert "VM: web-1" in text
+    assert "Alert fired: 2026-11-25 22:17:29 UTC" in text  # converted to UTC, no microseconds
+    assert "Capture started: 2026-11-25 23:17:29 UTC" in text
+    assert "Duration: 1 min 35 s" in text
+    assert "Size: 146.0 KiB (149,552 bytes)" in text
+
+
+def test_email_keeps_values_it_cannot_parse_and_small_sizes_in_bytes() -> None:
+    record = RunRecord(instance_id="alertcap-x", target=VM, target_type="AzureVM", status=SUCCEEDED,
+                       alert={"rule": "r", "fired_at": "not a time <b>"}, size_bytes=24,
+                       timings={"capture_created": "garbage"})
+    mail = render(record, None)
+    assert "Alert fired: not a time <b>" in mail.plain_text and "not a time &lt;b&gt;" in mail.html
+    assert "Size: 24 bytes" in mail.plain_text and "Duration" not in mail.plain_text
