@@ -23,21 +23,33 @@ import pytest_asyncio
 from devstack.testing import AZURE_ENV_PREFIXES, AdminClient, DevstackState, loopback_config, run_devstack
 
 
+def _loopback_devstack(
+    tmp_path_factory: pytest.TempPathFactory, name: str, host: bool
+) -> Iterator[DevstackState]:
+    """Run a devstack with every VM on loopback (no namespaces, no alert rules) until the session ends."""
+    state_dir = tmp_path_factory.mktemp(name)
+    config = loopback_config(state_dir / "devstack.toml")
+    with run_devstack(state_dir, config_path=config, host=host) as state:
+        yield state
+
+
+def _reset(state: DevstackState) -> DevstackState:
+    """Reset the emulators' state (captures, emails, VMs added at run time, faults, clock)."""
+    with AdminClient(state) as admin:
+        admin.reset()
+    return state
+
+
 @pytest.fixture(scope="session")
 def devstack_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevstackState]:
     """A devstack without the durable host, shared by the session."""
-    state_dir = tmp_path_factory.mktemp("devstack")
-    config = loopback_config(state_dir / "devstack.toml")
-    with run_devstack(state_dir, config_path=config, host=False) as state:
-        yield state
+    yield from _loopback_devstack(tmp_path_factory, "devstack", host=False)
 
 
 @pytest.fixture
 def devstack_state(devstack_session: DevstackState) -> DevstackState:
     """The session devstack, reset before the test."""
-    with AdminClient(devstack_session) as admin:
-        admin.reset()
-    return devstack_session
+    return _reset(devstack_session)
 
 
 @pytest.fixture
@@ -50,18 +62,13 @@ def devstack_admin(devstack_state: DevstackState) -> Iterator[AdminClient]:
 @pytest.fixture(scope="session")
 def devstack_host_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevstackState]:
     """A devstack with the durable Functions host, shared by the session."""
-    state_dir = tmp_path_factory.mktemp("devstack-host")
-    config = loopback_config(state_dir / "devstack.toml")
-    with run_devstack(state_dir, config_path=config, host=True) as state:
-        yield state
+    yield from _loopback_devstack(tmp_path_factory, "devstack-host", host=True)
 
 
 @pytest.fixture
 def devstack_host_state(devstack_host_session: DevstackState) -> DevstackState:
     """The session devstack with host, reset before the test."""
-    with AdminClient(devstack_host_session) as admin:
-        admin.reset()
-    return devstack_host_session
+    return _reset(devstack_host_session)
 
 
 @pytest.fixture

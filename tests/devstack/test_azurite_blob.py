@@ -42,18 +42,23 @@ def test_managed_identity_uploads_and_downloads(azure_env: DevstackState) -> Non
     assert [b.name for b in service.get_container_client(container).list_blobs()] == [blob]
 
 
-def test_user_delegation_sas_url_reads_without_credentials(azure_env: DevstackState) -> None:
-    service, container, blob = upload_with_identity(azure_env, b"shared capture")
+def read_only_delegation_sas(state: DevstackState, service, container: str, blob: str) -> str:
+    """A one-hour, read-only user-delegation SAS for one blob, signed with the managed identity's key."""
     now = datetime.now(UTC)
     key = service.get_user_delegation_key(now - timedelta(minutes=5), now + timedelta(hours=1))
-    sas = generate_blob_sas(
-        account_name(azure_env),
+    return generate_blob_sas(
+        account_name(state),
         container,
         blob,
         user_delegation_key=key,
         permission=BlobSasPermissions(read=True),
         expiry=now + timedelta(hours=1),
     )
+
+
+def test_user_delegation_sas_url_reads_without_credentials(azure_env: DevstackState) -> None:
+    service, container, blob = upload_with_identity(azure_env, b"shared capture")
+    sas = read_only_delegation_sas(azure_env, service, container, blob)
     url = f"{service.get_blob_client(container, blob).url}?{sas}"
     assert BlobClient.from_blob_url(url).download_blob().readall() == b"shared capture"
     with pytest.raises(HttpResponseError) as info:  # read-only SAS cannot write
@@ -63,16 +68,7 @@ def test_user_delegation_sas_url_reads_without_credentials(azure_env: DevstackSt
 
 def test_tampered_user_delegation_sas_is_refused(azure_env: DevstackState) -> None:
     service, container, blob = upload_with_identity(azure_env, b"x")
-    now = datetime.now(UTC)
-    key = service.get_user_delegation_key(now - timedelta(minutes=5), now + timedelta(hours=1))
-    sas = generate_blob_sas(
-        account_name(azure_env),
-        container,
-        blob,
-        user_delegation_key=key,
-        permission=BlobSasPermissions(read=True),
-        expiry=now + timedelta(hours=1),
-    )
+    sas = read_only_delegation_sas(azure_env, service, container, blob)
     tampered = sas.replace("sp=r", "sp=rw")
     with pytest.raises(HttpResponseError) as info:
         BlobClient.from_blob_url(f"{service.get_blob_client(container, blob).url}?{tampered}").download_blob()
