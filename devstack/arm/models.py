@@ -7,6 +7,7 @@ Every failure is a typed error from `exceptions.py`, or an ASSUMED error from `A
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -40,6 +41,7 @@ from devstack.arm.network import (
 from devstack.arm.validation import CaptureParameters, parse_capture_body
 from devstack.capture import netns
 from devstack.capture.agent import STOP_MANUAL, CaptureAgent, CaptureSpec, Uploader
+from devstack.capture.ring import RingSettings
 
 
 class ArmBackend:
@@ -51,7 +53,7 @@ class ArmBackend:
         self.machines: dict[str, Machine] = {}
         self.captures: dict[str, PacketCapture] = {}
         self.operations = AsyncOperations()
-        self.agent = CaptureAgent(ctx.clock, upload or ctx.upload_blob)
+        self.agent = CaptureAgent(ctx.clock, upload or ctx.upload_blob, delete=getattr(ctx, "delete_blob", None))
         self.capture_dir = Path(ctx.state_dir) / "captures"
         self.session_limit = ctx.config.session_limit_per_region
         self._load_config_machines()
@@ -274,10 +276,11 @@ class ArmBackend:
             return
         when = self.ctx.clock.utcnow()
         used = {c.storage_path for c in self.captures.values()}
+        suffix = "" if params.continuous else ".cap"  # a ring's path is the prefix of its files' names
         while True:  # a frozen (manual) clock must not give two captures the same blob
             path = (
                 f"{account.blob_endpoint.rstrip('/')}/{CAPTURE_CONTAINER}{machine.id.lower()}/"
-                f"{when:%Y/%m/%d}/packetcapture_{when:%H_%M_%S}_{when.microsecond // 1000:03d}.cap"
+                f"{when:%Y/%m/%d}/packetcapture_{when:%H_%M_%S}_{when.microsecond // 1000:03d}{suffix}"
             )
             if path not in used:
                 break
@@ -297,6 +300,11 @@ class ArmBackend:
             storage_path=capture.storage_path,
             file_path=capture.file_path,
         )
+        if params.continuous and params.capture_settings is not None:
+            settings = params.capture_settings  # the session limit replaces the one-shot limits
+            spec = dataclasses.replace(
+                spec, time_limit_s=settings["sessionTimeLimitInSeconds"], total_bytes=0,
+                ring=RingSettings(settings["fileCount"], settings["fileSizeInBytes"]))
         capture.session = await self.agent.start(spec)
         capture.provisioning_state = "Succeeded"
         capture.etag = f'W/"{uuid.uuid4()}"'

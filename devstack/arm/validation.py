@@ -4,6 +4,11 @@ Bounds, defaults and required fields are the REST spec's (`PacketCaptureParamete
 `target` and `storageLocation` are required; `bytesToCapturePerPacket` 0..4294967295 (default 0 = whole
 packet), `totalBytesPerSession` 0..4294967295 (default 1073741824), `timeLimitInSeconds` 0..18000 (default
 18000). Unknown properties are rejected (strict, like Azurite) rather than silently dropped.
+
+Continuous capture (`continuousCapture: true`, preview): `captureSettings.fileCount` 0..10000 (default 10),
+`fileSizeInBytes` 0..4294967295 (default 104857600), `sessionTimeLimitInSeconds` 0..604800 (default 86400);
+a 0 means the default (the emulator's reading; Azure documents only the bounds). `filePath` is refused when
+`continuousCapture` is given at all; use `storageId` and/or `localPath`. docs/arm-emulator.md has the sources.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ UINT32_MAX = 4294967295
 DEFAULT_TOTAL_BYTES = 1073741824
 DEFAULT_TIME_LIMIT = 18000
 MAX_TIME_LIMIT = 18000
+SETTINGS_DEFAULTS = {"fileCount": 10, "fileSizeInBytes": 104857600, "sessionTimeLimitInSeconds": 86400}
 TARGET_RE = re.compile(
     r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Compute/"
     r"(virtualMachines|virtualMachineScaleSets)/[^/]+$",
@@ -58,7 +64,13 @@ class CaptureParameters:
     filters: list[dict[str, str]] = field(default_factory=list)
     scope: dict[str, list[str]] = field(default_factory=lambda: {"include": [], "exclude": []})
     capture_settings: dict[str, int] | None = None
+    continuous_capture: bool | None = None
     bpf: str = ""
+
+    @property
+    def continuous(self) -> bool:
+        """True for a continuous (ring-buffer) capture."""
+        return self.continuous_capture is True
 
     def properties(self) -> dict[str, Any]:
         """The parameters as the response's `properties` (camelCase, defaults echoed)."""
@@ -72,6 +84,8 @@ class CaptureParameters:
             "storageLocation": self.storage_location,
             "filters": self.filters,
         }
+        if self.continuous_capture is not None:
+            props["continuousCapture"] = self.continuous_capture
         if self.capture_settings is not None:
             props["captureSettings"] = self.capture_settings
         return props
@@ -100,7 +114,8 @@ def parse_capture_body(body: Any) -> CaptureParameters:
         storage_location=_storage_location(props.get("storageLocation"), props.get("continuousCapture")),
         filters=_filters(props.get("filters")),
         scope=_scope(props.get("scope"), kind),
-        capture_settings=_capture_settings(props.get("captureSettings")),
+        capture_settings=_capture_settings(props.get("captureSettings"), props.get("continuousCapture")),
+        continuous_capture=props.get("continuousCapture"),
     )
     try:
         params.bpf = filters_to_bpf(params.filters)
@@ -177,11 +192,6 @@ def _storage_location(value: Any, continuous: Any) -> dict[str, str]:
         raise InvalidRequestFormat(
             "Cannot parse the request: 'properties.continuousCapture' must be a boolean."
         )
-    if continuous is True:
-        raise InvalidParameter(
-            "continuousCapture is not supported by the devstack emulator.",
-            target="properties.continuousCapture",
-        )
     if continuous is not None and location.get("filePath"):
         raise InvalidParameter(
             "storageLocation.filePath is invalid when continuousCapture is set; use localPath.",
@@ -248,17 +258,17 @@ def _scope(value: Any, kind: str) -> dict[str, list[str]]:
     return scope
 
 
-def _capture_settings(value: Any) -> dict[str, int] | None:
+def _capture_settings(value: Any, continuous: Any) -> dict[str, int] | None:
     if value is None:
-        return None
+        return dict(SETTINGS_DEFAULTS) if continuous is True else None
     if not isinstance(value, dict) or set(value) - set(SETTINGS_BOUNDS):
         raise InvalidParameter(
             "properties.captureSettings may hold only fileCount, fileSizeInBytes and "
             "sessionTimeLimitInSeconds.",
             "properties.captureSettings",
         )
-    defaults = {"fileCount": 10, "fileSizeInBytes": 104857600, "sessionTimeLimitInSeconds": 86400}
-    return {
-        key: _bounded({key: value.get(key)}, key, defaults[key], low, high)
+    settings = {
+        key: _bounded({f"captureSettings.{key}": value.get(key)}, f"captureSettings.{key}", SETTINGS_DEFAULTS[key], low, high)
         for key, (low, high) in SETTINGS_BOUNDS.items()
     }
+    return {key: number or SETTINGS_DEFAULTS[key] for key, number in settings.items()}

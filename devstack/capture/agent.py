@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from devstack.capture.pcap import trim_to_limit
+from devstack.capture.ring import Deleter, RingSettings, RingStore, RingWriter
 from devstack.common.process import die_with_parent
 
 log = logging.getLogger(__name__)
@@ -63,13 +64,14 @@ class CaptureSpec:
     total_bytes: int
     storage_path: str
     file_path: Path
+    ring: RingSettings | None = None  # a continuous capture: tcpdump writes to stdout, RingWriter splits it
 
     def argv(self) -> list[str]:
         """The tcpdump command line (wrapped in `ip netns exec` when the VM is a namespace)."""
         argv = ["tcpdump", "--immediate-mode", "-U", "-n", "-Z", "root", "-i", self.interface]
         if self.snaplen > 0:
             argv += ["-s", str(self.snaplen)]
-        argv += ["-w", str(self.file_path)]
+        argv += ["-w", "-" if self.ring else str(self.file_path)]
         if self.bpf:
             argv.append(self.bpf)
         return ["ip", "netns", "exec", self.netns, *argv] if self.netns else argv
@@ -89,6 +91,9 @@ class CaptureSession:
     process: asyncio.subprocess.Process | None = None
     stderr_tail: list[str] = field(default_factory=list)
     finished: asyncio.Event = field(default_factory=asyncio.Event)
+    ring: RingWriter | None = None
+    ring_store: RingStore | None = None
+    _pump: asyncio.Task | None = None
     _stopping: asyncio.Task | None = None
 
     @property
@@ -105,9 +110,11 @@ class CaptureSession:
 class CaptureAgent:
     """Starts, watches and stops tcpdump sessions; uploads each pcap when its session ends."""
 
-    def __init__(self, clock: Clock, upload: Uploader | None, tick_s: float = TICK_S) -> None:
+    def __init__(self, clock: Clock, upload: Uploader | None, tick_s: float = TICK_S,
+                 delete: Deleter | None = None) -> None:
         self.clock = clock
         self.upload = upload
+        self.delete = delete
         self.tick_s = tick_s
         self.ticks = 0  # supervisor passes so far: tests wait on it instead of on time
         self.sessions: list[CaptureSession] = []
@@ -128,7 +135,7 @@ class CaptureAgent:
             session.process = await asyncio.create_subprocess_exec(
                 *spec.argv(),
                 stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE if spec.ring else asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
                 preexec_fn=die_with_parent(),
@@ -146,11 +153,22 @@ class CaptureAgent:
             session.status = "Running"
             session.start_time = self.clock.now()
             self._spawn(self._drain_stderr(session))
+            if spec.ring is not None:
+                self._start_ring(session, spec.ring)
             self._ensure_supervisor()
         else:
             await self._kill(session)
             self._fail(session, "CaptureFailed")
         return session
+
+    def _start_ring(self, session: CaptureSession, settings: RingSettings) -> None:
+        proc = session.process
+        assert proc is not None and proc.stdout is not None
+        store = RingStore(settings.file_count, self.upload, self.delete)
+        session.ring_store = store
+        session.ring = RingWriter(session.spec.file_path.with_suffix(""), session.spec.storage_path, settings,
+                                  store.put)
+        session._pump = asyncio.ensure_future(session.ring.pump(proc.stdout))
 
     async def stop(self, session: CaptureSession, reason: str = STOP_MANUAL, upload: bool = True) -> None:
         """Stop a session (idempotent; concurrent callers share one stop) and upload its pcap."""
@@ -182,6 +200,8 @@ class CaptureAgent:
             if proc is not None and proc.returncode is None:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(proc.pid, signal.SIGKILL)
+            if session.ring_store is not None:
+                session.ring_store.cancel()
             if session.status in ("NotStarted", "Running"):
                 session.status, session.stop_reason = "Stopped", STOP_DELETED
                 session.finished.set()
@@ -230,6 +250,9 @@ class CaptureAgent:
         assert session.start_time is not None
         if self.clock.now() >= session.start_time + spec.time_limit_s:
             return STOP_TIME
+        if session.ring is not None:
+            session.bytes_written = session.ring.bytes_total
+            return ""
         with contextlib.suppress(OSError):
             session.bytes_written = spec.file_path.stat().st_size
         if spec.total_bytes and session.bytes_written >= spec.total_bytes:
@@ -240,15 +263,18 @@ class CaptureAgent:
         proc = session.process
         died = reason == "died" or (proc is not None and proc.returncode is not None)
         if not died:
-            await self._settle(session.spec.file_path)
+            await self._settle(lambda: _written(session))
             await self._interrupt(session)
-        if session.spec.file_path.exists():
+        if session.ring is not None:
+            await self._finish_ring(session, upload)
+        elif session.spec.file_path.exists():
             path, limit = session.spec.file_path, session.spec.total_bytes
             session.bytes_written = trim_to_limit(path, limit) if limit else path.stat().st_size
         if died:
             code = "AgentStopped" if proc is not None and (proc.returncode or 0) < 0 else "CaptureFailed"
             session.errors.append(code)
-        if upload and self.upload and session.spec.storage_path and session.spec.file_path.exists():
+        if session.ring is None and upload and self.upload and session.spec.storage_path \
+                and session.spec.file_path.exists():
             try:
                 result = self.upload(session.spec.storage_path, session.spec.file_path)
                 if inspect.isawaitable(result):
@@ -262,14 +288,35 @@ class CaptureAgent:
         session._stopping = None
         session.finished.set()
 
+    async def _finish_ring(self, session: CaptureSession, upload: bool) -> None:
+        """Read tcpdump's output to its end, then (on a stop) upload the partial file and wait for the queue."""
+        ring, store = session.ring, session.ring_store
+        assert ring is not None and store is not None
+        if session._pump is not None:
+            try:
+                async with asyncio.timeout(EXIT_TIMEOUT_S):
+                    await session._pump
+            except TimeoutError:
+                session._pump.cancel()
+        if upload:
+            ring.finish()
+            await store.drain()
+        else:
+            ring.discard()
+            store.cancel()
+        session.bytes_written = ring.bytes_total
+        session.uploaded = upload and bool(store.stored)
+        if store.failed:
+            session.errors.append("StorageFailed")
+
     @staticmethod
-    async def _settle(path: Path, quiet_s: float = 0.06, max_s: float = 0.5) -> None:
+    async def _settle(size_of: Callable[[], int], quiet_s: float = 0.06, max_s: float = 0.5) -> None:
         """Let tcpdump write what the kernel already handed it: SIGINT breaks its loop and would drop
-        packets still queued on the socket. Returns once the file size stayed put for `quiet_s`."""
+        packets still queued on the socket. Returns once the written size stayed put for `quiet_s`."""
         loop = asyncio.get_running_loop()
         give_up, last, quiet_since = loop.time() + max_s, -1, loop.time()
         while loop.time() < give_up:
-            size = path.stat().st_size if path.exists() else 0
+            size = size_of()
             if size != last:
                 last, quiet_since = size, loop.time()
             elif loop.time() - quiet_since >= quiet_s:
@@ -301,3 +348,11 @@ class CaptureAgent:
         session.errors.append(code)
         log.warning("capture %s failed: %s", session.spec.capture_id, " | ".join(session.stderr_tail))
         session.finished.set()
+
+
+def _written(session: CaptureSession) -> int:
+    """Bytes tcpdump handed over so far: the ring's total, or the one-shot file's size."""
+    if session.ring is not None:
+        return session.ring.bytes_total
+    path = session.spec.file_path
+    return path.stat().st_size if path.exists() else 0

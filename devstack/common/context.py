@@ -72,3 +72,17 @@ class StackContext:
                 await container_client.create_container()
             with local_file.open("rb") as data:
                 await container_client.upload_blob(blob, data, overwrite=True)
+
+    async def delete_blob(self, url: str) -> None:
+        """Delete the blob at `url` (shared-key auth); a blob that is already gone is fine."""
+        from azure.core.credentials import AzureNamedKeyCredential
+        from azure.core.exceptions import ResourceNotFoundError
+        from azure.storage.blob.aio import BlobServiceClient
+
+        account, container, blob = self.storage_for_url(url)
+        credential = AzureNamedKeyCredential(account.name, account.key)
+        async with BlobServiceClient(
+            account.blob_endpoint, credential=credential, connection_verify=str(self.tls.bundle_path)
+        ) as service:
+            with contextlib.suppress(ResourceNotFoundError):
+                await service.get_blob_client(container, blob).delete_blob()

@@ -264,9 +264,39 @@ BAD_BODIES = [
         "localPort",
     ),
     (
-        {"properties": {"target": "TARGET", "continuousCapture": True, "storageLocation": "STORAGE"}},
-        "InvalidParameter",
+        {"properties": {"target": "TARGET", "continuousCapture": "yes", "storageLocation": "STORAGE"}},
+        "InvalidRequestFormat",
         "continuousCapture",
+    ),
+    (
+        {"properties": {"target": "TARGET", "continuousCapture": True, "storageLocation": "STORAGE",
+                        "captureSettings": {"fileCount": 10001}}},
+        "InvalidParameter",
+        "fileCount",
+    ),
+    (
+        {"properties": {"target": "TARGET", "continuousCapture": True, "storageLocation": "STORAGE",
+                        "captureSettings": {"fileSizeInBytes": 4294967296}}},
+        "InvalidParameter",
+        "fileSizeInBytes",
+    ),
+    (
+        {"properties": {"target": "TARGET", "continuousCapture": True, "storageLocation": "STORAGE",
+                        "captureSettings": {"sessionTimeLimitInSeconds": 604801}}},
+        "InvalidParameter",
+        "sessionTimeLimitInSeconds",
+    ),
+    (
+        {"properties": {"target": "TARGET", "continuousCapture": True, "storageLocation": "STORAGE",
+                        "captureSettings": {"fileCount": "ten"}}},
+        "InvalidRequestFormat",
+        "fileCount",
+    ),
+    (
+        {"properties": {"target": "TARGET", "continuousCapture": True, "storageLocation": "STORAGE",
+                        "captureSettings": {"fileSize": 5}}},
+        "InvalidParameter",
+        "captureSettings",
     ),
     (
         {"properties": {"target": "TARGET", "fileSize": 5, "storageLocation": "STORAGE"}},
@@ -401,3 +431,48 @@ def test_agent_failure_is_reported_by_query_status(arm, web_vm, devstack_admin):
         ["AgentStopped"],
         "",
     )
+
+
+def test_continuous_capture_rotates_into_blob_storage_and_keeps_file_count(arm, web_vm, devstack_admin):
+    from azure.storage.blob import ContainerClient
+
+    settings = {"fileCount": 2, "fileSizeInBytes": 1500, "sessionTimeLimitInSeconds": 600}
+    with Listener() as wanted:
+        created = arm.create("pc-ring", web_vm, continuousCapture=True, captureSettings=settings,
+                             filters=[{"protocol": "TCP", "localPort": str(wanted.port)}])
+        assert created.continuous_capture is True
+        assert created.as_dict()["properties"]["captureSettings"] == settings
+        prefix_url = created.storage_location.storage_path
+        account, _, rest = prefix_url.partition("/network-watcher-logs/")
+        container = ContainerClient(account, "network-watcher-logs", credential=arm.credential)
+
+        def ring_blobs() -> list:
+            try:
+                return list(container.list_blobs(name_starts_with=rest))
+            except ResourceNotFoundError:  # the container appears with the first file
+                return []
+
+        def rotated() -> list:
+            wanted.send(b"q" * 300, times=2)
+            blobs = ring_blobs()
+            return blobs if any(b.name.endswith("_00004.cap") for b in blobs) else []
+
+        blobs = wait_until(rotated, 20, interval=0.05, message="four ring files written")
+        assert arm.status("pc-ring").packet_capture_status == "Running"
+        assert len(blobs) <= 2 and all(b.size <= 1500 for b in blobs)
+        arm.network.packet_captures.begin_stop(WATCHER_RG, NW_WEST, "pc-ring").result()
+    status = arm.status("pc-ring")
+    assert (status.packet_capture_status, status.stop_reason) == ("Stopped", "Manual")
+    names = sorted(b.name for b in ring_blobs())
+    assert len(names) == 2 and all(n.startswith(rest + "_") for n in names)
+    newest = arm.download(f"{account}/network-watcher-logs/{names[-1]}")
+    assert wanted.port in tcp_ports(newest)
+
+
+def test_continuous_capture_defaults_are_echoed(arm, web_vm):
+    created = arm.create("pc-ring-defaults", web_vm, continuousCapture=True)
+    settings = created.capture_settings
+    assert (settings.file_count, settings.file_size_in_bytes, settings.session_time_limit_in_seconds) == (
+        10, 104857600, 86400)
+    assert not created.storage_location.storage_path.endswith(".cap")
+    arm.network.packet_captures.begin_stop(WATCHER_RG, NW_WEST, "pc-ring-defaults").result()
