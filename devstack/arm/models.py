@@ -53,7 +53,8 @@ class ArmBackend:
         self.machines: dict[str, Machine] = {}
         self.captures: dict[str, PacketCapture] = {}
         self.operations = AsyncOperations()
-        self.agent = CaptureAgent(ctx.clock, upload or ctx.upload_blob, delete=getattr(ctx, "delete_blob", None))
+        delete = getattr(ctx, "delete_blob", None)  # ring files beyond fileCount
+        self.agent = CaptureAgent(ctx.clock, upload or ctx.upload_blob, delete=delete)
         self.capture_dir = Path(ctx.state_dir) / "captures"
         self.session_limit = ctx.config.session_limit_per_region
         self._load_config_machines()

@@ -268,7 +268,8 @@ def _capture_settings(value: Any, continuous: Any) -> dict[str, int] | None:
             "properties.captureSettings",
         )
     settings = {
-        key: _bounded({f"captureSettings.{key}": value.get(key)}, f"captureSettings.{key}", SETTINGS_DEFAULTS[key], low, high)
+        key: _bounded({f"captureSettings.{key}": value.get(key)}, f"captureSettings.{key}",
+                      SETTINGS_DEFAULTS[key], low, high)
         for key, (low, high) in SETTINGS_BOUNDS.items()
     }
     return {key: number or SETTINGS_DEFAULTS[key] for key, number in settings.items()}

@@ -2,6 +2,7 @@
 
 Lifecycle of a `CaptureSession` (what queryStatus reports):
 `NotStarted` -> `Running` (tcpdump printed "listening on") -> `Stopped` (pcap uploaded; `stop_reason` set)
+(a continuous capture, `spec.ring`, stays `Running` while `devstack.capture.ring` rotates its files)
 or `Error` (`errors` holds Network Watcher codes: `CaptureFailed` when tcpdump cannot start or dies,
 `AgentStopped` when it is killed by a signal we did not send, `StorageFailed` when the upload fails).
 
@@ -289,7 +290,7 @@ class CaptureAgent:
         session.finished.set()
 
     async def _finish_ring(self, session: CaptureSession, upload: bool) -> None:
-        """Read tcpdump's output to its end, then (on a stop) upload the partial file and wait for the queue."""
+        """Read tcpdump's output to its end; on a stop, upload the partial file and wait for the queue."""
         ring, store = session.ring, session.ring_store
         assert ring is not None and store is not None
         if session._pump is not None:

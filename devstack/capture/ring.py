@@ -1,10 +1,10 @@
-"""Continuous capture: split tcpdump's pcap stream into a ring of files and keep at most `file_count` in storage.
+"""Continuous capture: cut tcpdump's pcap stream into a ring of files; keep at most `file_count` in storage.
 
-tcpdump's own rotation (`-C`) counts in millions of bytes (or KiB with a suffix), so it cannot honour Azure's
-`fileSizeInBytes` exactly; instead tcpdump writes the pcap to stdout (`-w -`) and `RingWriter` cuts it at packet
-boundaries: a file is closed before the packet that would take it past `file_size` (a file always holds at
-least one packet, so one packet larger than the limit gets a file of its own). Each closed file is handed to
-`RingStore`, which uploads files in order, deleting the oldest blob first when `file_count` are stored.
+tcpdump's own rotation (`-C`) counts in millions of bytes (or KiB with a suffix), so it cannot honour
+Azure's `fileSizeInBytes` exactly; instead tcpdump writes the pcap to stdout (`-w -`) and `RingWriter` cuts it
+at packet boundaries: a file is closed before the packet that would take it past `file_size` (a file always
+holds at least one packet, so one packet larger than the limit gets a file of its own). Each closed file goes
+to `RingStore`, which uploads files in order, deleting the oldest blob first when `file_count` are stored.
 Local files are removed once uploaded, so the VM's disk holds at most the open file and the upload queue.
 """
 
@@ -178,8 +178,8 @@ class RingWriter:
         self.directory.mkdir(parents=True, exist_ok=True)
         self._handle = path.open("wb")
         self._handle.write(self.header)
-        self.current = RingFile(index, path, ring_blob_url(self.storage_path, index) if self.storage_path else "",
-                                size=len(self.header))
+        url = ring_blob_url(self.storage_path, index) if self.storage_path else ""
+        self.current = RingFile(index, path, url, size=len(self.header))
         self.bytes_total += len(self.header)
         return self.current
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import io
+import itertools
 from pathlib import Path
 
 import dpkt
@@ -20,7 +21,7 @@ FILE_COUNT = 3
 
 
 class FakeStorage:
-    """Records uploads and deletions in order (the agent's storage callbacks; Azurite is tested in test_arm)."""
+    """Records uploads and deletions in order (the agent's storage callbacks; Azurite: test_arm_...)."""
 
     def __init__(self) -> None:
         self.blobs: dict[str, bytes] = {}
@@ -86,7 +87,7 @@ async def test_ring_rotates_by_bytes_uploads_closed_files_and_keeps_file_count(r
         found = packets(data)
         assert found, "every ring file holds at least one packet"
         times.append((found[0][0], found[-1][0]))
-    assert times == sorted(times) and all(a[1] <= b[0] for a, b in zip(times, times[1:], strict=False))
+    assert times == sorted(times) and all(a[1] <= b[0] for a, b in itertools.pairwise(times))
     assert session.bytes_written >= sum(len(d) for d in storage.blobs.values())
     assert not any(session.spec.file_path.with_suffix("").glob("*.cap")), "uploaded files are removed"
 
@@ -104,7 +105,8 @@ async def test_session_limit_stops_a_ring_and_uploads_its_last_file(ring_agent, 
         listener.close()
     assert (session.status, session.stop_reason) == ("Stopped", "TimeExceeded")
     assert ring_agent.storage.uploaded == ["https://blob.invalid/c/timed_00001.cap"]
-    assert any(len(frame) > 100 for _, frame in packets(ring_agent.storage.blobs[ring_agent.storage.uploaded[0]]))
+    stored = ring_agent.storage.blobs[ring_agent.storage.uploaded[0]]
+    assert any(len(frame) > 100 for _, frame in packets(stored))
 
 
 async def test_close_discards_the_open_ring_file_and_leaves_no_tcpdump(tmp_path):
