@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from core.arm_ids import InvalidResourceId, parse_resource_id, parse_scope
 from core.errors import ConfigurationError
+from core.webhook_auth import WebhookAuthSettings
 
 DEFAULT_ARM_ENDPOINT = "https://management.azure.com"
 MAX_TIME_LIMIT_SECONDS = 18000  # the Network Watcher maximum (5 h)
@@ -45,6 +46,7 @@ class Settings:
     activity_retry_attempts: int = 5
     email_link_valid_hours: int = 72
     max_targets_per_alert: int = 20
+    webhook_auth: WebhookAuthSettings = field(default_factory=WebhookAuthSettings)
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str]) -> Settings:
@@ -74,6 +76,7 @@ class Settings:
             activity_retry_attempts=_int(env, "ACTIVITY_RETRY_ATTEMPTS", 5, 1, 20),
             email_link_valid_hours=_int(env, "EMAIL_LINK_VALID_HOURS", 72, 1, 7 * 24 - 1),  # key: <= 7 days
             max_targets_per_alert=_int(env, "MAX_TARGETS_PER_ALERT", 20, 1, 500),
+            webhook_auth=WebhookAuthSettings.from_mapping(env),
         )
         if settings.cleanup_retention_seconds < settings.longest_run_seconds():
             raise ConfigurationError("CLEANUP_RETENTION_SECONDS", (

@@ -35,8 +35,10 @@ from devstack.common.statefile import live_owner, read_state, write_json_atomic
 from devstack.common.tls import ensure_tls
 from devstack.common.tokens import TokenIssuer
 from devstack.config import DevstackConfig
+from devstack.entra import AppRegistration, EntraEmulator
 from devstack.identity import IDENTITY_PATH, IdentityEmulator
 from devstack.monitor import AlertEvaluator
+from devstack.monitor.secure_webhook import secure_webhook_caller
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_STATE_DIR = Path(".devstack")
@@ -133,9 +135,11 @@ class Stack:
         acs = AcsEmulator(ctx)
         arm = self._make_arm(ctx)
         admin = AdminApi(ctx, acs, arm)
+        entra = EntraEmulator(ctx.config.tenant_id, lambda: [ctx.tokens], ctx.faults)
         ports = ctx.config.ports
         urls = {
             "identity": await self._serve("identity", identity.app, ports.identity),
+            "entra": await self._serve("entra", entra.app, 0),
             "acs": await self._serve("acs", acs.app, ports.acs),
             "arm": await self._serve("arm", arm.app, ports.arm),
             "admin": await self._serve("admin", admin.app, ports.admin) + ADMIN_PREFIX,
@@ -153,6 +157,7 @@ class Stack:
             "arm_endpoint": urls["arm"],
             "identity_endpoint": urls["identity"] + IDENTITY_PATH,
             "identity_header": identity_header,
+            "entra_authority": urls["entra"],
             "principal_id": config.principal_id,
             "acs_endpoint": urls["acs"],
             "acs_connection_string": f"endpoint={urls['acs']}/;accesskey={config.communication_service.key}",
@@ -214,9 +219,20 @@ class Stack:
             "EMAIL_SENDER": config.email.sender,
             "EMAIL_RECIPIENTS": ";".join(config.email.recipients),
             "CAPTURE_STORAGE_ACCOUNT_ID": config.capture_storage_account,
+            **self._webhook_auth_settings(),
         }
         settings.update(config.app_settings)
         return {key: value for key, value in settings.items() if value}
+
+    def _webhook_auth_settings(self) -> dict[str, str]:
+        """Where the app finds the tenant's signing keys and which app registration its tokens are for; they
+        matter only when WEBHOOK_AUTH asks for tokens (the default stays `key`)."""
+        registration = AppRegistration.for_tenant(self.config.tenant_id)
+        return {
+            "WEBHOOK_TENANT_ID": self.config.tenant_id,
+            "WEBHOOK_AUDIENCES": f"{registration.identifier_uri};{registration.client_id}",
+            "WEBHOOK_AUTHORITY_HOST": self.state["entra_authority"],
+        }
 
     async def _start_host(self) -> None:
         host_dir = self.state_dir / "host"
@@ -282,15 +298,19 @@ class Stack:
     async def _start_monitor(self) -> None:
         if not self.config.alert_rules or "function_host" not in self.state:
             return
+        assert self.ctx is not None
+        caller = secure_webhook_caller(self.app_settings(), self.ctx.tokens, self.state["function_key"])
         evaluator = AlertEvaluator(
             self.config,
             f"{self.state['function_host']}/api/alerts",
-            self.state["function_key"],
+            caller.function_key,
             self.state["ca_bundle"],
+            token_provider=caller.token_provider,
         )
         await evaluator.start()
         self._cleanups.append(evaluator.stop)
-        self.log(f"  alert monitor     {len(self.config.alert_rules)} rule(s) -> /api/alerts")
+        rules = len(self.config.alert_rules)
+        self.log(f"  alert monitor     {rules} rule(s) -> /api/alerts (WEBHOOK_AUTH={caller.mode.value})")
 
     async def stop(self) -> None:
         """Stop every started part in reverse order (errors are logged, not raised) and remove state.json."""

@@ -73,6 +73,7 @@ class DevstackState:
     function_key: str | None = None
     master_key: str | None = None
     task_hub: str | None = None
+    entra_authority: str | None = None
 
     @classmethod
     def from_file(cls, path: Path) -> DevstackState:

@@ -1,4 +1,10 @@
-"""``POST /api/alerts`` (function key): Azure Monitor webhook → one capture orchestration per target."""
+"""``POST /api/alerts``: Azure Monitor webhook → one capture orchestration per target.
+
+``WEBHOOK_AUTH`` decides who may call it (docs/webhook-auth.md). The function key is enforced by the
+Functions host from the route's auth level, which the worker reads once, when it indexes this app at start-up
+with the app settings already in its environment (changing an app setting restarts the app): ``key`` and
+``key+entra`` declare ``function``, ``entra`` declares ``anonymous``. The Entra ID token is checked in code.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +15,13 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from core.settings import Settings
+from core.webhook_auth import index_time_requires_key
+from http_starter.auth import WebhookAuthenticator, authenticate
 from http_starter.handler import handle_alert
 
 bp = df.Blueprint()
+WEBHOOK_AUTH_LEVEL = (func.AuthLevel.FUNCTION if index_time_requires_key(os.environ)
+                      else func.AuthLevel.ANONYMOUS)
 
 
 @cache
@@ -19,8 +29,16 @@ def _settings() -> Settings:
     return Settings.from_mapping(os.environ)
 
 
-@bp.route(route="alerts", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@cache
+def _authenticator() -> WebhookAuthenticator:
+    return WebhookAuthenticator.from_mapping(os.environ)
+
+
+@bp.route(route="alerts", methods=["POST"], auth_level=WEBHOOK_AUTH_LEVEL)
 @bp.durable_client_input(client_name="client")
 async def alerts(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """Receive an alert webhook and start (or join) the capture runs it asks for."""
+    """Check the caller per WEBHOOK_AUTH, then start (or join) the capture runs the alert asks for."""
+    denied = await authenticate(req, _authenticator)
+    if denied is not None:
+        return denied
     return await handle_alert(req, client, _settings)

@@ -108,8 +108,17 @@ class TokenIssuer:
             "ver": "1.0",
             "uti": uuid.uuid4().hex,
         }
-        token = jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.key_id})
-        return IssuedToken(token=token, expires_on=exp, not_before=now)
+        return IssuedToken(token=self.sign(claims), expires_on=exp, not_before=now)
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        """`claims` as an RS256 JWT signed with this key (header `kid` names it)."""
+        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.key_id})
+
+    def public_jwk(self) -> dict[str, Any]:
+        """This key's public half as a JWK, the way Entra ID lists it in a tenant's key set."""
+        jwk = jwt.algorithms.RSAAlgorithm.to_jwk(self._public, as_dict=True)
+        jwk.pop("key_ops", None)  # Entra lists kty, use, kid, n, e (and x5c), not key_ops
+        return {**jwk, "kid": self.key_id, "use": "sig", "alg": "RS256"}
 
     def verify(self, token: str | None, audiences: list[str] | tuple[str, ...]) -> Claims:
         """Check signature, lifetime, issuer and audience (trailing '/' and case ignored); else TokenError."""

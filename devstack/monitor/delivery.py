@@ -76,12 +76,15 @@ def redact(url: URL) -> str:
 
 
 class WebhookSender:
-    """Posts JSON to one webhook URL (the function key goes in `?code=`) with the retry policy."""
+    """Posts JSON to one webhook URL (the function key goes in `?code=`) with the retry policy; with a
+    `token_provider`, each call also carries `Authorization: Bearer <token>` (a secure webhook)."""
 
     def __init__(self, session: aiohttp.ClientSession, url: str, function_key: str, *,
                  policy: RetryPolicy | None = None, sleep: Sleep = asyncio.sleep,
-                 now: Callable[[], float] | None = None, ssl_context: ssl.SSLContext | None = None) -> None:
+                 now: Callable[[], float] | None = None, ssl_context: ssl.SSLContext | None = None,
+                 token_provider: Callable[[], str] | None = None) -> None:
         self._session = session
+        self._token_provider = token_provider
         self._url = URL(url).update_query(code=function_key) if function_key else URL(url)
         self._policy = policy or RetryPolicy()
         self._sleep = sleep
@@ -128,6 +131,8 @@ class WebhookSender:
 
     async def _attempt(self, payload: dict[str, Any]) -> tuple[Attempt, Any]:
         headers = {"User-Agent": "IcMBroadcaster/1.0", "x-ms-request-id": str(uuid.uuid4())}
+        if self._token_provider is not None:
+            headers["Authorization"] = f"Bearer {self._token_provider()}"
         timeout = aiohttp.ClientTimeout(total=self._policy.timeout_seconds)
         try:
             async with self._session.post(self._url, json=payload, headers=headers, timeout=timeout,

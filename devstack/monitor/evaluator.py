@@ -153,7 +153,8 @@ class AlertEvaluator:
     `counters`, `clock`, `retry_policy` and `sleep` (the wait between retries) are injectable for tests;
     `on_evaluation`/`on_notification` are called after every evaluation/delivery; `journal_path` (default:
     `$DEVSTACK_MONITOR_JOURNAL` when set) receives one JSON line per notification (payload + attempts, never
-    the key). Decisions are logged on the `devstack.monitor` logger; when nothing configured logging,
+    the key); `token_provider` makes every call a secure webhook (`Authorization: Bearer`, never journaled).
+    Decisions are logged on the `devstack.monitor` logger; when nothing configured logging,
     `start()` sends that logger's INFO lines to stderr so `python -m devstack up` shows them.
     """
 
@@ -163,8 +164,10 @@ class AlertEvaluator:
                  sleep: Sleep = asyncio.sleep,
                  on_evaluation: Callable[[Evaluation], None] | None = None,
                  on_notification: Callable[[Notification], None] | None = None,
-                 journal_path: Path | None = None) -> None:
+                 journal_path: Path | None = None,
+                 token_provider: Callable[[], str] | None = None) -> None:
         self._config = config
+        self._token_provider = token_provider
         self._webhook_url, self._function_key, self._ca_bundle = webhook_url, function_key, ca_bundle
         self._clock = clock or WallClock()
         counters = counters or NamespaceCounters()
@@ -193,7 +196,7 @@ class AlertEvaluator:
         self._session = aiohttp.ClientSession()
         self._sender = WebhookSender(self._session, self._webhook_url, self._function_key,
                                      policy=self._policy, sleep=self._sleep, now=self._clock.now,
-                                     ssl_context=ssl_ctx)
+                                     ssl_context=ssl_ctx, token_provider=self._token_provider)
         for runner in self.runners:
             queue: asyncio.Queue[AlertNotice] = asyncio.Queue()
             self._queues[runner.rule.name] = queue
