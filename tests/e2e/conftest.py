@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from devstack.monitor.evaluator import JOURNAL_ENV
+from devstack.monitor.observe import journal_path
 from devstack.testing import AdminClient, DevstackState, loopback_config, run_devstack
 
 APP_SETTINGS = {
@@ -33,10 +35,11 @@ sys.modules.setdefault("product_payloads", _payloads)
 _spec.loader.exec_module(_payloads)
 
 
-def product_config(path: Path) -> Path:
-    """The default devstack config on loopback, with the product's fast settings."""
-    loopback_config(path)
-    lines = "".join(f'{key} = "{value}"\n' for key, value in APP_SETTINGS.items())
+def product_config(path: Path, *, alert_rules: bool = False,
+                   settings: dict[str, str] | None = None) -> Path:
+    """The default devstack config on loopback, with the product's fast settings (and `settings`)."""
+    loopback_config(path, alert_rules=alert_rules)
+    lines = "".join(f'{key} = "{value}"\n' for key, value in {**APP_SETTINGS, **(settings or {})}.items())
     text = path.read_text()
     assert "[app_settings]\n" in text
     path.write_text(text.replace("[app_settings]\n", "[app_settings]\n" + lines, 1))
@@ -51,6 +54,18 @@ def product_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devstack
                       timeout=120) as state:
         assert state.function_host, "the durable host did not start"
         yield state
+
+
+@pytest.fixture(scope="module")
+def entra_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevstackState]:
+    """A devstack whose app runs with WEBHOOK_AUTH=entra and whose monitor watches vm-demo (on loopback),
+    journaling its notifications under the state dir."""
+    state_dir = tmp_path_factory.mktemp("entra-e2e")
+    config = product_config(state_dir / "devstack.toml", alert_rules=True, settings={"WEBHOOK_AUTH": "entra"})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(JOURNAL_ENV, str(journal_path(state_dir)))
+        with run_devstack(state_dir, config_path=config, host=True, timeout=120) as state:
+            yield state
 
 
 @pytest.fixture
