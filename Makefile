@@ -6,8 +6,9 @@ PY := .venv/bin/python
 setup:
 	@bash scripts/setup.sh
 
+# `make demo WEBHOOK_AUTH=entra` (or key+entra): the same story with Azure Monitor's secure webhook.
 demo: setup
-	$(PY) -m devstack.demo
+	$(PY) -m devstack.demo $(if $(WEBHOOK_AUTH),--webhook-auth '$(WEBHOOK_AUTH)')
 
 test: setup
 	$(PY) -m ruff check .

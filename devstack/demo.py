@@ -28,6 +28,7 @@ from typing import Any
 
 import httpx
 
+from core.webhook_auth import WebhookAuthMode
 from devstack.config import (
     DEFAULT_CONFIG_PATH,
     AlertRuleConfig,
@@ -133,6 +134,13 @@ def write_demo_config(source: Path, destination: Path) -> Path:
     return destination
 
 
+def stack_settings(capture_seconds: int, webhook_auth: str) -> list[str]:
+    """The `python -m devstack up` arguments for the demo's app settings: the capture length and
+    WEBHOOK_AUTH (with `entra`, the monitor sends secure webhooks with tokens instead of the key)."""
+    return ["--setting", f"CAPTURE_TIME_LIMIT_SECONDS={capture_seconds}",
+            "--setting", f"WEBHOOK_AUTH={webhook_auth}"]
+
+
 def preflight() -> None:
     """Root and the tools the devstack needs, checked before anything starts."""
     if os.geteuid() != 0:
@@ -147,8 +155,10 @@ class Demo:
     """One run of the demo."""
 
     def __init__(self, config: DevstackConfig, config_path: Path | None, state_dir: Path, captures_dir: Path,
-                 progress: DemoProgress, capture_seconds: int, deadline_seconds: float) -> None:
+                 progress: DemoProgress, capture_seconds: int, deadline_seconds: float,
+                 webhook_auth: str = "key") -> None:
         self.config, self.progress = config, progress
+        self.webhook_auth = webhook_auth
         self.target = pick_target(config)
         self.state_dir = state_dir.resolve()
         self.captures_dir = captures_dir.resolve()
@@ -156,7 +166,7 @@ class Demo:
         self.stack = DevstackProcess(
             self.state_dir, config_path,
             env={JOURNAL_ENV: str(observe.journal_path(self.state_dir))},
-            extra_args=["--setting", f"CAPTURE_TIME_LIMIT_SECONDS={capture_seconds}"],
+            extra_args=stack_settings(capture_seconds, webhook_auth),
         )
         self.seen = DemoState()
         self.sink: TrafficSink | None = None
@@ -274,7 +284,8 @@ class Demo:
         summary = (f"Fired {essentials['alertRule']!r} ({essentials['severity']}): "
                    f"{criterion['metricName']} = "
                    f"{criterion['metricValue']} {criterion['operator']} {criterion['threshold']}; "
-                   f"alertId …{essentials['alertId'][-12:]}; webhook answered {statuses}")
+                   f"alertId …{essentials['alertId'][-12:]}; webhook (WEBHOOK_AUTH={self.webhook_auth}) "
+                   f"answered {statuses}")
         if not delivery.get("delivered"):
             raise DemoFailure("alert", f"{summary}: the function app did not accept the alert "
                                        f"(answer: {delivery.get('response')!r})")
@@ -453,7 +464,7 @@ async def run_demo(args: argparse.Namespace) -> int:
         config_path = write_demo_config(source, Path(args.state_dir) / "demo.toml")
         config = load_config(config_path)
         demo = Demo(config, config_path, Path(args.state_dir), Path(args.captures_dir), progress,
-                    args.capture_seconds, args.deadline)
+                    args.capture_seconds, args.deadline, args.webhook_auth)
     except (DemoFailure, ConfigError) as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 1
@@ -495,6 +506,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", help="devstack config (default devstack/devstack.toml)")
     parser.add_argument("--capture-seconds", type=int, default=CAPTURE_SECONDS,
                         help="the product's CAPTURE_TIME_LIMIT_SECONDS for this run")
+    parser.add_argument("--webhook-auth", choices=[m.value for m in WebhookAuthMode], default="key",
+                        help="the app's WEBHOOK_AUTH: how the devstack's Azure Monitor authenticates (key)")
     parser.add_argument("--deadline", type=float, default=DEADLINE_SECONDS, help="give up after this long")
     display = parser.add_mutually_exclusive_group()
     display.add_argument("--live", dest="live", action="store_true", default=None,
