@@ -10,7 +10,7 @@ import pytest
 
 from devstack.entra.testing import TestTenant, serving_tenant
 
-for _name in ("replay_harness", "payloads"):
+for _name in ("replay_harness", "payloads", "hosts"):
     _path = Path(__file__).with_name(f"{_name}.py")
     _spec = importlib.util.spec_from_file_location(f"product_{_name}", _path)
     assert _spec and _spec.loader

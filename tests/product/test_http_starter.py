@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import azure.functions as func
+import product_hosts as hosts
 import product_payloads as p
 import pytest
 
@@ -20,7 +21,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # The SDK client keeps one module-global aiohttp session, bound to the loop that first used it: run on the
 # session loop, as every other in-process client test does (and as the Functions worker does: one loop).
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-STORAGE = f"/subscriptions/{p.SUB}/resourceGroups/data/providers/Microsoft.Storage/storageAccounts/caps"
 
 
 def request(body: bytes | object, headers: dict[str, str] | None = None) -> func.HttpRequest:
@@ -34,15 +34,8 @@ def request(body: bytes | object, headers: dict[str, str] | None = None) -> func
 @pytest.fixture(scope="module")
 def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostProcess]:
     """The durable host running this function app; Azure endpoints point at a closed port (runs fail fast)."""
-    settings = {
-        "FUNCTIONS_WORKER_RUNTIME": "python", "ARM_ENDPOINT": "https://127.0.0.1:9",
-        "ACS_ENDPOINT": "https://127.0.0.1:9", "EMAIL_SENDER": "a@alertcap.localhost",
-        "EMAIL_RECIPIENTS": "b@alertcap.localhost", "CAPTURE_STORAGE_ACCOUNT_ID": STORAGE,
-        "ACTIVITY_RETRY_ATTEMPTS": "1", "ACTIVITY_RETRY_INTERVAL_SECONDS": "0.1",
-        "IDENTITY_ENDPOINT": "https://127.0.0.1:9/msi/token", "IDENTITY_HEADER": "unused",
-    }
-    path = tmp_path_factory.mktemp("starter") / "settings.json"
-    path.write_text(json.dumps({"IsEncrypted": False, "Values": settings}))
+    settings = hosts.offline_settings()
+    path = hosts.write_settings(tmp_path_factory.mktemp("starter") / "settings.json", settings)
     with running_host(REPO_ROOT, settings=path, env=settings) as process:
         yield process
 

@@ -19,6 +19,7 @@ import jwt
 import product_payloads as p
 import pytest
 from cryptography.hazmat.primitives import serialization
+from product_hosts import offline_settings, write_settings
 
 from core.webhook_auth import AZURE_MONITOR_APP_ID
 from devstack.common.tokens import TokenIssuer
@@ -26,7 +27,6 @@ from devstack.entra.testing import TestTenant
 from devstack.host.testing import HostProcess, running_host
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-STORAGE = f"/subscriptions/{p.SUB}/resourceGroups/data/providers/Microsoft.Storage/storageAccounts/caps"
 MODES = ("key", "entra", "key+entra")
 
 
@@ -46,16 +46,10 @@ def hosts(tenant: TestTenant, tmp_path_factory: pytest.TempPathFactory) -> Itera
     contexts = []
     try:
         for mode in MODES:
-            settings = {
-                "FUNCTIONS_WORKER_RUNTIME": "python", "ARM_ENDPOINT": "https://127.0.0.1:9",
-                "ACS_ENDPOINT": "https://127.0.0.1:9", "EMAIL_SENDER": "a@alertcap.localhost",
-                "EMAIL_RECIPIENTS": "b@alertcap.localhost", "CAPTURE_STORAGE_ACCOUNT_ID": STORAGE,
-                "ACTIVITY_RETRY_ATTEMPTS": "1", "ACTIVITY_RETRY_INTERVAL_SECONDS": "0.1",
-                "IDENTITY_ENDPOINT": "https://127.0.0.1:9/msi/token", "IDENTITY_HEADER": "unused",
-                "SSL_CERT_FILE": bundle, "REQUESTS_CA_BUNDLE": bundle, **tenant.app_settings(mode),
-            }
-            path = tmp_path_factory.mktemp(f"webhook-{mode.replace('+', '-')}") / "settings.json"
-            path.write_text(json.dumps({"IsEncrypted": False, "Values": settings}))
+            settings = offline_settings(SSL_CERT_FILE=bundle, REQUESTS_CA_BUNDLE=bundle,
+                                        **tenant.app_settings(mode))
+            folder = tmp_path_factory.mktemp(f"webhook-{mode.replace('+', '-')}")
+            path = write_settings(folder / "settings.json", settings)
             context = running_host(REPO_ROOT, settings=path)
             started[mode] = context.__enter__()
             contexts.append(context)
