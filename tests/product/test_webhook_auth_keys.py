@@ -10,10 +10,11 @@ import socket
 import azure.functions as func
 import pytest
 
+from core.errors import ConfigurationError
 from core.webhook_auth import TokenRejected, WebhookAuthSettings
 from devstack.common.tokens import TokenIssuer
 from devstack.entra.testing import TestTenant
-from http_starter.auth import EntraTokenValidator, TenantSigningKeys, WebhookAuthenticator
+from http_starter.auth import EntraTokenValidator, TenantSigningKeys, WebhookAuthenticator, authenticate
 
 
 def validator_for(tenant: TestTenant, refresh_cooldown: float) -> EntraTokenValidator:
@@ -93,3 +94,20 @@ def _request(token: str) -> func.HttpRequest:
     return func.HttpRequest(method="POST", url="https://app/api/alerts",
                             headers={"Authorization": f"Bearer {token}"}, params={}, route_params={},
                             body=b"{}")
+
+
+def test_misconfigured_webhook_auth_is_a_500_naming_the_setting(tenant: TestTenant) -> None:
+    def broken() -> WebhookAuthenticator:
+        return WebhookAuthenticator.from_mapping({**tenant.app_settings("entra"), "WEBHOOK_TENANT_ID": ""})
+
+    with pytest.raises(ConfigurationError):
+        broken()
+    answer = asyncio.run(authenticate(_request(tenant.token()), broken))
+    assert answer is not None and answer.status_code == 500
+    assert json.loads(answer.get_body()) == {"error": "misconfigured", "setting": "WEBHOOK_TENANT_ID"}
+
+
+def test_key_mode_checks_no_token(tenant: TestTenant) -> None:
+    authenticator = WebhookAuthenticator.from_mapping({"WEBHOOK_AUTH": "key"})
+    assert authenticator.validator is None
+    assert asyncio.run(authenticate(_request("garbage"), lambda: authenticator)) is None

@@ -6,6 +6,7 @@ Tokens are minted with keys the tests own and checked against the tenant's key s
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -42,21 +43,15 @@ def hosts(tenant: TestTenant, tmp_path_factory: pytest.TempPathFactory) -> Itera
     """One host per WEBHOOK_AUTH mode; Azure endpoints point at a closed port (started runs fail fast)."""
     assert tenant.tls is not None
     bundle = str(tenant.tls.bundle_path)
-    started: dict[str, HostProcess] = {}
-    contexts = []
-    try:
+    with contextlib.ExitStack() as stack:
+        started: dict[str, HostProcess] = {}
         for mode in MODES:
             settings = offline_settings(SSL_CERT_FILE=bundle, REQUESTS_CA_BUNDLE=bundle,
                                         **tenant.app_settings(mode))
             folder = tmp_path_factory.mktemp(f"webhook-{mode.replace('+', '-')}")
             path = write_settings(folder / "settings.json", settings)
-            context = running_host(REPO_ROOT, settings=path)
-            started[mode] = context.__enter__()
-            contexts.append(context)
+            started[mode] = stack.enter_context(running_host(REPO_ROOT, settings=path))
         yield started
-    finally:
-        for context in reversed(contexts):
-            context.__exit__(None, None, None)
 
 
 def call(host: HostProcess, *, key: bool, token: str | None, body: dict | None = None) -> httpx.Response:
