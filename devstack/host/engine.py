@@ -33,9 +33,10 @@ from devstack.host.history import (
 from devstack.host.instances import InstanceWriter
 from devstack.host.loader import FunctionIndex
 from devstack.host.observe import can_observe, run_observed
-from devstack.host.replay import KIND_EVENT, EpisodePlan, build_plan, continue_as_new_action
+from devstack.host.replay import EpisodePlan, build_plan, continue_as_new_action
 from devstack.host.simulation import plan_episode
 from devstack.host.store import ActivityItem, Instance, Store
+from devstack.host.tasks import SCHEDULING_EVENT
 from devstack.host.timers import TimerClock
 
 log = logging.getLogger("devstack.host.engine")
@@ -216,7 +217,9 @@ class Engine(InstanceControl):
         self._run_episode(inst, history, delivery)
 
     def _select_messages(self, inst: Instance, history: list[Event], messages: list[Any]) -> _Delivery:
-        scheduled = {(e["EventType"], e["EventId"]) for e in history if e["EventType"] in KIND_EVENT.values()}
+        scheduled = {
+            (e["EventType"], e["EventId"]) for e in history if e["EventType"] in SCHEDULING_EVENT.values()
+        }
         completed = {
             (COMPLETION_SCHEDULED_BY[e["EventType"]], e.get(COMPLETION_ID_KEY[e["EventType"]]))
             for e in history

@@ -14,7 +14,8 @@ from typing import Any
 from devstack.host.executor import EpisodeOutcome
 from devstack.host.history import Event, EventType, RuntimeStatus, format_ts, make_event
 from devstack.host.loader import FunctionIndex
-from devstack.host.replay import EpisodePlan, Leaf, carried_over_events
+from devstack.host.replay import EpisodePlan, carried_over_events
+from devstack.host.tasks import Leaf, TaskKind
 
 
 @dataclass(frozen=True)
@@ -127,17 +128,17 @@ def _failed(effects: EpisodeEffects, info: EpisodeInput, message: str) -> Episod
 
 def _unschedulable(leaves: list[Leaf], info: EpisodeInput, index: FunctionIndex) -> str | None:
     for leaf in leaves:
-        if leaf.kind in ("entity", "signal"):
+        if leaf.kind in (TaskKind.ENTITY, TaskKind.SIGNAL):
             return "Durable entities are not supported by the devstack host."
-        if leaf.kind == "http":
+        if leaf.kind == TaskKind.HTTP:
             return "call_http (durable HTTP) is not supported by the devstack host."
-        if leaf.kind == "activity" and index.activity(leaf.name or "") is None:
+        if leaf.kind == TaskKind.ACTIVITY and index.activity(leaf.name or "") is None:
             known = ", ".join(f"'{a.name}'" for a in index.activities.values())
             return (
                 f"The function '{leaf.name}' doesn't exist, is disabled, or is not an activity function. "
                 f"Additional info: The following are the known activity functions: {known}."
             )
-        if leaf.kind == "suborch":
+        if leaf.kind == TaskKind.SUB_ORCHESTRATION:
             if index.orchestrator(leaf.name or "") is None:
                 known = ", ".join(f"'{o.name}'" for o in index.orchestrators.values())
                 return (
@@ -158,7 +159,7 @@ def _child_id(info: EpisodeInput, leaf: Leaf) -> str:
 
 def _schedule(effects: EpisodeEffects, info: EpisodeInput, leaf: Leaf) -> None:
     now = info.now
-    if leaf.kind in ("activity", "http"):
+    if leaf.kind in (TaskKind.ACTIVITY, TaskKind.HTTP):
         name = leaf.name or ""
         effects.events.append(
             make_event(
@@ -166,7 +167,7 @@ def _schedule(effects: EpisodeEffects, info: EpisodeInput, leaf: Leaf) -> None:
             )
         )
         effects.activities.append(ActivityWork(leaf.id, name, leaf.action.get("input")))
-    elif leaf.kind == "suborch":
+    elif leaf.kind == TaskKind.SUB_ORCHESTRATION:
         child = ChildStart(
             task_id=leaf.id,
             instance_id=_child_id(info, leaf),
@@ -186,7 +187,7 @@ def _schedule(effects: EpisodeEffects, info: EpisodeInput, leaf: Leaf) -> None:
             )
         )
         effects.children.append(child)
-    elif leaf.kind == "timer":
+    elif leaf.kind == TaskKind.TIMER:
         fire_at = leaf.fire_at or now
         effects.events.append(make_event(EventType.TIMER_CREATED, now, leaf.id, FireAt=format_ts(fire_at)))
         if not leaf.cancelled:

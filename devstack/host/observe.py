@@ -19,32 +19,19 @@ from typing import Any
 from azure.durable_functions.models.actions.ContinueAsNewAction import ContinueAsNewAction
 from azure.durable_functions.models.actions.NoOpAction import NoOpAction
 from azure.durable_functions.models.DurableOrchestrationContext import DurableOrchestrationContext
-from azure.durable_functions.models.Task import AtomicTask, TaskState, TimerTask
+from azure.durable_functions.models.Task import AtomicTask, TimerTask
+from azure.durable_functions.models.Task import TaskState as SdkTaskState
 from azure.durable_functions.orchestrator import Orchestrator
 
 from devstack.host.executor import EpisodeOutcome, decode_state, outcome_from_exception
 from devstack.host.history import parse_ts
-from devstack.host.replay import (
-    CALL_ACTIVITY,
-    CALL_ACTIVITY_RETRY,
-    CALL_ENTITY,
-    CALL_HTTP,
-    CALL_SUB,
-    CALL_SUB_RETRY,
-    CREATE_TIMER,
-    Leaf,
-)
+from devstack.host.tasks import ACTION_TASK_KIND, ActionType, Leaf, TaskKind, TaskState
 
-_KINDS = {
-    CALL_ACTIVITY: "activity",
-    CALL_ACTIVITY_RETRY: "activity",
-    CALL_SUB: "suborch",
-    CALL_SUB_RETRY: "suborch",
-    CREATE_TIMER: "timer",
-    CALL_ENTITY: "entity",
-    CALL_HTTP: "http",
+_STATES = {
+    SdkTaskState.RUNNING: TaskState.PENDING,
+    SdkTaskState.SUCCEEDED: TaskState.SUCCEEDED,
+    SdkTaskState.FAILED: TaskState.FAILED,
 }
-_STATES = {TaskState.RUNNING: "pending", TaskState.SUCCEEDED: "succeeded", TaskState.FAILED: "failed"}
 
 # Every episode replays the whole history, so the SDK parses each event's Timestamp with dateutil again and
 # again (O(n^2) over an orchestration's life, ~40 % of the host's CPU). Memoising that pure function returns
@@ -130,18 +117,21 @@ class _Recorder:
                 )
                 return Leaf(
                     id=task.id,
-                    kind="timer",
-                    action={"actionType": CREATE_TIMER},
+                    kind=TaskKind.TIMER,
+                    action={"actionType": ActionType.CREATE_TIMER},
                     retry_timer=True,
                     attempt=attempt,
                     fire_at=self.ctx.current_utc_datetime + dt.timedelta(milliseconds=delay_ms),
                 )
             inner = retry.actions.to_json()
             return Leaf(
-                id=task.id, kind=_KINDS[inner["actionType"]], action=inner, attempt=retry.num_attempts + 1
+                id=task.id,
+                kind=ACTION_TASK_KIND[inner["actionType"]],
+                action=inner,
+                attempt=retry.num_attempts + 1,
             )
         body = action.to_json()
-        kind = _KINDS.get(body.get("actionType"))
+        kind = ACTION_TASK_KIND.get(body.get("actionType"))
         if kind is None:
             raise ValueError(f"unsupported action type {body.get('actionType')!r}")
         return Leaf(id=task.id, kind=kind, action=body)
@@ -154,11 +144,11 @@ class _Recorder:
         for task_id in range(self.ctx._sequence_number):
             if task_id not in self.tasks:
                 if self.fire_and_forget.get(task_id) != "continue_as_new":
-                    leaves.append(Leaf(id=task_id, kind="signal", action={}))
+                    leaves.append(Leaf(id=task_id, kind=TaskKind.SIGNAL, action={}))
                 continue
             task, leaf = self.tasks[task_id]
-            leaf.state = _STATES.get(task.state, "pending")
-            if isinstance(task, TimerTask) and leaf.kind == "timer":
+            leaf.state = _STATES.get(task.state, TaskState.PENDING)
+            if isinstance(task, TimerTask) and leaf.kind == TaskKind.TIMER:
                 leaf.action = task.action_repr.to_json()
                 leaf.cancelled = bool(task.is_cancelled)
                 leaf.fire_at = parse_ts(leaf.action["fireAt"])

@@ -11,98 +11,37 @@ re-yielded in a later ``task_any``/``task_all`` is absent from that compound act
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 from devstack.host.history import Event, EventType, parse_ts
-from devstack.host.replay import (
-    CALL_ACTIVITY,
-    CALL_ACTIVITY_RETRY,
-    CALL_ENTITY,
-    CALL_HTTP,
-    CALL_SUB,
-    CALL_SUB_RETRY,
-    CONTINUE_AS_NEW,
-    CREATE_TIMER,
-    SIGNAL_ENTITY,
-    WAIT_EVENT,
-    WHEN_ALL,
-    WHEN_ANY,
-    EpisodePlan,
+from devstack.host.replay import EpisodePlan, build_plan
+from devstack.host.tasks import (
+    ACTION_TASK_KIND,
+    ActionType,
+    Compound,
     Leaf,
-    build_plan,
+    RetryNode,
+    Task,
+    TaskKind,
+    TaskState,
+    Waiter,
 )
 
 MAX_RETRY_INTERVAL_MS = 6 * 24 * 3600 * 1000
-
-
-@dataclass
-class Waiter:
-    """A ``wait_for_external_event`` task (keyed by name, no sequence id)."""
-
-    name: str
-    state: str = "pending"
-
-    @property
-    def done(self) -> bool:
-        return self.state != "pending"
-
-    @property
-    def failed(self) -> bool:
-        return False
-
-
-@dataclass
-class RetryNode:
-    """A ``*_with_retry`` task: attempts and retry timers get fresh ids as failures are replayed."""
-
-    action: dict[str, Any]
-    max_attempts: int
-    first_interval_ms: int
-    backoff: float
-    max_interval_ms: int
-    attempts: int = 1
-    state: str = "pending"
-
-    @property
-    def done(self) -> bool:
-        return self.state != "pending"
-
-    @property
-    def failed(self) -> bool:
-        return self.state == "failed"
-
-    def delay(self, attempt: int) -> dt.timedelta:
-        """DTFx RetryInterceptor delay after failed attempt ``attempt`` (0 s after the last one)."""
-        if attempt >= self.max_attempts:
-            return dt.timedelta(0)
-        millis = min(self.first_interval_ms * self.backoff ** (attempt - 1), self.max_interval_ms)
-        return dt.timedelta(milliseconds=millis)
-
-
-@dataclass
-class Compound:
-    """``task_all`` (WhenAll) or ``task_any`` (WhenAny)."""
-
-    any_of: bool
-    children: list[Any]
-
-    @property
-    def done(self) -> bool:
-        if self.any_of:
-            return any(child.done for child in self.children)
-        return any(child.failed for child in self.children) or all(c.done for c in self.children)
-
-    @property
-    def failed(self) -> bool:
-        return not self.any_of and any(child.failed for child in self.children)
+# actions that are one task with one sequence id
+_SINGLE_TASK_ACTIONS = (
+    ActionType.CALL_ACTIVITY,
+    ActionType.CALL_HTTP,
+    ActionType.CALL_SUB_ORCHESTRATOR,
+    ActionType.CALL_ENTITY,
+)
 
 
 class _Simulation:
     def __init__(self, actions: list[dict[str, Any]]):
         self.actions = actions
         self.k = 0
-        self.cur: Any = None
+        self.cur: Task | None = None
         self.leaves: list[Leaf] = []
         self.waiters: dict[str, list[Waiter]] = {}
         self.buffered: set[str] = set()
@@ -111,37 +50,34 @@ class _Simulation:
         self.can_after: int | None = None
         self.event_index = -1
 
-    def alloc(self, kind: str, action: dict[str, Any], **extra: Any) -> Leaf:
+    def alloc(self, kind: TaskKind, action: dict[str, Any], **extra: Any) -> Leaf:
         leaf = Leaf(id=len(self.leaves), kind=kind, action=action, **extra)
         self.leaves.append(leaf)
         return leaf
 
-    def build(self, action: dict[str, Any]) -> Any:
+    def build(self, action: dict[str, Any]) -> Task:
         kind = action.get("actionType")
-        if kind == CALL_ACTIVITY:
-            return self.alloc("activity", action)
-        if kind == CALL_HTTP:
-            return self.alloc("http", action)
-        if kind == CALL_SUB:
-            return self.alloc("suborch", action)
-        if kind == CREATE_TIMER:
+        if kind in _SINGLE_TASK_ACTIONS:
+            return self.alloc(ACTION_TASK_KIND[kind], action)
+        if kind == ActionType.CREATE_TIMER:
             return self.alloc(
-                "timer", action, cancelled=bool(action.get("isCanceled")), fire_at=parse_ts(action["fireAt"])
+                TaskKind.TIMER,
+                action,
+                cancelled=bool(action.get("isCanceled")),
+                fire_at=parse_ts(action["fireAt"]),
             )
-        if kind == CALL_ENTITY:
-            return self.alloc("entity", action)
-        if kind == WAIT_EVENT:
+        if kind == ActionType.WAIT_FOR_EXTERNAL_EVENT:
             waiter = Waiter(name=action.get("externalEventName", ""))
             if waiter.name in self.buffered:
-                waiter.state = "succeeded"
+                waiter.state = TaskState.SUCCEEDED
             else:
                 self.waiters.setdefault(waiter.name, []).append(waiter)
             return waiter
-        if kind in (CALL_ACTIVITY_RETRY, CALL_SUB_RETRY):
+        if kind in (ActionType.CALL_ACTIVITY_WITH_RETRY, ActionType.CALL_SUB_ORCHESTRATOR_WITH_RETRY):
             return self._build_retry(action)
-        if kind in (WHEN_ANY, WHEN_ALL):
+        if kind in (ActionType.WHEN_ANY, ActionType.WHEN_ALL):
             children = [self.build(child) for child in action.get("compoundActions", [])]
-            return Compound(any_of=kind == WHEN_ANY, children=children)
+            return Compound(any_of=kind == ActionType.WHEN_ANY, children=children)
         raise ValueError(f"unsupported action type {kind!r}")
 
     def _build_retry(self, action: dict[str, Any]) -> RetryNode:
@@ -157,18 +93,19 @@ class _Simulation:
         return node
 
     def _new_attempt(self, node: RetryNode) -> None:
-        kind = "activity" if node.action.get("actionType") == CALL_ACTIVITY_RETRY else "suborch"
-        self.alloc(kind, node.action, retry=node, attempt=node.attempts)
+        self.alloc(
+            ACTION_TASK_KIND[node.action["actionType"]], node.action, retry=node, attempt=node.attempts
+        )
 
     def advance(self) -> None:
         while self.k < len(self.actions):
             action = self.actions[self.k]
             self.k += 1
             kind = action.get("actionType")
-            if kind == SIGNAL_ENTITY:
-                self.alloc("signal", action)
+            if kind == ActionType.SIGNAL_ENTITY:
+                self.alloc(TaskKind.SIGNAL, action)
                 continue
-            if kind == CONTINUE_AS_NEW:
+            if kind == ActionType.CONTINUE_AS_NEW:
                 self.can_action, self.can_after = action, self.event_index
                 continue
             self.cur = self.build(action)
@@ -202,20 +139,20 @@ class _Simulation:
     def _succeed(self, leaf: Leaf | None) -> None:
         if leaf is None or leaf.done:
             return
-        leaf.state = "succeeded"
+        leaf.state = TaskState.SUCCEEDED
         if leaf.retry is not None and not leaf.retry.done:
-            leaf.retry.state = "succeeded"
+            leaf.retry.state = TaskState.SUCCEEDED
 
     def _fail(self, leaf: Leaf | None) -> None:
         if leaf is None or leaf.done:
             return
-        leaf.state = "failed"
+        leaf.state = TaskState.FAILED
         node = leaf.retry
         if node is not None and not node.done:
             now = self.now or dt.datetime.now(dt.UTC)
             self.alloc(
-                "timer",
-                {"actionType": CREATE_TIMER},
+                TaskKind.TIMER,
+                {"actionType": ActionType.CREATE_TIMER},
                 retry=node,
                 retry_timer=True,
                 fire_at=now + node.delay(node.attempts),
@@ -224,11 +161,11 @@ class _Simulation:
     def _fire(self, leaf: Leaf | None) -> None:
         if leaf is None or leaf.done:
             return
-        leaf.state = "succeeded"
+        leaf.state = TaskState.SUCCEEDED
         node = leaf.retry
         if leaf.retry_timer and node is not None and not node.done:
             if node.attempts >= node.max_attempts:
-                node.state = "failed"
+                node.state = TaskState.FAILED
             else:
                 node.attempts += 1
                 self._new_attempt(node)
@@ -236,7 +173,7 @@ class _Simulation:
     def _raise(self, name: str) -> None:
         pending = self.waiters.get(name)
         if pending:
-            pending.pop().state = "succeeded"
+            pending.pop().state = TaskState.SUCCEEDED
         else:
             self.buffered.add(name)
 
