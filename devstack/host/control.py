@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from devstack.host.history import Event, EventType, RuntimeStatus, format_ts, make_event, utcnow
-from devstack.host.store import Instance
+from devstack.host.store import Instance, InstanceFilter, PageKey
 
 if TYPE_CHECKING:
     from devstack.host.config import HostConfig
@@ -224,9 +224,25 @@ class InstanceControl:
             self.store.delete_instance(instance_id)
         return 1
 
-    def purge_many(self, instances: list[Instance]) -> int:
-        """Purge a list of (terminal) instances."""
+    def purge_many(self, where: InstanceFilter) -> int:
+        """Purge the terminal instances that match ``where``; returns the number deleted."""
+        instances = self.store.list_instances(where.restricted_to(RuntimeStatus.TERMINAL))
         with self.store.transaction():
             for inst in instances:
                 self.store.delete_instance(inst.instance_id)
         return len(instances)
+
+    # queries -------------------------------------------------------------------------------------------
+    def get_instance(self, instance_id: str) -> Instance | None:
+        """The instance, or None if there is no such id."""
+        return self.store.get_instance(instance_id)
+
+    def get_history(self, instance_id: str) -> list[Event]:
+        """The current execution's history, oldest first."""
+        return self.store.history(instance_id)
+
+    def list_instances(
+        self, where: InstanceFilter, after: PageKey | None = None, limit: int | None = None
+    ) -> list[Instance]:
+        """Instances matching ``where`` in (created time, id) order, strictly after ``after``."""
+        return self.store.list_instances(where, after, limit)

@@ -7,6 +7,7 @@ import json
 import math
 import re
 import uuid
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -19,7 +20,7 @@ from devstack.host.history import RuntimeStatus, format_ts, parse_ts, utcnow
 from devstack.host.http_triggers import presented_key
 from devstack.host.keys import HostKeys, basic_auth_password
 from devstack.host.status import status_payload
-from devstack.host.store import Instance
+from devstack.host.store import Instance, InstanceFilter, PageKey
 
 PREFIX = "/runtime/webhooks/durabletask"
 MAX_INSTANCE_ID = 256
@@ -77,6 +78,20 @@ def _parse_time(request: web.Request, name: str) -> str | None:
         return format_ts(parse_ts(value))
     except (ValueError, OverflowError) as exc:  # OverflowError: the UTC instant falls outside years 1..9999
         raise BadRequest(f"{name}: not an ISO-8601 time in years 1..9999: {value!r}") from exc
+
+
+def _filter(request: web.Request) -> InstanceFilter:
+    """The instance filter of a listing or purge request (``instanceIdPrefix``, ``createdTimeFrom``/``To``,
+    ``runtimeStatus``)."""
+    created_from = _parse_time(request, "createdTimeFrom")
+    created_to = _parse_time(request, "createdTimeTo")
+    statuses = _statuses(request)
+    return InstanceFilter(
+        id_prefix=request.query.get("instanceIdPrefix") or None,
+        created_from=created_from,
+        created_to=created_to,
+        statuses=frozenset(statuses) if statuses else None,
+    )
 
 
 def _statuses(request: web.Request) -> list[str]:
@@ -191,11 +206,11 @@ class ManagementApi:
     async def get_status(self, request: web.Request) -> web.Response:
         """GET instances/{id}: 202 while running, 200 when finished, 404 (empty body) when unknown."""
         instance_id = request.match_info["instance_id"]
-        inst = self.engine.store.get_instance(instance_id)
+        inst = self.engine.get_instance(instance_id)
         if inst is None:
             return web.Response(status=404)
         show_history = query_flag(request, "showHistory", False) and inst.status != RuntimeStatus.PENDING
-        history = self.engine.store.history(instance_id) if show_history else None
+        history = self.engine.get_history(instance_id) if show_history else None
         payload = status_payload(
             inst,
             query_flag(request, "showInput", True),
@@ -211,31 +226,9 @@ class ManagementApi:
             payload, status=202, headers={"Location": str(request.url), "Retry-After": "5"}
         )
 
-    def _filters(self, request: web.Request) -> tuple[str, list[Any]]:
-        clauses, params = ["1=1"], []
-        prefix = request.query.get("instanceIdPrefix")
-        if prefix:
-            clauses.append("substr(instance_id, 1, ?) = ?")
-            params += [len(prefix), prefix]
-        created_from, created_to = (
-            _parse_time(request, "createdTimeFrom"),
-            _parse_time(request, "createdTimeTo"),
-        )
-        if created_from:
-            clauses.append("created_time >= ?")
-            params.append(created_from)
-        if created_to:
-            clauses.append("created_time <= ?")
-            params.append(created_to)
-        statuses = _statuses(request)
-        if statuses:
-            clauses.append(f"status IN ({','.join('?' * len(statuses))})")
-            params += statuses
-        return " AND ".join(clauses), params
-
     async def list_instances(self, request: web.Request) -> web.Response:
         """GET instances with filters, ``top`` and ``x-ms-continuation-token`` paging."""
-        where, params = self._filters(request)
+        where = _filter(request)
         try:
             top = int(request.query.get("top") or DEFAULT_PAGE)
         except ValueError as exc:
@@ -243,11 +236,8 @@ class ManagementApi:
         if not 0 < top <= MAX_PAGE:  # beyond SQLite's 64-bit LIMIT it would be a 500
             raise BadRequest(f"top must be between 1 and {MAX_PAGE}")
         token = request.headers.get("x-ms-continuation-token")
-        if token and token != "null":
-            created, last_id = _decode_token(token)
-            where += " AND (created_time > ? OR (created_time = ? AND instance_id > ?))"
-            params += [created, created, last_id]
-        rows = self.engine.store.query_instances(where, params, limit=top + 1)
+        after = _decode_token(token) if token and token != "null" else None
+        rows = self.engine.list_instances(where, after, limit=top + 1)
         page, more = rows[:top], len(rows) > top
         show_input = query_flag(request, "showInput", True)
         response = web.json_response([status_payload(i, show_input) for i in page])
@@ -266,13 +256,10 @@ class ManagementApi:
         """DELETE instances?createdTimeFrom=... (terminal instances only)."""
         if not request.query.get("createdTimeFrom"):
             raise BadRequest("createdTimeFrom is required to purge instance history")
-        where, params = self._filters(request)
-        if not request.query.get("createdTimeTo"):
-            where += " AND created_time <= ?"
-            params.append(format_ts(utcnow()))
-        where += f" AND status IN ({','.join('?' * len(RuntimeStatus.TERMINAL))})"
-        params += sorted(RuntimeStatus.TERMINAL)
-        deleted = self.engine.purge_many(self.engine.store.query_instances(where, params))
+        where = _filter(request)
+        if where.created_to is None:
+            where = replace(where, created_to=format_ts(utcnow()))
+        deleted = self.engine.purge_many(where)
         if not deleted:
             return json_error(404, "No instances matched the purge filter.")
         return web.json_response({"instancesDeleted": deleted})
@@ -296,7 +283,7 @@ class ManagementApi:
 
     async def restart(self, request: web.Request) -> web.Response:
         """POST instances/{id}/restart[?restartWithNewInstanceId=true]: same name and input."""
-        old = self.engine.store.get_instance(request.match_info["instance_id"])
+        old = self.engine.get_instance(request.match_info["instance_id"])
         if old is None:  # the extension answers 400; the installed SDK expects 404 (and names it)
             raise EngineError(404, f"No instance with ID '{request.match_info['instance_id']}' found.")
         new_id = (
@@ -318,9 +305,9 @@ def _encode_token(last: Instance) -> str:
     return base64.urlsafe_b64encode(raw).decode()
 
 
-def _decode_token(token: str) -> tuple[str, str]:
+def _decode_token(token: str) -> PageKey:
     try:
         created, last_id = json.loads(base64.urlsafe_b64decode(token.encode()))
-        return str(created), str(last_id)
+        return PageKey(str(created), str(last_id))
     except (ValueError, TypeError) as exc:
         raise BadRequest("x-ms-continuation-token is not a token this host issued") from exc

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from devstack.host.history import Event, RuntimeStatus
 
@@ -120,6 +120,32 @@ class TimerItem:
     due: float
 
 
+@dataclass(frozen=True)
+class InstanceFilter:
+    """Which instances a listing or a purge selects; ``None`` fields do not filter.
+
+    Times are stored-format text (``history.format_ts``), compared as text, inclusive at both ends.
+    ``statuses`` is a set of runtime status names; an empty set matches nothing.
+    """
+
+    id_prefix: str | None = None
+    created_from: str | None = None
+    created_to: str | None = None
+    statuses: frozenset[str] | None = None
+
+    def restricted_to(self, statuses: frozenset[str]) -> InstanceFilter:
+        """The same filter, further limited to ``statuses``."""
+        kept = statuses if self.statuses is None else self.statuses & statuses
+        return replace(self, statuses=kept)
+
+
+class PageKey(NamedTuple):
+    """Where a page of instances ends: listings are ordered by (created time, instance id)."""
+
+    created_time: str
+    instance_id: str
+
+
 _INSTANCE_COLUMNS = (
     "instance_id, name, version, execution_id, status, input, output, custom_status, "
     "created_time, last_updated_time, parent, last_ts, wake"
@@ -203,11 +229,23 @@ class Store:
         if inst.status in RuntimeStatus.TERMINAL:
             self._histories.pop(inst.instance_id, None)
 
-    def query_instances(self, where: str, params: list[Any], limit: int | None = None) -> list[Instance]:
-        """Instances matching a SQL condition, ordered by (created_time, instance_id)."""
-        sql = f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE {where} ORDER BY created_time, instance_id"
+    def list_instances(
+        self, where: InstanceFilter, after: PageKey | None = None, limit: int | None = None
+    ) -> list[Instance]:
+        """Instances matching ``where``, ordered by (created_time, instance_id), strictly after ``after``."""
+        if where.statuses is not None and not where.statuses:
+            return []
+        clauses, params = _filter_sql(where)
+        if after is not None:
+            clauses.append("(created_time > ? OR (created_time = ? AND instance_id > ?))")
+            params += [after.created_time, after.created_time, after.instance_id]
+        sql = f"SELECT {_INSTANCE_COLUMNS} FROM instances"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY created_time, instance_id"
         if limit is not None:
-            sql += f" LIMIT {int(limit)}"
+            sql += " LIMIT ?"
+            params.append(int(limit))
         return [_instance(row) for row in self.db.execute(sql, params)]
 
     def delete_instance(self, instance_id: str) -> None:
@@ -344,3 +382,23 @@ class Store:
             "DELETE FROM timers WHERE instance_id=? AND execution_id=? AND timer_id=?",
             [(instance_id, execution_id, t) for t in timer_ids],
         )
+
+
+def _filter_sql(where: InstanceFilter) -> tuple[list[str], list[Any]]:
+    """SQL conditions and their parameters for a (non-empty) instance filter."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if where.id_prefix:
+        clauses.append("substr(instance_id, 1, ?) = ?")
+        params += [len(where.id_prefix), where.id_prefix]
+    if where.created_from:
+        clauses.append("created_time >= ?")
+        params.append(where.created_from)
+    if where.created_to:
+        clauses.append("created_time <= ?")
+        params.append(where.created_to)
+    if where.statuses:
+        ordered = sorted(where.statuses)
+        clauses.append(f"status IN ({','.join('?' * len(ordered))})")
+        params += ordered
+    return clauses, params
