@@ -12,6 +12,7 @@ import azure.durable_functions as df
 
 from activities import compute_ops, network_ops, notify
 from activities.errors import outcome_activity
+from core.capture_files import DescribeRequest
 from core.records import RunRecord
 
 bp = df.Blueprint()
@@ -70,8 +71,8 @@ def stop_capture(payload: dict[str, Any]) -> dict[str, Any]:
 
 @bp.activity_trigger(input_name="payload")
 def describe_capture(payload: dict[str, Any]) -> dict[str, Any]:
-    """Blob path and size of a finished capture."""
-    return outcome_activity(network_ops.describe_capture)(payload["capture_id"])
+    """The files (blob, or a scale set's per-instance files) of a finished capture."""
+    return outcome_activity(network_ops.describe_capture)(DescribeRequest.from_dict(payload))
 
 
 @bp.activity_trigger(input_name="payload")

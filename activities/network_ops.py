@@ -9,8 +9,9 @@ from typing import Any
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 
 from activities import clients
-from activities.storage import blob_size
+from activities.storage import blob_size, folder_files
 from core.arm_ids import parse_resource_id
+from core.capture_files import CaptureFile, DescribedCapture, DescribeRequest, is_folder
 from core.naming import is_stale
 from core.outcome import Outcome
 from core.targets import AZURE_VMSS
@@ -120,12 +121,22 @@ def stop_capture(capture_id: str) -> Outcome:
     return Outcome.success(stopped=True)
 
 
-def describe_capture(capture_id: str) -> Outcome:
-    """The capture's blob URL (from ``storageLocation.storagePath``) and the blob's size when it exists."""
-    ops, group, watcher, name = _capture_parts(capture_id)
+def describe_capture(request: DescribeRequest) -> Outcome:
+    """The capture's files: its ``.cap`` blob (VM), or every instance file under its folder (scale set).
+
+    ``storageLocation.storagePath`` of a scale-set capture is a folder with one file per instance, so the
+    files are listed under it; the result is complete once ``request.expected_files`` of them exist (any,
+    when 0).
+    """
+    ops, group, watcher, name = _capture_parts(request.capture_id)
     props = ops.get(group, watcher, name).as_dict().get("properties", {})
     path = props.get("storageLocation", {}).get("storagePath", "") or ""
-    size = None
-    if path:
-        size = blob_size(path)
-    return Outcome.success(storage_path=path, size_bytes=size)
+    if not path:
+        return Outcome.success(**DescribedCapture(path).to_dict())
+    if is_folder(path, str(props.get("targetType", ""))):
+        files = folder_files(path)
+        complete = bool(files) and len(files) >= request.expected_files
+        return Outcome.success(**DescribedCapture(path, files, complete).to_dict())
+    size = blob_size(path)
+    files = [] if size is None else [CaptureFile(path, size)]
+    return Outcome.success(**DescribedCapture(path, files, size is not None).to_dict())

@@ -20,6 +20,8 @@ def download_link(record: RunRecord, valid_hours: int) -> str | None:
     (the email still names the blob)."""
     if record.status != SUCCEEDED or not record.storage_path or record.size_bytes is None:
         return None
+    if any(f.instance for f in record.files):  # a folder: each instance file gets its own link
+        return None
     try:
         return read_link(record.storage_path, valid_hours)
     except AzureError as exc:
@@ -28,10 +30,26 @@ def download_link(record: RunRecord, valid_hours: int) -> str | None:
         return None
 
 
+def file_links(record: RunRecord, valid_hours: int) -> dict[str, str]:
+    """A read-only link for each instance file of a scale-set capture (a file whose link fails gets none)."""
+    if record.status != SUCCEEDED:
+        return {}
+    links = {}
+    for item in record.files:
+        if not item.instance:
+            continue
+        try:
+            links[item.url] = read_link(item.url, valid_hours)
+        except AzureError as exc:
+            log.warning("no download link for %s: %s", item.instance, type(exc).__name__)
+    return links
+
+
 def send_email(record: RunRecord, operation_id: str) -> Outcome:
     """Render and send the email for ``record``; returns the ACS message id."""
     settings = clients.settings()
-    content = render(record, download_link(record, settings.email_link_valid_hours))
+    hours = settings.email_link_valid_hours
+    content = render(record, download_link(record, hours), file_links(record, hours))
     message = {
         "senderAddress": settings.email_sender,
         "recipients": {"to": [{"address": a} for a in settings.email_recipients]},

@@ -1,4 +1,5 @@
-"""The capture blob: its size, and a read-only user-delegation SAS link for the email (no account keys)."""
+"""The capture blobs: their sizes, the files under a scale-set capture's folder, and read-only user-delegation
+SAS links for the email (no account keys)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobClient, BlobSasPermissions, generate_blob_sas
 
 from activities import clients
+from core.capture_files import CaptureFile, folder_prefix, instance_of
 
 
 def _account_url(blob: BlobClient) -> str:
@@ -28,6 +30,23 @@ def blob_size(storage_path: str) -> int | None:
         return int(_blob(storage_path).get_blob_properties().size)
     except ResourceNotFoundError:
         return None
+
+
+def folder_files(folder_url: str) -> list[CaptureFile]:
+    """Every ``.cap`` blob under the folder ``folder_url`` (a scale-set capture), by name, with its size."""
+    prefix = folder_prefix(folder_url)
+    parsed = BlobClient.from_blob_url(prefix + "x")  # a blob under the folder: gives container and path
+    service = clients.blob_service(_account_url(parsed))
+    container = service.get_container_client(parsed.container_name)
+    name_prefix = parsed.blob_name[:-1]
+    base = prefix[: len(prefix) - len(name_prefix)]
+    files = []
+    for item in container.list_blobs(name_starts_with=name_prefix):
+        if not item.name.lower().endswith(".cap"):
+            continue
+        url = base + item.name
+        files.append(CaptureFile(url, int(item.size), instance_of(url, folder_url)))
+    return sorted(files, key=lambda f: f.url)
 
 
 def read_link(storage_path: str, valid_hours: int) -> str:

@@ -57,6 +57,28 @@ def _size(size_bytes: int | None) -> str:
     return f"{size_bytes} bytes" if unit == "bytes" else f"{value:.1f} {unit} ({size_bytes:,} bytes)"
 
 
+def _per_instance(record: RunRecord) -> bool:
+    """True when the capture is a folder of per-instance files (a scale set), listed one row each."""
+    return any(f.instance for f in record.files)
+
+
+def _file_count(record: RunRecord) -> str:
+    """` in N files` after the total size of a scale-set capture; '' otherwise."""
+    return f" in {len(record.files)} files" if _per_instance(record) and record.size_bytes is not None else ""
+
+
+def capture_file_rows(record: RunRecord, links: dict[str, str] | None = None) -> list[tuple[str, str, str]]:
+    """One ``(label, "file — size", link)`` row per instance file of a scale-set capture; [] for a VM's blob.
+
+    The label names the instance; the link ('' when none could be made) downloads that one file.
+    """
+    if not _per_instance(record):
+        return []
+    links = links or {}
+    return [(f"Instance {f.instance or '?'}", f"{f.url} ({_size(f.size_bytes)})", links.get(f.url, ""))
+            for f in record.files]
+
+
 def facts(record: RunRecord, link: str | None) -> list[tuple[str, str]]:
     """The label/value rows shown in both bodies."""
     alert = record.alert
@@ -79,8 +101,8 @@ def facts(record: RunRecord, link: str | None) -> list[tuple[str, str]]:
         ("Capture started", _when(record.timings.get("capture_created", ""))),
         ("Capture finished", _when(record.timings.get("capture_finished", ""))),
         ("Duration", _duration(record)),
-        ("Size", _size(record.size_bytes)),
-        ("Blob", record.storage_path),
+        ("Size", _size(record.size_bytes) + _file_count(record)),
+        ("Folder" if _per_instance(record) else "Blob", record.storage_path),
         ("Download link", link or ""),
         ("Extra alerts recorded", str(record.extra_alert_count) if record.extra_alert_count else ""),
     ]
@@ -94,15 +116,18 @@ _BANNER = {  # outcome banner: green for a capture, red for a failure
 }
 
 
-def render(record: RunRecord, link: str | None) -> EmailContent:
-    """Build the email for ``record``; ``link`` is the time-limited download link (success only)."""
+def render(record: RunRecord, link: str | None, file_links: dict[str, str] | None = None) -> EmailContent:
+    """Build the email for ``record``; ``link`` is the time-limited download link (success only), and
+    ``file_links`` maps each instance file's URL to its own link (a scale-set capture)."""
     ok = record.status == SUCCEEDED
     verdict = "Packet capture ready" if ok else "Packet capture FAILED"
     vm = record.target.rsplit("/", 1)[-1]
     subject = _one_line(f"[alertcap] {verdict}: {vm} ({record.alert.get('rule', '')})")
     rows = facts(record, link)
     # one line per fact: a value from the alert cannot forge a line (e.g. a second "Download link:")
-    plain = "\n".join([verdict, "", *(f"{k}: {_one_line(v, 4096)}" for k, v in rows), ""])
+    files = capture_file_rows(record, file_links)
+    lines = [f"{k}: {_one_line(v, 4096)}" for k, v in rows]
+    plain = "\n".join([verdict, "", *lines, *_files_plain(files), ""])
     cells = "".join(
         f"<tr><th align='left' style='padding:4px 12px 4px 0;vertical-align:top;white-space:nowrap;"
         f"color:#605e5c'>{html.escape(k)}</th><td style='padding:4px 0;word-break:break-all'>"
@@ -116,11 +141,38 @@ def render(record: RunRecord, link: str | None) -> EmailContent:
         f"<h2 style='margin:0 0 8px'>{headline}</h2>"
         f"<p style='{_BANNER[ok]};padding:8px 12px;margin:0 0 12px'>{outcome}</p>"
         f"<table cellpadding='0' cellspacing='0' style='{_FONT}'>{cells}</table>"
+        f"{_files_html(files)}"
         f"<p style='color:#605e5c;font-size:12px;margin-top:16px'>Sent by alertcap. The download link is "
         f"read-only, for this one file, and expires; the file stays in the storage account.</p>"
         f"</body></html>"
     )
     return EmailContent(subject, plain, body)
+
+
+def _files_plain(files: list[tuple[str, str, str]]) -> list[str]:
+    """The plain-text file list: one line per instance file, then its download link."""
+    if not files:
+        return []
+    lines = ["", "Capture files (one per instance):"]
+    for label, value, link in files:
+        lines.append(f"{label}: {_one_line(value, 4096)}")
+        if link:
+            lines.append(f"{label} download link: {_one_line(link, 4096)}")
+    return lines
+
+
+def _files_html(files: list[tuple[str, str, str]]) -> str:
+    """The HTML file list: one row per instance file with its own download button (all values escaped)."""
+    if not files:
+        return ""
+    rows = "".join(
+        f"<tr><th align='left' style='padding:4px 12px 4px 0;white-space:nowrap;color:#605e5c'>"
+        f"{html.escape(label)}</th><td style='padding:4px 12px 4px 0;word-break:break-all'>"
+        f"{html.escape(value)}</td><td>{_cell('Download link', link) if link else ''}</td></tr>"
+        for label, value, link in files
+    )
+    return (f"<h3 style='margin:16px 0 4px'>Capture files (one per instance)</h3>"
+            f"<table cellpadding='0' cellspacing='0' style='{_FONT}'>{rows}</table>")
 
 
 def _cell(label: str, value: str) -> str:

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from core.alerts import AlertSummary
+from core.capture_files import CaptureFile
 from core.errors import InvalidRequest
 from core.targets import Target
 
@@ -80,6 +81,7 @@ class RunRecord:
     stop_reason: str = ""
     capture_errors: list[str] = field(default_factory=list)
     size_bytes: int | None = None
+    files: list[CaptureFile] = field(default_factory=list)  # one per blob; a scale set's has one per instance
     stopped_by_us: bool = False
     agent_installed_by_us: bool = False
     limit_waits: int = 0
@@ -98,4 +100,6 @@ class RunRecord:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunRecord:
         """Inverse of :meth:`to_dict` (unknown keys are ignored)."""
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known["files"] = [CaptureFile.from_dict(f) for f in known.get("files") or []]
+        return cls(**known)

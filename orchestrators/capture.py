@@ -27,6 +27,7 @@ from activities.blueprint import (
     stop_capture,
 )
 from core.arm_ids import parse_resource_id
+from core.capture_files import DescribedCapture, DescribeRequest
 from core.errors import InvalidRequest
 from core.naming import capture_name
 from core.outcome import Outcome
@@ -235,15 +236,17 @@ class CaptureRun:
         yield from self._read_blob(capture_id)
 
     def _read_blob(self, capture_id: str) -> Generator[Any, Any, None]:
-        """Blob URL and size; the file is saved after the session ends, so wait a little for it."""
+        """The capture's files and sizes; they are saved after the session ends, so wait a little for them."""
+        request = DescribeRequest(capture_id, expected_files=len(self.target.scope_include))
         for delay in (0, *BLOB_WAIT_SECONDS):
             if delay:
                 self._phase("waiting for the capture file", capture=self.record.capture_name)
                 yield self.ctx.create_timer(self._now() + timedelta(seconds=delay))
-            described = yield self._call(describe_capture, {"capture_id": capture_id})
-            blob = self._ok(described, "reading the capture file")
-            self.record.storage_path = blob.get("storage_path") or self.record.storage_path
-            self.record.size_bytes = blob.get("size_bytes")
+            described = yield self._call(describe_capture, request.to_dict())
+            blob = DescribedCapture.from_dict(self._ok(described, "reading the capture file"))
+            self.record.storage_path = blob.storage_path or self.record.storage_path
+            self.record.files = list(blob.files)
+            self.record.size_bytes = blob.size_bytes
             if self.record.size_bytes is not None:
                 return
 

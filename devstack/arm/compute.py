@@ -299,6 +299,35 @@ def instance_id(machine: Machine, index: int) -> str:
     return tail if tail.isdigit() else str(index)
 
 
+def scoped_instances(machine: Machine, scope: dict[str, list[str]]) -> list[str]:
+    """The instance VM names a scale-set capture runs on: `scope.include` (all instances when empty) minus
+    `scope.exclude`. Entries are instance ids ("3") or instance names ("vmss-web_3"); an entry naming no
+    instance is a 400 naming it."""
+    by_key: dict[str, str] = {}
+    for index, name in enumerate(machine.instances):
+        by_key[name.lower()] = name
+        by_key[instance_id(machine, index)] = name
+
+    def resolve(key: str) -> list[str]:
+        names = []
+        for entry in scope.get(key) or []:
+            name = by_key.get(entry.lower())
+            if name is None:
+                raise InvalidParameter(
+                    f"properties.scope.{key} names '{entry}', which is not an instance of scale set "
+                    f"'{machine.name}' (instances: {', '.join(machine.instances)}).",
+                    f"properties.scope.{key}",
+                )
+            names.append(name)
+        return names
+
+    include, exclude = resolve("include"), set(resolve("exclude"))
+    chosen = [n for n in (include or machine.instances) if n not in exclude]
+    if not chosen:
+        raise InvalidParameter("properties.scope leaves no instance to capture.", "properties.scope")
+    return list(dict.fromkeys(chosen))
+
+
 def _statuses(machine: Machine, time: str) -> list[dict[str, Any]]:
     return [
         {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import inspect
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +21,7 @@ from devstack.arm.compute import (
     extension_from_body,
     machine_from_config,
     machine_from_spec,
+    scoped_instances,
 )
 from devstack.arm.exceptions import (
     AssumedErrors,
@@ -54,7 +56,8 @@ class ArmBackend:
         self.captures: dict[str, PacketCapture] = {}
         self.operations = AsyncOperations()
         delete = getattr(ctx, "delete_blob", None)  # ring files beyond fileCount
-        self.agent = CaptureAgent(ctx.clock, upload or ctx.upload_blob, delete=delete)
+        self._upload = upload or ctx.upload_blob
+        self.agent = CaptureAgent(ctx.clock, self._upload_capture, delete=delete)
         self.capture_dir = Path(ctx.state_dir) / "captures"
         self.session_limit = ctx.config.session_limit_per_region
         self._load_config_machines()
@@ -194,6 +197,7 @@ class ArmBackend:
             )
         params = parse_capture_body(body)
         machine = self._capture_target(watcher, params)
+        instances = scoped_instances(machine, params.scope) if machine.kind == "vmss" else []
         key = f"{watcher.id}/packetCaptures/{name}".lower()
         existing = self.captures.get(key)
         if existing is not None and existing.active:
@@ -221,6 +225,7 @@ class ArmBackend:
             / watcher.location
             / f"{name}-{uuid.uuid4().hex[:8]}.cap",
             created=self.ctx.clock.now(),
+            instances=instances,
         )
         self.captures[key] = capture
         capture.provisioning = asyncio.ensure_future(self._provision(capture))
@@ -277,7 +282,9 @@ class ArmBackend:
             return
         when = self.ctx.clock.utcnow()
         used = {c.storage_path for c in self.captures.values()}
-        suffix = "" if params.continuous else ".cap"  # a ring's path is the prefix of its files' names
+        # a ring's path is the prefix of its files' names; a scale set's capture is a folder that receives
+        # one file per instance; a VM's is one .cap blob
+        suffix = "" if params.continuous or machine.kind == "vmss" else ".cap"
         while True:  # a frozen (manual) clock must not give two captures the same blob
             path = (
                 f"{account.blob_endpoint.rstrip('/')}/{CAPTURE_CONTAINER}{machine.id.lower()}/"
@@ -287,6 +294,19 @@ class ArmBackend:
                 break
             when += timedelta(milliseconds=1)
         location["storagePath"] = path
+
+    async def _upload_capture(self, storage_path: str, file: Path) -> None:
+        """Upload a finished pcap: to its blob, or for a scale-set capture one file per captured instance.
+
+        The devstack's instances of one scale set share the scale set's interface, so each instance file holds
+        what that interface carried; the folder layout is what the product must read.
+        """
+        capture = next((c for c in self.captures.values() if c.storage_path == storage_path), None)
+        targets = capture.instance_files if capture is not None and capture.instances else [storage_path]
+        for url in targets:
+            result = self._upload(url, file)
+            if inspect.isawaitable(result):
+                await result
 
     async def _provision(self, capture: PacketCapture) -> None:
         machine, params = capture.machine, capture.params

@@ -69,6 +69,13 @@ class PacketCapture:
     etag: str = field(default_factory=lambda: f'W/"{uuid.uuid4()}"')
     session: CaptureSession | None = None
     provisioning: asyncio.Task | None = None
+    instances: list[str] = field(default_factory=list)  # a scale set's captured instance VM names
+
+    @property
+    def instance_files(self) -> list[str]:
+        """A scale-set capture's blob URLs, one `<instance name>.cap` per instance under its folder."""
+        folder = self.storage_path.rstrip("/")
+        return [f"{folder}/{name}.cap" for name in self.instances] if folder else []
 
     @property
     def storage_path(self) -> str:
@@ -120,6 +127,7 @@ class PacketCapture:
             "errors": status["packetCaptureError"],
             "captureStartTime": status.get("captureStartTime"),
             "blobUrl": self.storage_path or None,
+            **({"instances": list(self.instances), "files": self.instance_files} if self.instances else {}),
             "uploaded": bool(self.session and self.session.uploaded),
             "localFile": str(self.file_path),
             "bytes": self.session.bytes_written if self.session else 0,

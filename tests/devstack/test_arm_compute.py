@@ -100,10 +100,11 @@ def test_missing_vm_and_extension_are_404(arm):
 
 def test_scale_set_and_instances(arm):
     vmss = arm.compute.virtual_machine_scale_sets.get("rg-alertcap-east", "vmss-web")
-    assert vmss.location == "eastus" and vmss.sku.capacity == 2
+    assert vmss.location == "eastus" and vmss.sku.capacity == 3
     assert vmss.virtual_machine_profile.storage_profile.os_disk.os_type == "Linux"
     instances = list(arm.compute.virtual_machine_scale_set_vms.list("rg-alertcap-east", "vmss-web"))
-    assert [(i.name, i.instance_id) for i in instances] == [("vmss-web_0", "0"), ("vmss-web_1", "1")]
+    expected = [("vmss-web_0", "0"), ("vmss-web_1", "1"), ("vmss-web_3", "3")]
+    assert [(i.name, i.instance_id) for i in instances] == expected
     assert instances[0].id.endswith("/virtualMachineScaleSets/vmss-web/virtualMachines/0")
 
 

@@ -370,13 +370,35 @@ def test_running_name_conflicts_stopped_name_is_replaced(arm, web_vm):
     assert arm.status("pc-dup").packet_capture_status == "Running"
 
 
-def test_scale_set_capture(arm):
+def test_scale_set_capture_writes_one_file_per_included_instance(arm, devstack_admin):
     vmss = arm.vm_id("rg-alertcap-east", "vmss-web", scale_set=True)
-    created = arm.create("pc-vmss", vmss, region="eastus", targetType="AzureVMSS", scope={"include": ["0"]})
-    assert created.target_type == "AzureVMSS" and created.scope.include == ["0"]
-    assert "/virtualmachinescalesets/vmss-web/" in created.storage_location.storage_path
+    created = arm.create("pc-vmss", vmss, region="eastus", targetType="AzureVMSS",
+                         scope={"include": ["3", "vmss-web_0"]})
+    assert created.target_type == "AzureVMSS" and created.scope.include == ["3", "vmss-web_0"]
+    folder = created.storage_location.storage_path
+    assert "/virtualmachinescalesets/vmss-web/" in folder and not folder.endswith(".cap")
     arm.network.packet_captures.begin_stop(WATCHER_RG, "NetworkWatcher_eastus", "pc-vmss").result()
     assert arm.status("pc-vmss", "eastus").stop_reason == "Manual"
+    [summary] = [c for c in devstack_admin.captures() if c["name"] == "pc-vmss"]
+    assert summary["instances"] == ["vmss-web_3", "vmss-web_0"]
+    assert summary["files"] == [f"{folder}/vmss-web_3.cap", f"{folder}/vmss-web_0.cap"]
+    for url in summary["files"]:
+        assert arm.download(url)[:4] in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4")  # a pcap per instance
+    with pytest.raises(ResourceNotFoundError):
+        arm.download(f"{folder}/vmss-web_1.cap")  # instance 1 was not in scope
+
+
+@pytest.mark.parametrize("scope, named", [
+    ({"include": ["2"]}, "'2'"),
+    ({"exclude": ["vmss-web_9"]}, "vmss-web_9"),
+    ({"include": ["0"], "exclude": ["0"]}, "no instance"),
+])
+def test_scale_set_scope_must_name_its_instances(arm, scope, named):
+    vmss = arm.vm_id("rg-alertcap-east", "vmss-web", scale_set=True)
+    with pytest.raises(HttpResponseError) as err:
+        arm.create("pc-vmss-bad", vmss, region="eastus", targetType="AzureVMSS", scope=scope)
+    assert err.value.status_code == 400 and named in err.value.error.message
+    assert err.value.error.target.startswith("properties.scope")
 
 
 def test_frozen_clock_still_gives_each_capture_its_own_blob(arm, web_vm, devstack_admin):

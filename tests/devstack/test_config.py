@@ -35,7 +35,7 @@ def test_default_config_describes_the_demo() -> None:
         "/providers/Microsoft.Compute/virtualMachines/vm-demo"
     )
     assert len({vm.location for vm in config.vms}) == 2
-    assert config.scale_sets and config.scale_sets[0].instances == ["vmss-web_0", "vmss-web_1"]
+    assert config.scale_sets and config.scale_sets[0].instances == ["vmss-web_0", "vmss-web_1", "vmss-web_3"]
     assert config.capture_account.name == "alertcapcaptures"
     assert config.capture_storage_account.endswith("/storageAccounts/alertcapcaptures")
     assert config.role_assignments[0].principal_id == config.principal_id

@@ -176,4 +176,7 @@ def test_scale_set_alert_captures_the_named_instance(product_stack, admin) -> No
     status = wait_for_run(product_stack, response.json()["runs"][0]["instanceId"])
     assert status["output"]["status"] == "succeeded", status["output"]
     (capture,) = captures_for(admin, vmss)
-    assert capture["targetType"] == "AzureVMSS"
+    assert capture["targetType"] == "AzureVMSS" and capture["instances"] == ["vmss-web_1"]
+    output = status["output"]
+    assert [(f["instance"], f["url"]) for f in output["files"]] == [("vmss-web_1", capture["files"][0])]
+    assert output["size_bytes"] == output["files"][0]["size_bytes"] >= 24

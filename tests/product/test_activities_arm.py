@@ -12,6 +12,7 @@ from azure.core.exceptions import HttpResponseError
 
 from activities import clients, compute_ops, network_ops, notify
 from activities.errors import outcome_activity
+from core.capture_files import DescribedCapture, DescribeRequest
 from core.naming import capture_name
 from core.records import SUCCEEDED, RunRecord
 from devstack.testing import AdminClient, DevstackState, isolated_azure_env, wait_until
@@ -56,9 +57,10 @@ def wait_stopped(capture_id: str) -> dict:
     return wait_until(stopped, 20, interval=0.2, message="capture stopped")
 
 
-def wait_blob(capture_id: str) -> dict:
+def wait_blob(capture_id: str, expected_files: int = 0) -> dict:
     def uploaded() -> dict | None:
-        described = outcome_activity(network_ops.describe_capture)(capture_id)["value"]
+        request = DescribeRequest(capture_id, expected_files)
+        described = outcome_activity(network_ops.describe_capture)(request)["value"]
         return described if described["size_bytes"] is not None else None
 
     return wait_until(uploaded, 20, interval=0.2, message="blob uploaded")
@@ -191,6 +193,37 @@ def test_email_links_the_capture_with_a_user_delegation_sas(
     assert "skoid=" in link and "sig=" in link and "&lt;b&gt;rule" in email["html"]
     again = outcome_activity(notify.send_email)(record, "0b5e1f0c-7b1c-4a8e-9f55-2f6a4f4b9c11")
     assert again["ok"] is True and len(devstack_admin.emails()) == 1  # same Operation-Id: sent once
+
+
+def test_scale_set_capture_lists_one_file_per_instance_and_the_email_links_each(
+        azure: DevstackState, devstack_admin: AdminClient) -> None:
+    name = capture_name("alertcap-" + "b" * 24, datetime.now(UTC))
+    watcher = watcher_for(azure, "eastus")
+    vmss = (f"/subscriptions/{azure.subscription_id}/resourceGroups/rg-alertcap-east/providers/"
+            "Microsoft.Compute/virtualMachineScaleSets/vmss-web")
+    target = {"id": vmss, "target_type": "AzureVMSS", "scope_include": ["3", "0"]}
+    created = outcome_activity(network_ops.create_capture)(watcher, name, target, capture_config(azure, 1))
+    folder = created["value"]["storage_path"]
+    assert folder and not folder.endswith(".cap")  # a scale set's capture is a folder
+    described = DescribedCapture.from_dict(wait_blob(created["value"]["id"], expected_files=2))
+    assert described.storage_path == folder and described.complete
+    assert [(f.instance, f.url) for f in described.files] == [
+        ("vmss-web_0", f"{folder}/vmss-web_0.cap"), ("vmss-web_3", f"{folder}/vmss-web_3.cap")]
+    assert all(f.size_bytes >= 24 for f in described.files)  # at least a pcap header each
+    assert described.size_bytes == sum(f.size_bytes for f in described.files)
+    record = RunRecord(instance_id="alertcap-" + "b" * 24, target=vmss, target_type="AzureVMSS",
+                       alert={"rule": "r"}, status=SUCCEEDED, capture_name=name, storage_path=folder,
+                       size_bytes=described.size_bytes, files=list(described.files))
+    sent = outcome_activity(notify.send_email)(record, "9a1c55e2-3d0b-4c6f-8e1a-5b2d7c9f0a31")
+    assert sent["ok"] is True, sent
+    (email,) = devstack_admin.emails()
+    text = email["plain_text"]
+    assert f"Folder: {folder}" in text and "in 2 files" in text and "\nDownload link:" not in text
+    for instance in ("vmss-web_0", "vmss-web_3"):
+        assert f"Instance {instance}: {folder}/{instance}.cap (" in text
+        link = re.search(rf"Instance {instance} download link: (\S+)", text).group(1)
+        assert link.startswith(f"{folder}/{instance}.cap?") and "sig=" in link
+    assert email["html"].count("Download the capture (.cap)") == 2
 
 
 def test_email_goes_out_without_a_link_when_the_link_cannot_be_made(

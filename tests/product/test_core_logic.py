@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from core.capture_files import CaptureFile, instance_of, is_folder
 from core.email import render
 from core.errors import ConfigurationError
 from core.naming import capture_created_before, capture_name, instance_id, is_stale, window_start
@@ -153,3 +154,38 @@ def test_email_keeps_values_it_cannot_parse_and_small_sizes_in_bytes() -> None:
     mail = render(record, None)
     assert "Alert fired: not a time <b>" in mail.plain_text and "not a time &lt;b&gt;" in mail.html
     assert "Size: 24 bytes" in mail.plain_text and "Duration" not in mail.plain_text
+
+
+def test_scale_set_email_lists_each_instance_file_with_its_size_and_own_link() -> None:
+    folder = "https://caps.blob.core.windows.net/network-watcher-logs/vmss/packetcapture_10_00_00_000"
+    files = [CaptureFile(f"{folder}/vmss-web_0.cap", 2048, "vmss-web_0"),
+             CaptureFile(f"{folder}/vmss-web_3.cap", 24, "vmss-<b>3")]
+    record = RunRecord(instance_id="alertcap-x", target=VM, target_type="AzureVMSS", status=SUCCEEDED,
+                       alert={"rule": "r"}, storage_path=folder, size_bytes=2072, files=files)
+    mail = render(record, None, {files[0].url: f"{files[0].url}?sig=a&se=b"})
+    text = mail.plain_text
+    assert f"Folder: {folder}" in text and "Size: 2.0 KiB (2,072 bytes) in 2 files" in text
+    assert f"Instance vmss-web_0: {folder}/vmss-web_0.cap (2.0 KiB (2,048 bytes))" in text
+    assert f"Instance vmss-web_0 download link: {folder}/vmss-web_0.cap?sig=a&se=b" in text
+    assert f"Instance vmss-<b>3: {folder}/vmss-web_3.cap (24 bytes)" in text
+    assert "Instance vmss-<b>3 download link" not in text  # no link could be made for it
+    assert "vmss-&lt;b&gt;3" in mail.html and "<b>3" not in mail.html
+    assert mail.html.count("Download the capture (.cap)") == 1
+
+
+def test_run_record_round_trips_its_typed_file_list() -> None:
+    record = RunRecord(instance_id="alertcap-x", target=VM, target_type="AzureVMSS", alert={},
+                       files=[CaptureFile("https://a/b/x.cap", 10, "vmss_1")])
+    data = record.to_dict()
+    assert data["files"] == [{"url": "https://a/b/x.cap", "size_bytes": 10, "instance": "vmss_1"}]
+    assert RunRecord.from_dict(data) == record
+    assert RunRecord.from_dict({k: v for k, v in data.items() if k != "files"}).files == []
+    with pytest.raises(ValueError):
+        CaptureFile.from_dict({"url": "https://a/x.cap", "size_bytes": -1})
+
+
+def test_capture_file_helpers_tell_a_folder_from_a_blob() -> None:
+    assert is_folder("https://a/c/vmss/packetcapture_1", "AzureVMSS")
+    assert not is_folder("https://a/c/vmss/packetcapture_1.cap", "AzureVMSS")
+    assert not is_folder("https://a/c/vm/packetcapture_1", "AzureVM")
+    assert instance_of("https://a/c/f/vmss-web_3.cap", "https://a/c/f/") == "vmss-web_3"

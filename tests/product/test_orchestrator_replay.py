@@ -11,6 +11,7 @@ from azure.durable_functions.models.history.HistoryEventType import HistoryEvent
 from product_replay_harness import ActivityFailure, ReplayHarness
 
 from core.alerts import AlertSummary
+from core.capture_files import CaptureFile, DescribedCapture
 from core.outcome import Outcome
 from core.records import CaptureRequest
 from core.settings import Settings
@@ -102,8 +103,9 @@ class FakeAzure:
 
     def describe_capture(self, payload: dict) -> Outcome:
         self.blob_after_describes -= 1
-        return Outcome.success(storage_path="https://caps.blob.core.windows.net/network-watcher-logs/x.cap",
-                               size_bytes=2048 if self.blob_after_describes <= 0 else None)
+        path = "https://caps.blob.core.windows.net/network-watcher-logs/x.cap"
+        files = [CaptureFile(path, 2048)] if self.blob_after_describes <= 0 else []
+        return Outcome.success(**DescribedCapture(path, files, bool(files)).to_dict())
 
     def send_email(self, payload: dict) -> Outcome:
         return Outcome.success(message_id=payload["operation_id"], status="Succeeded")
