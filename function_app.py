@@ -4,6 +4,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from activities.blueprint import bp as activities_bp
+from activities.ring_blueprint import bp as ring_activities_bp
 from http_starter.blueprint import bp as http_bp
 from orchestrators.blueprint import bp as orchestrators_bp
 
@@ -11,3 +12,4 @@ app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(http_bp)
 app.register_functions(orchestrators_bp)
 app.register_functions(activities_bp)
+app.register_functions(ring_activities_bp)

@@ -31,12 +31,13 @@ def download_link(record: RunRecord, valid_hours: int) -> str | None:
 
 
 def file_links(record: RunRecord, valid_hours: int) -> dict[str, str]:
-    """A read-only link for each instance file of a scale-set capture (a file whose link fails gets none)."""
+    """A read-only link for each instance file of a scale-set capture, or each incident file of an armed
+    run (a file whose link fails gets none)."""
     if record.status != SUCCEEDED:
         return {}
     links = {}
     for item in record.files:
-        if not item.instance:
+        if not item.instance and not record.armed:  # an armed run's files are its incident's
             continue
         try:
             links[item.url] = read_link(item.url, valid_hours)

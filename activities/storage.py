@@ -6,21 +6,22 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from azure.core.exceptions import ResourceNotFoundError
-from azure.storage.blob import BlobClient, BlobSasPermissions, generate_blob_sas
+from azure.storage.blob import BlobClient, BlobSasPermissions, ContainerClient, generate_blob_sas
 
 from activities import clients
 from core.capture_files import CaptureFile, folder_prefix, instance_of
 
 
-def _account_url(blob: BlobClient) -> str:
-    url = blob.url.split("?", 1)[0]
+def account_url(blob: BlobClient | ContainerClient) -> str:
+    """The account endpoint of a blob or container client (path-style emulator URLs keep their account)."""
+    url = blob.url.split("?", 1)[0].rstrip("/") + "/"
     marker = f"/{blob.container_name}/"
     return url[: url.index(marker, len("https://"))]
 
 
 def _blob(storage_path: str) -> BlobClient:
     parsed = BlobClient.from_blob_url(storage_path)
-    service = clients.blob_service(_account_url(parsed))
+    service = clients.blob_service(account_url(parsed))
     return service.get_blob_client(parsed.container_name, parsed.blob_name)
 
 
@@ -36,7 +37,7 @@ def folder_files(folder_url: str) -> list[CaptureFile]:
     """Every ``.cap`` blob under the folder ``folder_url`` (a scale-set capture), by name, with its size."""
     prefix = folder_prefix(folder_url)
     parsed = BlobClient.from_blob_url(prefix + "x")  # a blob under the folder: gives container and path
-    service = clients.blob_service(_account_url(parsed))
+    service = clients.blob_service(account_url(parsed))
     container = service.get_container_client(parsed.container_name)
     name_prefix = parsed.blob_name[:-1]
     base = prefix[: len(prefix) - len(name_prefix)]
@@ -52,7 +53,7 @@ def folder_files(folder_url: str) -> list[CaptureFile]:
 def read_link(storage_path: str, valid_hours: int) -> str:
     """A time-limited read-only link signed with a user delegation key of the managed identity."""
     blob = _blob(storage_path)
-    service = clients.blob_service(_account_url(blob))
+    service = clients.blob_service(account_url(blob))
     start = datetime.now(UTC) - timedelta(minutes=5)
     expiry = datetime.now(UTC) + timedelta(hours=valid_hours)
     key = service.get_user_delegation_key(start, expiry)

@@ -6,6 +6,7 @@ import html
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from core.incident_email import incident_rows, is_incident_link
 from core.records import SUCCEEDED, RunRecord
 
 
@@ -123,7 +124,7 @@ def render(record: RunRecord, link: str | None, file_links: dict[str, str] | Non
     verdict = "Packet capture ready" if ok else "Packet capture FAILED"
     vm = record.target.rsplit("/", 1)[-1]
     subject = _one_line(f"[alertcap] {verdict}: {vm} ({record.alert.get('rule', '')})")
-    rows = facts(record, link)
+    rows = facts(record, link) + incident_rows(record, file_links or {})
     # one line per fact: a value from the alert cannot forge a line (e.g. a second "Download link:")
     files = capture_file_rows(record, file_links)
     lines = [f"{k}: {_one_line(v, 4096)}" for k, v in rows]
@@ -177,6 +178,8 @@ def _files_html(files: list[tuple[str, str, str]]) -> str:
 
 def _cell(label: str, value: str) -> str:
     escaped = html.escape(value, quote=True)
+    if is_incident_link(label) and value.lower().startswith("https://"):
+        return f"<a href=\"{escaped}\">Download (.cap)</a>"
     if label == "Download link" and value.lower().startswith("https://"):
         return (f"<a href=\"{escaped}\" style='display:inline-block;background:#0f6cbd;color:#ffffff;"
                 f"padding:6px 14px;border-radius:4px;text-decoration:none'>Download the capture (.cap)</a>")

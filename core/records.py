@@ -28,11 +28,15 @@ class CaptureRequest:
     alert: AlertSummary
     window_start: str
     config: dict[str, Any]
+    sentry: dict[str, Any] | None = None  # the armed target's sentry view (core.sentry.SentryView) or None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {"target": self.target.to_dict(), "alert": self.alert.to_dict(),
+        data = {"target": self.target.to_dict(), "alert": self.alert.to_dict(),
                 "window_start": self.window_start, "config": dict(self.config)}
+        if self.sentry is not None:
+            data["sentry"] = dict(self.sentry)
+        return data
 
     @classmethod
     def from_dict(cls, data: Any) -> CaptureRequest:
@@ -58,7 +62,10 @@ class CaptureRequest:
             raise InvalidRequest("config.filters", "must be a list")
         if not isinstance(config.get("agent_auto_install"), bool):
             raise InvalidRequest("config.agent_auto_install", "must be a boolean")
-        return cls(target, AlertSummary.from_dict(data["alert"]), window, config)
+        sentry = data.get("sentry")
+        if sentry is not None and not isinstance(sentry, dict):
+            raise InvalidRequest("sentry", "must be an object")
+        return cls(target, AlertSummary.from_dict(data["alert"]), window, config, sentry)
 
 
 @dataclass
@@ -92,6 +99,9 @@ class RunRecord:
     email_message_id: str = ""
     email_error: str = ""
     timings: dict[str, str] = field(default_factory=dict)
+    armed: bool = False  # the target had a sentry: the evidence is harvested from its continuous capture
+    incident_before_seconds: float | None = None
+    incident_after_seconds: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

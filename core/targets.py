@@ -98,6 +98,11 @@ def select_targets(
     return list(targets.values()), ignored
 
 
+def in_allowed_scopes(target_id: str, scopes: tuple[tuple[str, str | None], ...]) -> bool:
+    """True when the resource lies in one of the allowed subscriptions / resource groups."""
+    return _allowed(parse_resource_id(target_id), scopes)
+
+
 def _allowed(rid: ResourceId, scopes: tuple[tuple[str, str | None], ...]) -> bool:
     sub, group = rid.subscription_id.lower(), rid.resource_group.lower()
     return any(sub == s and (g is None or g == group) for s, g in scopes)

@@ -16,6 +16,7 @@ import azure.functions as func
 
 from core.settings import Settings
 from core.webhook_auth import index_time_requires_key
+from http_starter import sentry_api
 from http_starter.auth import WebhookAuthenticator, authenticate
 from http_starter.handler import handle_alert
 
@@ -42,3 +43,24 @@ async def alerts(req: func.HttpRequest, client: df.DurableOrchestrationClient) -
     if denied is not None:
         return denied
     return await handle_alert(req, client, _settings)
+
+
+@bp.route(route="sentry/arm", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
+@bp.durable_client_input(client_name="client")
+async def sentry_arm(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Arm a VM: start its sentry (one continuous capture kept running)."""
+    return await sentry_api.arm(req, client, _settings)
+
+
+@bp.route(route="sentry/disarm", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
+@bp.durable_client_input(client_name="client")
+async def sentry_disarm(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Disarm a VM: its sentry stops the continuous capture and ends."""
+    return await sentry_api.disarm(req, client, _settings)
+
+
+@bp.route(route="sentry", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
+@bp.durable_client_input(client_name="client")
+async def sentry_list(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """The armed VMs."""
+    return await sentry_api.list_armed(client)

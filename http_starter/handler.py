@@ -19,6 +19,7 @@ from core.alerts import ParsedAlert, parse_alert
 from core.errors import ConfigurationError, InvalidRequest
 from core.naming import instance_id, window_start
 from core.records import CaptureRequest
+from core.sentry import SentryView, sentry_instance_id
 from core.settings import Settings
 from core.targets import Target, select_targets
 
@@ -135,7 +136,8 @@ async def _start_one(client: Any, settings: Settings, alert: ParsedAlert, target
     existing = await _client_call("get_status", client.get_status(run_id))
     if existing:
         return await _duplicate(client, run_id, target, alert, _status_name(existing))
-    request = CaptureRequest(target, alert.summary, window.isoformat(), settings.capture_config())
+    sentry = await armed_view(client, target.id)
+    request = CaptureRequest(target, alert.summary, window.isoformat(), settings.capture_config(), sentry)
     try:
         await _client_call("start_new", client.start_new(ORCHESTRATOR_NAME, run_id, request.to_dict()))
     except BackendUnavailable as exc:
@@ -146,6 +148,16 @@ async def _start_one(client: Any, settings: Settings, alert: ParsedAlert, target
     log.info("started run %s for %s", run_id, target.id)
     urls = client.create_http_management_payload(run_id)
     return RunAnswer(run_id, target.id, "started", "Pending", without_key(urls.get("statusQueryGetUri", "")))
+
+
+async def armed_view(client: Any, target_id: str) -> dict[str, Any] | None:
+    """The target's sentry view when it is armed with a running ring (its files are harvested instead of
+    starting a capture), else None: an unarmed target, or one whose sentry has not started its ring yet."""
+    status = await _client_call("get_status", client.get_status(sentry_instance_id(target_id)))
+    if not status or _status_name(status) not in ("Running", "ContinuedAsNew", "Pending"):
+        return None
+    view = SentryView.from_dict(getattr(status, "custom_status", None))
+    return view.to_dict() if view is not None and view.armed and view.storage_paths else None
 
 
 def without_key(url: str) -> str:

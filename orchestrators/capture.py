@@ -34,6 +34,8 @@ from core.outcome import Outcome
 from core.records import SUCCEEDED, CaptureRequest, RunRecord
 from core.regions import pick_watcher
 from core.schedule import status_check_offsets
+from core.sentry import SentryView
+from orchestrators.harvest import harvest_incident
 
 EXTRA_ALERT_EVENT = "extra_alert"
 MAX_RECORDED_EXTRA_ALERTS = 20
@@ -128,6 +130,11 @@ class CaptureRun:
         return self.record.to_dict()
 
     def _capture(self) -> Generator[Any, Any, None]:
+        if self.req.sentry is not None:  # armed: harvest the continuous capture, start no second one
+            failed = yield from harvest_incident(self, SentryView.from_dict(self.req.sentry))
+            if failed:
+                raise RunFailed(failed)
+            return
         watcher, located = yield from self._locate()
         region, agent = yield from self._clean_and_check(watcher)
         yield from self._wait_for_capacity(watcher, region)

@@ -121,6 +121,7 @@ class PacketCapture:
             "interface": self.session.spec.interface if self.session else None,
             "netns": self.machine.netns,
             "bpf": self.params.bpf,
+            "continuous": self.params.continuous,
             "provisioningState": self.provisioning_state,
             "status": status["packetCaptureStatus"],
             "stopReason": status["stopReason"],

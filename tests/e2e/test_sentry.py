@@ -1,0 +1,201 @@
+"""Armed VMs on the devstack: the sentry keeps one continuous capture; an alert harvests the time before it.
+
+Real parts throughout: the sentry HTTP API on the durable host (master key), the sentry orchestration, the
+ARM emulator's continuous capture (tcpdump on loopback cut into ring files in Azurite), server-side copies
+into incidents/<run id>/ under the managed identity, and the email's links.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import socket
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import dpkt
+import httpx
+import product_payloads as p
+import pytest
+
+from core.sentry import sentry_instance_id
+from devstack.testing import AdminClient, DevstackState, wait_until
+from tests.e2e.test_alert_to_capture import post, run_status, wait_for_run
+
+pytestmark = pytest.mark.e2e
+LOOKBACK = 300
+RING_BUDGET = 96 * 1024  # 6 files of 16 KiB: the ~27 kB burst fills two of them
+TRICKLE_PAUSE = 0.1  # traffic after the alert (~9 kB/s) closes the files the after part needs
+
+
+class Sink:
+    """A loopback TCP server that accepts and drains connections (the burst's destination)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(128)
+        self.port = self.sock.getsockname()[1]
+
+    def burst(self, connections: int, size: int = 400) -> None:
+        for _ in range(connections):
+            with socket.create_connection(("127.0.0.1", self.port), timeout=2) as conn:
+                conn.sendall(b"b" * size)
+                accepted, _ = self.sock.accept()
+                accepted.recv(65536)
+                accepted.close()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def sentry_api(state: DevstackState, method: str, action: str = "", body: Any = None,
+               key: str | None = None) -> httpx.Response:
+    url = f"{state.function_host}/api/sentry" + (f"/{action}" if action else "")
+    return httpx.request(method, url, params={"code": key or state.master_key}, json=body, timeout=15)
+
+
+def ring_captures(admin: AdminClient, vm_id: str, running_only: bool = True) -> list[dict[str, Any]]:
+    return [c for c in admin.captures() if c["target"].lower() == vm_id.lower() and c.get("continuous")
+            and (not running_only or c["status"] == "Running")]
+
+
+def arm(state: DevstackState, admin: AdminClient, vm_id: str, port: int, **extra: Any) -> dict[str, Any]:
+    body = {"target": vm_id, "lookback_seconds": LOOKBACK, "budget_bytes": RING_BUDGET, "after_seconds": 2,
+            "watch_seconds": 2, "filters": [{"protocol": "TCP", "localPort": str(port)}], **extra}
+    response = sentry_api(state, "POST", "arm", body)
+    assert response.status_code == 202, response.text
+    wait_until(lambda: ring_captures(admin, vm_id), 30, interval=0.2, message="the ring capture runs")
+    return response.json()
+
+
+def disarm_and_check(state: DevstackState, admin: AdminClient, vm_id: str) -> None:
+    response = sentry_api(state, "POST", "disarm", {"target": vm_id})
+    assert response.status_code == 202, response.text
+    instance = sentry_instance_id(vm_id)
+    status = wait_until(lambda: (s := run_status(state, instance)) and s["runtimeStatus"] == "Completed"
+                        and s, 30, interval=0.2, message="the sentry ended")
+    assert status["output"]["status"] == "disarmed"
+    assert ring_captures(admin, vm_id, running_only=False) == [], "disarm leaves no session behind"
+    assert sentry_api(state, "POST", "disarm", {"target": vm_id}).status_code == 404
+
+
+def packets_to(pcap: bytes, port: int) -> list[tuple[float, dpkt.tcp.TCP]]:
+    found = []
+    for when, frame in dpkt.pcap.Reader(io.BytesIO(pcap)):
+        ip = dpkt.ethernet.Ethernet(frame).data
+        if isinstance(ip, dpkt.ip.IP) and isinstance(ip.data, dpkt.tcp.TCP) and ip.data.dport == port:
+            found.append((when, ip.data))
+    return found
+
+
+def test_the_api_needs_the_master_key_and_names_bad_fields(product_stack, admin, fresh_vm):
+    assert sentry_api(product_stack, "GET", key=product_stack.function_key).status_code == 401
+    bad = sentry_api(product_stack, "POST", "arm", {"target": fresh_vm, "lookback_seconds": "15m"})
+    assert bad.status_code == 400 and bad.json()["field"] == "lookback_seconds"
+    assert sentry_api(product_stack, "POST", "arm", {"target": "vm-1"}).json()["field"] == "target"
+    assert sentry_api(product_stack, "POST", "disarm", {"target": fresh_vm}).status_code == 404
+
+
+def test_armed_vm_alert_harvests_the_burst_from_before_the_alert(product_stack, admin, fresh_vm):
+    sink = Sink()
+    try:
+        armed = arm(product_stack, admin, fresh_vm, sink.port)
+        assert armed["instanceId"] == sentry_instance_id(fresh_vm) and armed["file_count"] == 6
+        assert armed["file_size_bytes"] == RING_BUDGET // 6
+        again = sentry_api(product_stack, "POST", "arm", {"target": fresh_vm})
+        assert again.status_code == 200 and again.json()["outcome"] == "already armed"
+        burst_started = time.time()
+        sink.burst(30)
+        fired = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        response = post(product_stack, p.common_metric_static(targets=[fresh_vm.lower()], fired=fired))
+        assert response.status_code == 202, response.text
+        (run,) = response.json()["runs"]
+        deadline = time.monotonic() + 20
+        # a trickle of traffic until the run is done closes the ring files the after part needs
+        while (status := run_status(product_stack, run["instanceId"])) is None or \
+                status["runtimeStatus"] not in ("Completed", "Failed"):
+            assert time.monotonic() < deadline, "the run did not finish"
+            sink.burst(1)
+            time.sleep(TRICKLE_PAUSE)  # pacing the traffic generator, not waiting for a result
+        output = wait_for_run(product_stack, run["instanceId"])["output"]
+        assert output["status"] == "succeeded", output
+        assert output["armed"] is True and output["files"]
+        listed = sentry_api(product_stack, "GET").json()["sentries"]
+        assert [s["target"] for s in listed if s["target"] == fresh_vm] == [fresh_vm]
+        assert len(ring_captures(admin, fresh_vm)) == 1, "still exactly one continuous capture"
+        captures_started = [c for c in admin.captures() if c["target"].lower() == fresh_vm.lower()]
+        assert all(c.get("continuous") for c in captures_started), "no second (alert) capture was started"
+        (email,) = [e for e in admin.emails() if run["instanceId"] in e["plain_text"]]
+        links = re.findall(r"Incident file \d+: (\S+)", email["plain_text"])
+        assert len(links) == len(output["files"])
+        assert re.search(r"covering \d+ s before and \d+ s after the alert", email["plain_text"])
+        packets = []
+        for link in links:
+            assert f"/incidents/{run['instanceId']}/" in link and "sig=" in link
+            blob = httpx.get(link, verify=product_stack.ssl_context(), timeout=10)
+            assert blob.status_code == 200
+            packets += packets_to(blob.content, sink.port)
+        first_syn = min(when for when, tcp in packets if tcp.flags & dpkt.tcp.TH_SYN)
+        assert burst_started - 0.5 <= first_syn <= burst_started + 1.0, "the burst's first packet is there"
+        assert output["incident_before_seconds"] >= (datetime.fromisoformat(
+            fired.replace("Z", "+00:00")).timestamp() - first_syn) - 0.5
+    finally:
+        sink.close()
+    disarm_and_check(product_stack, admin, fresh_vm)
+
+
+def test_renewal_keeps_one_session_at_a_time_and_measures_the_gap(product_stack, admin, fresh_vm):
+    sink = Sink()
+    try:
+        arm(product_stack, admin, fresh_vm, sink.port, session_seconds=60, renew_margin_seconds=56)
+        most = 0
+        deadline = time.monotonic() + 30
+
+        def renewed_twice() -> dict[str, Any] | None:
+            nonlocal most
+            most = max(most, len(ring_captures(admin, fresh_vm)))
+            assert time.monotonic() < deadline
+            view = next((s for s in sentry_api(product_stack, "GET").json()["sentries"]
+                         if s["target"] == fresh_vm), None)
+            return view if view and view["renewals"] >= 2 and view["last_gap_seconds"] is not None else None
+
+        view = wait_until(renewed_twice, 30, interval=0.05, message="two renewals")
+        assert most == 1, "never two continuous captures at once"
+        assert 0 <= view["last_gap_seconds"] < 10
+        assert view["generation"] >= 3 and len(view["storage_paths"]) >= 2
+    finally:
+        sink.close()
+    disarm_and_check(product_stack, admin, fresh_vm)
+
+
+def test_cli_arms_lists_and_disarms(product_stack, admin, fresh_vm):
+    from typer.testing import CliRunner
+
+    from alertcap_cli.main import app
+
+    runner = CliRunner()
+
+    def cli(*args: str) -> Any:
+        return runner.invoke(app, ["--state-dir", product_stack.state_dir, *args])
+
+    bad = cli("sentry", "arm", "--vm", fresh_vm, "--lookback", "15x")
+    assert bad.exit_code == 2 and "--lookback" in bad.stderr
+    assert cli("sentry", "arm", "--vm", "vm-1").exit_code == 2
+    armed = cli("-o", "json", "sentry", "arm", "--vm", fresh_vm, "--lookback", "2m", "--budget", "64KiB")
+    assert armed.exit_code == 0, armed.stderr
+    reply = json.loads(armed.stdout)
+    assert reply["outcome"] == "armed" and reply["file_count"] == 3 and reply["budget_bytes"] == 65536
+    wait_until(lambda: ring_captures(admin, fresh_vm), 30, interval=0.2, message="the ring capture runs")
+    listed = cli("sentry", "list")
+    assert listed.exit_code == 0 and fresh_vm.rsplit("/", 1)[-1] in listed.stdout
+    assert cli("sentry", "disarm", "--vm", fresh_vm).exit_code == 0
+    wait_until(lambda: not ring_captures(admin, fresh_vm, running_only=False), 30, interval=0.2,
+               message="disarmed")
+    instance = sentry_instance_id(fresh_vm)
+    wait_until(lambda: run_status(product_stack, instance)["runtimeStatus"] == "Completed", 30, interval=0.2,
+               message="the sentry ended")
+    again = cli("sentry", "disarm", "--vm", fresh_vm)
+    assert again.exit_code == 3 and "not armed" in again.stderr
