@@ -60,10 +60,55 @@ def prepare_region(watcher_id: str, now: str, retention_seconds: int) -> Outcome
     return Outcome.success(session_count=len(names) - len(deleted), deleted=deleted)
 
 
+def _existing_capture(ops: Any, group: str, watcher: str, name: str, target_id: str) -> Any | None:
+    """The capture ``name`` when it exists (for ``target_id``), else None; a same-named capture of another
+    target is a permanent conflict."""
+    try:
+        found = ops.get(group, watcher, name)
+    except ResourceNotFoundError:
+        return None
+    existing_target = str(found.as_dict().get("properties", {}).get("target", ""))
+    if existing_target.lower() != target_id.lower():
+        raise CaptureNameTaken(name, existing_target)
+    return found
+
+
+class CaptureNameTaken(Exception):
+    """A capture of this name exists for another target (not ours to reuse)."""
+
+    def __init__(self, name: str, target: str) -> None:
+        super().__init__(f"capture {name} already exists for another target ({target})")
+
+
 def create_capture(watcher_id: str, name: str, target: dict[str, Any], config: dict[str, Any]) -> Outcome:
-    """Create the capture idempotently: an existing capture of the same name is read back, not recreated."""
+    """Create the capture only when absent: read it first (GET) and never re-PUT an existing name.
+
+    A re-PUT of a capture that has already stopped starts a new session and a second blob in Azure, orphaning
+    the first; so a retried activity, a replay after a crash or a parallel instance all find the capture by
+    its name (which derives from the target and the window) and use it as it is.
+    """
     rid = parse_resource_id(watcher_id)
     ops = clients.network(rid.subscription_id).packet_captures
+    try:
+        result = _existing_capture(ops, rid.resource_group, rid.name, name, target["id"])
+    except CaptureNameTaken as exc:
+        return Outcome.failure("CaptureNameTaken", str(exc))
+    existed = result is not None
+    if result is None:
+        result = _put_capture(ops, rid.resource_group, rid.name, name, target, config)
+    body = result.as_dict()
+    props = body.get("properties", {})
+    state = str(props.get("provisioningState", ""))
+    if state.lower() == "failed":
+        return Outcome.failure("CaptureProvisioningFailed", f"capture {name} provisioning failed")
+    return Outcome.success(id=body.get("id", ""), name=body.get("name", name), provisioning_state=state,
+                           storage_path=props.get("storageLocation", {}).get("storagePath", ""),
+                           existed=existed)
+
+
+def _put_capture(ops: Any, group: str, watcher: str, name: str, target: dict[str, Any],
+                 config: dict[str, Any]) -> Any:
+    """PUT the capture and wait for its provisioning; a concurrent creator's capture is read back."""
     properties: dict[str, Any] = {
         "target": target["id"],
         "targetType": target["target_type"],
@@ -76,29 +121,17 @@ def create_capture(watcher_id: str, name: str, target: dict[str, Any], config: d
     if target["target_type"] == AZURE_VMSS and target.get("scope_include"):
         properties["scope"] = {"include": list(target["scope_include"]), "exclude": []}
     try:
-        result = ops.begin_create(rid.resource_group, rid.name, name, {"properties": properties},
-                                  polling_interval=clients.polling_interval()).result()
-        existed = False
+        return ops.begin_create(group, watcher, name, {"properties": properties},
+                                polling_interval=clients.polling_interval()).result()
     except HttpResponseError as exc:
-        # A retried activity whose first attempt created the capture: Azure documents no code for a
-        # duplicate name (409 in the devstack), so on any conflict-like answer read the capture back.
+        # Created meanwhile by a parallel instance: Azure documents no code for a duplicate name (409 in the
+        # devstack), so on any conflict-like answer read the capture back.
         if not isinstance(exc, ResourceExistsError) and exc.status_code != 400:
             raise
-        try:
-            result = ops.get(rid.resource_group, rid.name, name)
-        except ResourceNotFoundError:
-            raise exc from None
-        if str(result.as_dict().get("properties", {}).get("target", "")).lower() != target["id"].lower():
-            raise exc from None
-        existed = True
-    body = result.as_dict()
-    props = body.get("properties", {})
-    state = str(props.get("provisioningState", ""))
-    if state.lower() == "failed":
-        return Outcome.failure("CaptureProvisioningFailed", f"capture {name} provisioning failed")
-    return Outcome.success(id=body.get("id", ""), name=body.get("name", name), provisioning_state=state,
-                           storage_path=props.get("storageLocation", {}).get("storagePath", ""),
-                           existed=existed)
+        found = _existing_capture(ops, group, watcher, name, target["id"])
+        if found is None:
+            raise
+        return found
 
 
 def query_capture(capture_id: str) -> Outcome:
@@ -115,8 +148,12 @@ def query_capture(capture_id: str) -> Outcome:
 
 
 def stop_capture(capture_id: str) -> Outcome:
-    """Stop a capture that overran its limit."""
+    """Stop a capture that overran its limit; one that has already ended is left alone (``stopped`` False),
+    so a repeated activity never acts twice."""
     ops, group, watcher, name = _capture_parts(capture_id)
+    status = ops.begin_get_status(group, watcher, name, polling_interval=clients.polling_interval()).result()
+    if str(status.as_dict().get("packetCaptureStatus", "")).lower() in TERMINAL_STATUSES:
+        return Outcome.success(stopped=False)
     ops.begin_stop(group, watcher, name, polling_interval=clients.polling_interval()).result()
     return Outcome.success(stopped=True)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import uuid
 from datetime import UTC, datetime, timedelta
 
 PREFIX = "alertcap-"
@@ -27,9 +28,26 @@ def instance_id(target_id: str, fired_at: datetime, cooldown_seconds: int) -> st
     return PREFIX + digest[:24]
 
 
-def capture_name(instance: str, window: datetime) -> str:
-    """Capture name: the instance id plus the window start (``YYYYMMDDHHMM``), so cleanup can tell its age."""
-    return f"{instance}-{window.astimezone(UTC):%Y%m%d%H%M}"
+def capture_name(target_id: str, window: datetime) -> str:
+    """Capture name from what the run is about, not the instance id: ``alertcap-<24 hex>-YYYYMMDDHHMM``.
+
+    The hash covers the lower-cased target id and the window start, so a restarted, re-created or parallel
+    instance for the same target and window finds the same capture; the readable window start lets cleanup
+    tell the capture's age (:func:`capture_created_before`).
+    """
+    start = window.astimezone(UTC)
+    digest = hashlib.sha256(f"capture|{target_id.lower()}|{start:%Y-%m-%dT%H:%M:%SZ}".encode()).hexdigest()
+    return f"{PREFIX}{digest[:24]}-{start:%Y%m%d%H%M}"
+
+
+def email_operation_id(capture: str, outcome: str) -> str:
+    """The ACS ``Operation-Id`` of a run's email: a UUID derived from the capture name and the run's outcome.
+
+    The same run (a replay, a retried activity, an operator restart of the same window) sends the same id, so
+    the email service answers with the existing operation instead of sending a second email; a rewound run
+    whose outcome changed gets a new email.
+    """
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"alertcap:email:{capture}:{outcome}"))
 
 
 def capture_created_before(name: str) -> datetime | None:

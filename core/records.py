@@ -12,6 +12,10 @@ from core.targets import Target
 
 SUCCEEDED = "succeeded"
 FAILED = "failed"
+NOTIFICATION_SENT = "sent"
+NOTIFICATION_FAILED = "failed"
+NOTIFICATION_FAILED_SUFFIX = ", notification failed"  # appended to the run's status when no email went out
+DEFAULT_EMAIL_RETRY_SECONDS = 3600
 
 CONFIG_INT_FIELDS = (
     "time_limit_seconds", "bytes_per_packet", "total_bytes", "region_limit", "limit_wait_seconds",
@@ -60,6 +64,9 @@ class CaptureRequest:
             raise InvalidRequest("config.storage_account_id", "must be a string")
         if not isinstance(config.get("filters"), list):
             raise InvalidRequest("config.filters", "must be a list")
+        retry = config.get("email_retry_seconds", DEFAULT_EMAIL_RETRY_SECONDS)  # absent in older inputs
+        if not isinstance(retry, int) or isinstance(retry, bool) or retry < 0:
+            raise InvalidRequest("config.email_retry_seconds", "must be a non-negative integer")
         if not isinstance(config.get("agent_auto_install"), bool):
             raise InvalidRequest("config.agent_auto_install", "must be a boolean")
         sentry = data.get("sentry")
@@ -98,6 +105,8 @@ class RunRecord:
     extra_alert_count: int = 0
     email_message_id: str = ""
     email_error: str = ""
+    email_attempts: int = 0
+    notification: str = ""  # "sent" | "failed" once the run has tried to notify
     timings: dict[str, str] = field(default_factory=dict)
     armed: bool = False  # the target had a sentry: the evidence is harvested from its continuous capture
     incident_before_seconds: float | None = None

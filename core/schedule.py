@@ -29,3 +29,24 @@ def status_check_offsets(
         offsets.append(min(offsets[-1] + delay, deadline))
         delay = min(delay * 2, max_backoff)
     return offsets
+
+
+EMAIL_FIRST_RETRY_SECONDS = 30
+EMAIL_MAX_RETRY_DELAY_SECONDS = 300
+
+
+def email_retry_delays(window_seconds: int) -> list[int]:
+    """Durable-timer delays between email attempts, doubling up to a cap, that fit in ``window_seconds``.
+
+    The first delay and the cap scale down for short windows (a 60 s window retries after 1, 2, 4, 8, 10...
+    seconds), so the number of attempts, and with it the history, stays bounded whatever the window.
+    """
+    first = max(1, min(EMAIL_FIRST_RETRY_SECONDS, window_seconds // 120))
+    cap = max(first, min(EMAIL_MAX_RETRY_DELAY_SECONDS, window_seconds // 6))
+    delays: list[int] = []
+    total, delay = 0, first
+    while total + delay <= window_seconds:
+        delays.append(delay)
+        total += delay
+        delay = min(delay * 2, cap)
+    return delays

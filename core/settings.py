@@ -47,6 +47,7 @@ class Settings:
     email_link_valid_hours: int = 72
     max_targets_per_alert: int = 20
     webhook_auth: WebhookAuthSettings = field(default_factory=WebhookAuthSettings)
+    email_retry_seconds: int = 3600
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str]) -> Settings:
@@ -77,6 +78,7 @@ class Settings:
             email_link_valid_hours=_int(env, "EMAIL_LINK_VALID_HOURS", 72, 1, 7 * 24 - 1),  # key: <= 7 days
             max_targets_per_alert=_int(env, "MAX_TARGETS_PER_ALERT", 20, 1, 500),
             webhook_auth=WebhookAuthSettings.from_mapping(env),
+            email_retry_seconds=_int(env, "EMAIL_RETRY_SECONDS", 3600, 0, 86400),
         )
         if settings.cleanup_retention_seconds < settings.longest_run_seconds():
             raise ConfigurationError("CLEANUP_RETENTION_SECONDS", (
@@ -105,6 +107,7 @@ class Settings:
             "agent_auto_install": self.agent_auto_install,
             "retry_interval_ms": max(1, int(self.activity_retry_interval_seconds * 1000)),
             "retry_attempts": self.activity_retry_attempts,
+            "email_retry_seconds": self.email_retry_seconds,
         }
 
 

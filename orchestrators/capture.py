@@ -29,11 +29,19 @@ from activities.blueprint import (
 from core.arm_ids import parse_resource_id
 from core.capture_files import DescribedCapture, DescribeRequest
 from core.errors import InvalidRequest
-from core.naming import capture_name
+from core.naming import capture_name, email_operation_id
 from core.outcome import Outcome
-from core.records import SUCCEEDED, CaptureRequest, RunRecord
+from core.records import (
+    DEFAULT_EMAIL_RETRY_SECONDS,
+    NOTIFICATION_FAILED,
+    NOTIFICATION_FAILED_SUFFIX,
+    NOTIFICATION_SENT,
+    SUCCEEDED,
+    CaptureRequest,
+    RunRecord,
+)
 from core.regions import pick_watcher
-from core.schedule import status_check_offsets
+from core.schedule import email_retry_delays, status_check_offsets
 from core.sentry import SentryView
 from orchestrators.harvest import harvest_incident
 
@@ -203,7 +211,7 @@ class CaptureRun:
         self.record.agent_installed_by_us = True
 
     def _create(self, watcher: dict[str, Any]) -> Generator[Any, Any, str]:
-        name = capture_name(self.ctx.instance_id, datetime.fromisoformat(self.req.window_start))
+        name = capture_name(self.target.id, datetime.fromisoformat(self.req.window_start))
         self.record.capture_name = name
         self._phase("creating", capture=name)
         result = yield self._call(create_capture, {
@@ -288,20 +296,50 @@ class CaptureRun:
     # --- notification -------------------------------------------------------------------------------------
 
     def _notify(self) -> Generator[Any, Any, None]:
+        """Email the operators: quick activity retries, then durable-timer backoff up to the configured time.
+
+        The operation id derives from the capture name and the outcome, so a replay, a repeated activity or
+        an operator restart for the same window cannot send a second email. A run whose email finally failed
+        says so in its status, custom status and ``notification`` field.
+        """
         self._phase("notifying", outcome=self.record.status)
         self._collect_extra_alerts()
-        operation_id = self.ctx.new_uuid()
-        try:
-            payload = {"record": self.record.to_dict(), "operation_id": operation_id}
-            result = yield self._call(send_email, payload)
-            outcome = Outcome.from_dict(result)
-            if outcome.ok:
-                self.record.email_message_id = outcome.value.get("message_id", "")
-            else:
-                self.record.email_error = f"{outcome.error_code}: {outcome.message}"
-        except Exception as exc:  # retries exhausted: the run's record still completes
-            self.record.email_error = f"email retries exhausted: {str(exc).strip().splitlines()[0][:300]}"
+        window = datetime.fromisoformat(self.req.window_start)
+        operation_id = email_operation_id(capture_name(self.target.id, window), self.record.status)
+        window_seconds = int(self.cfg.get("email_retry_seconds", DEFAULT_EMAIL_RETRY_SECONDS))
+        deadline = self._now() + timedelta(seconds=window_seconds)
+        for delay in (0, *email_retry_delays(window_seconds)):
+            if delay:
+                wake = self._now() + timedelta(seconds=delay)
+                if wake > deadline:
+                    break
+                self._phase("waiting to retry the email", outcome=self.record.status,
+                            attempts=self.record.email_attempts, retry_at=wake.isoformat())
+                yield self.ctx.create_timer(wake)
+            if (yield from self._send_email(operation_id)):
+                break
+        self.record.notification = NOTIFICATION_SENT if self.record.email_message_id else NOTIFICATION_FAILED
+        if self.record.notification == NOTIFICATION_FAILED:
+            self.record.status += NOTIFICATION_FAILED_SUFFIX
         self.record.timings["notified"] = self._now().isoformat()
         self.record.phase = "done"
         self._collect_extra_alerts()  # the output also counts alerts that arrived while the email was sent
-        self.ctx.set_custom_status({"phase": "done", "target": self.target.id, "outcome": self.record.status})
+        self.ctx.set_custom_status({"phase": "done", "target": self.target.id, "outcome": self.record.status,
+                                    "notification": self.record.notification})
+
+    def _send_email(self, operation_id: str) -> Generator[Any, Any, bool]:
+        """One email attempt (with the activity's quick retries); True when it is settled (sent, or failed
+        for good), False when ACS kept failing and a later attempt may succeed."""
+        self.record.email_attempts += 1
+        try:
+            payload = {"record": self.record.to_dict(), "operation_id": operation_id}
+            outcome = Outcome.from_dict((yield self._call(send_email, payload)))
+        except Exception as exc:  # the activity's retries are exhausted: try again after a durable timer
+            self.record.email_error = f"email retries exhausted: {str(exc).strip().splitlines()[0][:300]}"
+            return False
+        if outcome.ok:
+            self.record.email_message_id = outcome.value.get("message_id", "")
+            self.record.email_error = ""
+        else:
+            self.record.email_error = f"{outcome.error_code}: {outcome.message}"
+        return True

@@ -147,6 +147,35 @@ def test_create_is_idempotent_and_the_capture_finishes_with_a_blob(
     assert described["size_bytes"] > 24 and described["storage_path"].startswith("https://")
 
 
+def test_create_after_the_capture_stopped_reads_it_back_and_starts_no_second_one(
+        azure: DevstackState, devstack_admin: AdminClient) -> None:
+    """Issue 9 defect 1: a retried create once the first capture had stopped used to PUT it again."""
+    name = capture_name(vm_id(azure, "vm-web-01"), datetime.now(UTC))
+    watcher = watcher_for(azure, "westeurope")
+    target = {"id": vm_id(azure, "vm-web-01"), "target_type": "AzureVM", "scope_include": []}
+    first = outcome_activity(network_ops.create_capture)(watcher, name, target, capture_config(azure))
+    wait_stopped(first["value"]["id"])
+    path = wait_blob(first["value"]["id"])["storage_path"]
+    again = outcome_activity(network_ops.create_capture)(watcher, name, target, capture_config(azure))
+    assert again["ok"] and again["value"]["existed"] is True and again["value"]["id"] == first["value"]["id"]
+    status = outcome_activity(network_ops.query_capture)(first["value"]["id"])["value"]
+    assert status["status"] == "Stopped", "the stopped capture was started again"
+    described = outcome_activity(network_ops.describe_capture)(first["value"]["id"])["value"]
+    assert described["storage_path"] == path
+    assert len([c for c in devstack_admin.captures() if c["name"] == name]) == 1
+
+
+def test_stopping_a_capture_twice_is_harmless(azure: DevstackState) -> None:
+    name = capture_name(vm_id(azure, "vm-web-01") + "/twice", datetime.now(UTC))
+    watcher = watcher_for(azure, "westeurope")
+    target = {"id": vm_id(azure, "vm-web-01"), "target_type": "AzureVM", "scope_include": []}
+    created = outcome_activity(network_ops.create_capture)(watcher, name, target, capture_config(azure, 600))
+    first = outcome_activity(network_ops.stop_capture)(created["value"]["id"])
+    second = outcome_activity(network_ops.stop_capture)(created["value"]["id"])
+    assert first == {"ok": True, "value": {"stopped": True}, "error_code": "", "message": ""}
+    assert second["ok"] is True and second["value"]["stopped"] is False
+
+
 def test_stop_ends_a_running_capture(azure: DevstackState) -> None:
     name = capture_name("alertcap-" + "3" * 24, datetime.now(UTC))
     watcher = watcher_for(azure, "westeurope")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -12,7 +12,7 @@ from core.errors import ConfigurationError
 from core.naming import capture_created_before, capture_name, instance_id, is_stale, window_start
 from core.records import FAILED, SUCCEEDED, RunRecord
 from core.regions import pick_watcher
-from core.schedule import status_check_offsets
+from core.schedule import email_retry_delays, status_check_offsets
 from core.settings import Settings
 
 SUB = "00000000-0000-0000-0000-000000000001"
@@ -71,13 +71,30 @@ def test_instance_id_depends_on_target_and_fired_window_not_case_or_arrival() ->
 
 def test_capture_names_carry_their_window_for_cleanup() -> None:
     window = datetime(2026, 11, 25, 22, 0, tzinfo=UTC)
-    name = capture_name("alertcap-0123456789abcdef01234567", window)
+    name = capture_name(VM, window)
     assert name.startswith("alertcap-") and capture_created_before(name) == window
     assert capture_created_before("PSAzureFunction") is None
     assert capture_created_before("alertcap-manual") is None
     assert is_stale(name, window + timedelta(days=2), 86400)
     assert not is_stale(name, window + timedelta(hours=2), 86400)
     assert not is_stale("someone-elses-capture", window + timedelta(days=30), 86400)
+
+
+def test_capture_names_derive_from_the_target_and_window_not_the_instance() -> None:
+    window = datetime(2026, 11, 25, 22, 0, tzinfo=UTC)
+    name = capture_name(VM, window)
+    assert capture_name(VM.upper(), window.astimezone(timezone(timedelta(hours=2)))) == name
+    assert capture_name(VM.replace("web-1", "web-2"), window) != name
+    assert capture_name(VM, window + timedelta(minutes=15)) != name
+    assert len(name) <= 80  # Network Watcher's limit for a capture name
+
+
+def test_email_retry_delays_back_off_and_fit_the_window() -> None:
+    hour = email_retry_delays(3600)
+    assert hour[:4] == [30, 60, 120, 240] and max(hour) == 300 and sum(hour) <= 3600 and len(hour) <= 20
+    minute = email_retry_delays(60)
+    assert minute[0] == 1 and sum(minute) <= 60 and minute == sorted(minute)
+    assert email_retry_delays(0) == []
 
 
 @pytest.mark.parametrize(("limit", "grace"), [(10, 30), (300, 300), (3600, 300), (18000, 300), (18000, 3600)])

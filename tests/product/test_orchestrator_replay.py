@@ -54,10 +54,15 @@ class FakeAzure:
     errors: list[str] = field(default_factory=list)
     transient_failures: dict[str, int] = field(default_factory=dict)
     email_always_fails: bool = False
+    email_failures: int = 0  # the first N send_email attempts fail (an ACS outage)
     blob_after_describes: int = 1
+    email_calls: int = 0
 
     def __call__(self, name: str, payload: dict[str, Any], attempt: int) -> Any:
-        email_down = name == "send_email" and self.email_always_fails
+        if name == "send_email":
+            self.email_calls += 1
+        outage = self.email_always_fails or self.email_calls <= self.email_failures
+        email_down = name == "send_email" and outage
         if attempt <= self.transient_failures.get(name, 0) or email_down:
             raise ActivityFailure("HTTP 503 ServiceUnavailable")
         return getattr(self, name)(payload).to_dict()
@@ -239,12 +244,40 @@ def test_transient_errors_beyond_the_attempts_fail_the_run_but_still_notify() ->
     assert len(result.called("send_email")) == 1
 
 
-def test_email_retries_exhausted_still_completes_with_the_record() -> None:
-    result = run(FakeAzure(email_always_fails=True))
+def test_a_permanent_email_outage_says_notification_failed_after_the_retry_window() -> None:
+    """Issue 9 defect 3: a failed email used to leave the run "succeeded" after five quick retries."""
+    result = run(FakeAzure(email_always_fails=True), email_retry_seconds=3600)
     out = result.output
-    assert out["status"] == "succeeded"  # the capture itself worked
+    assert out["status"] == "succeeded, notification failed" and out["notification"] == "failed"
     assert out["email_message_id"] == "" and "email retries exhausted" in out["email_error"]
-    assert len(result.called("send_email")) == 3
+    assert result.custom_statuses[-1]["notification"] == "failed"
+    assert result.custom_statuses[-1]["outcome"] == "succeeded, notification failed"
+    assert "waiting to retry the email" in phases(result)
+    started = datetime.fromisoformat(out["timings"]["capture_finished"])
+    gave_up = datetime.fromisoformat(out["timings"]["notified"])
+    assert 3000 <= (gave_up - started).total_seconds() <= 3600 + 60  # kept trying for the configured hour
+    attempts = len(result.called("send_email"))
+    assert out["email_attempts"] * 3 == attempts and 10 <= out["email_attempts"] <= 20  # bounded history
+    operation_ids = {c["operation_id"] for c in result.called("send_email")}
+    assert len(operation_ids) == 1, "every attempt must reuse the run's operation id"
+
+
+def test_an_email_outage_shorter_than_the_window_still_delivers_one_email() -> None:
+    result = run(FakeAzure(email_failures=12), email_retry_seconds=3600)
+    out = result.output
+    assert out["status"] == "succeeded" and out["notification"] == "sent" and out["email_error"] == ""
+    assert out["email_message_id"] and out["email_attempts"] == 5  # 4 rounds of 3 quick attempts failed
+    assert result.custom_statuses[-1] == {"phase": "done", "target": VM, "outcome": "succeeded",
+                                          "notification": "sent"}
+
+
+def test_the_email_operation_id_is_the_same_for_any_instance_of_the_same_window() -> None:
+    first = run(FakeAzure()).called("send_email")[0]["operation_id"]
+    harness = ReplayHarness(capture_orchestration, make_input(), FakeAzure(), instance_id="elsewhere")
+    again = harness.run().called("send_email")[0]["operation_id"]
+    assert first == again
+    failed = run(FakeAzure(vm_found=False)).called("send_email")[0]["operation_id"]
+    assert failed != first  # another outcome (a rewound run that now succeeds) is a new email
 
 
 def test_invalid_input_is_rejected_before_any_activity() -> None:
