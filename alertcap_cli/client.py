@@ -94,6 +94,9 @@ class DurableClient:
             raise NotFoundError(f"no run with id {instance_id!r}", "list runs with `alertcap runs list`")
         if code == 404:
             raise NotFoundError(f"{what}: not found (HTTP 404)", "is this an alertcap function app?")
+        if code == 412 and instance_id is not None:  # the extension refuses to purge a run still going
+            raise CliError(f"{what}: the run is not over, so its history cannot be purged" + _suffix(message),
+                           *terminate_first_hints(instance_id))
         if code == 410:
             raise RunEndedError(f"{what}: the run {instance_id} has already ended" + _suffix(message))
         if code >= 500:
@@ -189,6 +192,13 @@ class DurableClient:
         return parse_webhook_reply(response.status_code, body)
 
 
+def terminate_first_hints(instance_id: str) -> tuple[str, str]:
+    """What to do instead of purging a run that has not ended."""
+    return (f"terminate it first: `alertcap runs terminate {instance_id} --reason ...`, then purge it",
+            "purging a run that is still going would lose its capture email and let the same alert start "
+            "it again")
+
+
 def parse_webhook_reply(status: int, body: Any) -> WebhookReply:
     """Find the runs (instance ids and status URLs) and ignore reasons in the webhook's JSON answer."""
     runs: list[StartedRun] = []
@@ -250,6 +260,8 @@ def _error_message(response: httpx.Response) -> str:
         body = response.json()
     except ValueError:
         return response.text.strip()[:200]
+    if isinstance(body, str):  # the Durable extension answers some refusals with a bare JSON string
+        return body[:300]
     if isinstance(body, dict):
         if isinstance(body.get("field"), str) and isinstance(body.get("message"), str):
             return f"{body['field']}: {body['message']}"[:300]

@@ -15,6 +15,7 @@ class ExitCode(IntEnum):
     AUTH = 4
     SERVER = 5
     STILL_RUNNING = 8
+    NOTIFICATION_FAILED = 9
 
 
 class CliError(Exception):
@@ -73,3 +74,9 @@ class RunEndedError(CliError):
     """A run ended badly (Failed, Terminated) when the command waited for success, or it is already over."""
 
     exit_code = ExitCode.ERROR
+
+
+class NotificationFailedError(CliError):
+    """The run completed but its operator email could not be sent (retried up to EMAIL_RETRY_SECONDS)."""
+
+    exit_code = ExitCode.NOTIFICATION_FAILED

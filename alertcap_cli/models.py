@@ -185,9 +185,27 @@ class Run:
         completing with `{"status": "failed", "reason": ...}`; Durable's own rewind only applies to Failed.
         """
         record = self.output if isinstance(self.output, dict) else {}
-        if self.status == "Completed" and record.get("status") == "failed":
+        if self.status == "Completed" and str(record.get("status", "")).startswith("failed"):
             return str(record.get("reason") or "the capture failed")
         return None
+
+    @property
+    def notification(self) -> str | None:
+        """``sent`` or ``failed`` once the product tried to email the operators (output or custom status)."""
+        for source in (self.output, self.custom_status):
+            if isinstance(source, dict) and source.get("notification") in ("sent", "failed"):
+                return str(source["notification"])
+        return None
+
+    @property
+    def notification_failed(self) -> bool:
+        """True when the run ended without its operator email (ACS kept failing past the retry window)."""
+        return self.notification == "failed"
+
+    @property
+    def display_status(self) -> str:
+        """The runtime status, with ", notification failed" when no email went out."""
+        return f"{self.status}, notification failed" if self.notification_failed else self.status
 
     @property
     def phase(self) -> str | None:
@@ -220,6 +238,7 @@ class Run:
             "id": self.id,
             "name": self.name,
             "status": self.status,
+            "notification": self.notification,
             "phase": self.phase,
             "target": self.target,
             "vm": self.vm,

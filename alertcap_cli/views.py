@@ -15,7 +15,7 @@ def runs_table(runs: list[Run], now: datetime | None = None) -> Table:
     return Table(
         columns=[Column("ID"), Column("STATUS"), Column("PHASE", flex=True, min_width=6),
                  Column("VM", flex=True, min_width=6), Column("AGE")],
-        rows=[[r.id, r.status, r.phase, r.vm, age(r.created, now=now)] for r in runs],
+        rows=[[r.id, r.display_status, r.phase, r.vm, age(r.created, now=now)] for r in runs],
         empty="No runs match.",
     )
 
@@ -36,7 +36,7 @@ def run_record(run: Run) -> Record:
     return Record([
         ("ID", run.id),
         ("Orchestrator", run.name),
-        ("Status", run.status),
+        ("Status", run.display_status),
         ("Phase", run.phase),
         ("Target", run.target),
         ("Created", iso(run.created)),

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import azure.functions as func
 
+from core import strict_json
 from core.alerts import ParsedAlert, parse_alert
 from core.errors import ConfigurationError, InvalidRequest
 from core.naming import instance_id, window_start
@@ -74,7 +75,7 @@ def read_alert(req: func.HttpRequest) -> ParsedAlert | func.HttpResponse:
     if len(body) > MAX_BODY_BYTES:
         return json_response(413, {"error": "payload_too_large", "limit_bytes": MAX_BODY_BYTES})
     try:
-        document = json.loads(body.decode("utf-8"))
+        document = strict_json.loads(body.decode("utf-8"))
     except (ValueError, RecursionError) as exc:  # ValueError covers bad UTF-8, bad JSON, over-long numbers
         return json_response(400, {"error": "invalid_json", "field": "$", "message": str(exc)[:200]})
     try:

@@ -11,7 +11,14 @@ from typing import Annotated
 
 import typer
 
-from alertcap_cli.errors import CliError, RunEndedError, StillRunningError, UsageError
+from alertcap_cli.client import terminate_first_hints
+from alertcap_cli.errors import (
+    CliError,
+    NotificationFailedError,
+    RunEndedError,
+    StillRunningError,
+    UsageError,
+)
 from alertcap_cli.models import RUNTIME_STATUSES, TERMINAL_STATUSES, ActionResult, Run, normalise_status
 from alertcap_cli.state import CliState, OutputOption, cli_state
 from alertcap_cli.timeparse import iso, parse_time
@@ -109,7 +116,8 @@ def watch_run(
     interval: IntervalOption = 2.0,
     output: OutputOption = None,
 ) -> None:
-    """Follow a run until it ends. Exit 0 Completed, 1 Failed/Terminated, 8 still running at --timeout."""
+    """Follow a run until it ends. Exit 0 Completed, 1 Failed/Terminated, 8 still running at --timeout,
+    9 completed but the operator email failed."""
     state = cli_state(ctx)
     run = poll_run(state, run_id, lambda r: r.done, timeout, interval, "watching")
     state.render(show_rendering(run), output)
@@ -118,6 +126,12 @@ def watch_run(
                                 f"keep watching with `alertcap runs watch {run_id}`")
     if run.status != "Completed" or run.failed_outcome:
         raise ended_error(run)
+    if run.notification_failed:
+        error = run.output.get("email_error", "") if isinstance(run.output, dict) else ""
+        raise NotificationFailedError(f"run {run_id} completed, but its email was not sent"
+                                      + (f": {error}" if error else ""),
+                                      "the operators were not told: check ACS, then read the run with "
+                                      f"`alertcap runs show {run_id}`")
 
 
 def poll_run(state: CliState, run_id: str, done: Callable[[Run], bool], timeout: float, interval: float,
@@ -272,6 +286,9 @@ def purge_runs(
         if status:
             raise UsageError("--status only applies with --before")
         run = client.get_run(run_id)
+        if not run.done:
+            raise CliError(f"cannot purge run {run_id}: it is {run.status}; only ended runs can be purged",
+                           *terminate_first_hints(run_id))
         if not yes:
             confirm(f"Purge run {run_id} ({run.status}) and its history?")
         deleted = client.purge(run_id)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 from aiohttp import web
 
 from devstack.acs.auth import authenticate
 from devstack.acs.exceptions import BadRequest, PayloadTooLarge
 from devstack.acs.models import MAX_REQUEST_BYTES, EmailBackend
 from devstack.common.context import StackContext
-from devstack.common.errors import JSON_ERRORS, read_body
+from devstack.common.errors import JSON_ERRORS, read_body, strict_loads
 
 SEND_ACTION = "Microsoft.Communication/CommunicationServices/Write"
 READ_ACTION = "Microsoft.Communication/CommunicationServices/Read"
@@ -38,7 +36,7 @@ class EmailResponses:
         caller = authenticate(request, body, self.ctx, SEND_ACTION)
         version = _api_version(request)
         try:
-            message = json.loads(body) if body.strip() else None
+            message = strict_loads(body) if body.strip() else None
         except JSON_ERRORS as exc:
             raise BadRequest(f"The request body is not valid JSON: {exc}.") from exc
         if message is None:

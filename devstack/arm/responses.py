@@ -27,7 +27,7 @@ from devstack.arm.exceptions import (
 )
 from devstack.arm.models import ArmBackend
 from devstack.arm.throttle import Throttle
-from devstack.common.errors import JSON_ERRORS, ApiError, read_body
+from devstack.common.errors import JSON_ERRORS, ApiError, read_body, strict_loads
 from devstack.common.tokens import TokenError, bearer_token
 
 ARM_AUDIENCES = ["https://management.azure.com", "https://management.core.windows.net/"]
@@ -279,7 +279,7 @@ async def _read_json(request: web.Request) -> Any:
     if not raw.strip():
         raise InvalidRequestContent("The request content was empty; a JSON object is required.")
     try:
-        return json.loads(raw)
+        return strict_loads(raw)
     except JSON_ERRORS as exc:
         raise InvalidRequestContent(
             f"The request content was invalid and could not be deserialized: {exc}."

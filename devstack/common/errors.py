@@ -8,8 +8,18 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-# What json.loads raises on a bad body: bad bytes, bad syntax, or nesting deeper than the parser recurses.
-JSON_ERRORS = (UnicodeDecodeError, json.JSONDecodeError, RecursionError)
+# What strict_loads raises on a bad body: bad bytes, bad syntax (NaN/Infinity included), or nesting deeper
+# than the parser recurses.
+JSON_ERRORS = (UnicodeDecodeError, ValueError, RecursionError)
+
+
+def _reject_constant(name: str) -> object:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def strict_loads(data: str | bytes) -> object:
+    """``json.loads`` without Python's NaN/Infinity/-Infinity extension (Azure's services reject them)."""
+    return json.loads(data, parse_constant=_reject_constant)
 
 
 class ApiError(Exception):
@@ -88,7 +98,7 @@ async def read_json(request: web.Request, max_bytes: int = 1 << 20, required: bo
             raise bad_request("The request body is empty; a JSON object is required.")
         return None
     try:
-        return json.loads(body)
+        return strict_loads(body)
     except JSON_ERRORS as exc:
         raise bad_request(f"The request body is not valid JSON: {exc}.", code="InvalidJson") from exc
 

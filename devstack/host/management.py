@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from devstack.common.errors import strict_loads
 from devstack.host.control import EngineError
 from devstack.host.engine import Engine
 from devstack.host.errors import json_error
@@ -110,8 +111,8 @@ async def read_json_body(request: web.Request) -> tuple[bool, Any]:
     if not raw.strip():
         return False, None
     try:
-        return True, json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        return True, strict_loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise BadRequest(f"request body is not valid JSON: {exc}") from exc
 
 
@@ -246,7 +247,13 @@ class ManagementApi:
         return response
 
     async def purge(self, request: web.Request) -> web.Response:
-        """DELETE instances/{id}."""
+        """DELETE instances/{id}: only a terminal instance; otherwise 412 with the extension's JSON string
+        (HttpApiHandler.HandleDeleteHistoryByIdRequestAsync in Azure/azure-functions-durable-extension)."""
+        inst = self.engine.store.get_instance(request.match_info["instance_id"])
+        if inst is not None and inst.status not in RuntimeStatus.TERMINAL:
+            return web.json_response(
+                "Only orchestrations in a terminal state can be purged, but the orchestration with instance "
+                f"ID {inst.instance_id} has status {inst.status}", status=412)
         deleted = self.engine.purge(request.match_info["instance_id"])
         if not deleted:
             return json_error(404, f"No instance with ID '{request.match_info['instance_id']}' found.")

@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from devstack.host.body_timeout import body_timeout_middleware
 from devstack.host.config import (
     DEFAULT_MAX_REQUEST_BYTES,
     HostConfig,
@@ -152,6 +153,7 @@ class Host:
             middlewares=[
                 json_errors_middleware,
                 _size_limit_middleware(self.options.max_request_bytes),
+                body_timeout_middleware,
                 management.auth_middleware,
             ],
         )

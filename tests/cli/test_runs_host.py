@@ -11,7 +11,10 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from alertcap_cli.client import DurableClient
+from alertcap_cli.errors import CliError
 from alertcap_cli.main import app
+from alertcap_cli.target import Target
 from devstack.host.testing import HostProcess, running_host
 from devstack.testing import wait_until
 
@@ -312,3 +315,33 @@ def test_alert_send_prints_the_runs_it_started(host):
 def test_alert_send_rejected_by_the_app_exits_2(host):
     result = cli(host, "alert", "send", "--no-validate", "-", input='{"schemaId": "x"}')
     only_error(result, 2, "the webhook rejected the payload (HTTP 400): data.essentials.alertTargetIDs")
+
+
+def test_purge_refuses_a_running_run_and_says_to_terminate_first(host):
+    """Issue 9 defect 2: purging a Running run exited 0 and the run was silently lost."""
+    run_id = start_waiting(host, "purr")
+    result = cli(host, "runs", "purge", run_id, "--yes")
+    only_error(result, 1, f"cannot purge run {run_id}: it is Running")
+    assert f"alertcap runs terminate {run_id}" in result.stderr
+    assert status(host, run_id)["runtimeStatus"] == "Running"
+
+
+def test_a_purge_the_host_refuses_is_explained(host):
+    run_id = start_waiting(host, "pur412")
+    target = Target(host.base_url, host.master_key, None, True, None, "the test host")
+    client = DurableClient(target)
+    with pytest.raises(CliError) as refused:
+        client.purge(run_id)  # the race: the run was checked, then the host refuses with 412
+    assert "not over" in refused.value.message and "has status Running" in refused.value.message
+    assert any("terminate it first" in hint for hint in refused.value.hints)
+
+
+def test_watch_a_run_whose_email_failed_exits_9_and_list_and_show_say_so(host):
+    run_id = start(host, "unnotified_run", new_id("nof"), {"target": VM + "vm-n"})
+    wait_status(host, run_id, "Completed")
+    watched = cli(host, "runs", "watch", run_id, "--timeout", "10")
+    only_error(watched, 9, f"run {run_id} completed, but its email was not sent")
+    listed = {r["id"]: r for r in json.loads(cli(host, "runs", "list", "-o", "json").stdout)}
+    assert listed[run_id]["notification"] == "failed"
+    table = cli(host, "runs", "show", run_id)
+    assert "Completed, notification failed" in table.stdout

@@ -64,3 +64,14 @@ async def test_service_health_alert_on_a_subscription_is_ignored_with_200() -> N
     assert answer.status_code == 200
     document = json.loads(answer.get_body())
     assert document["status"] == "ignored" and "subscription" in document["ignored"][0]["reason"]
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_non_standard_json_literals_are_400(literal: str) -> None:
+    """Issue 9 defect 5: ``NaN`` in an alert was accepted (the severity became "nan")."""
+    body = json.dumps(p.common_metric_static()).replace('"Sev3"', literal, 1).encode()
+    assert literal.encode() in body
+    answer = read_alert(request(body))
+    assert isinstance(answer, func.HttpResponse) and answer.status_code == 400
+    problem = json.loads(answer.get_body())
+    assert problem["error"] == "invalid_json" and literal in problem["message"]

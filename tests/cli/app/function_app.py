@@ -3,6 +3,7 @@
 - `wait_run`: custom status {"phase": "waiting"}, then waits for the `go` event (or a long timer), returns a
   run record naming its target; good for list/show/watch/terminate/suspend/resume.
 - `flaky_run`: calls `flaky_step`, which fails while the file named in the input exists; rewind target.
+- `unnotified_run`: completes at once like a product run whose email failed for good.
 - `soft_fail_run`: completes with `{"status": "failed", ...}` while that file exists (the product's way).
 - `POST /api/start/{name}/{instance_id}`: starts an orchestration with the request body as input.
 - `POST /api/alerts`: starts one `wait_run` per `alertTargetIDs` entry, answering like a webhook.
@@ -31,6 +32,17 @@ def wait_run(context: df.DurableOrchestrationContext):
     context.set_custom_status({"phase": "done"})
     return {"target": request.get("target"), "captureName": f"{context.instance_id}-cap",
             "status": "succeeded", "timedOut": winner != go}
+
+
+@app.orchestration_trigger(context_name="context")
+def unnotified_run(context: df.DurableOrchestrationContext):
+    """Like the product when ACS stayed down past the email retry window."""
+    request = context.get_input() or {}
+    context.set_custom_status({"phase": "done", "outcome": "succeeded, notification failed",
+                               "notification": "failed"})
+    return {"target": request.get("target"), "status": "succeeded, notification failed",
+            "notification": "failed", "email_error": "email retries exhausted: HTTP 503"}
+    yield  # a generator, as orchestrators are
 
 
 @app.orchestration_trigger(context_name="context")
