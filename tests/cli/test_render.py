@@ -36,7 +36,8 @@ def test_json_is_the_stable_data_and_parses():
     out = render(OutputFormat.JSON, list_rendering([make_run(1), make_run(2)]))
     data = json.loads(out)
     assert [r["id"] for r in data] == [f"alertcap-{1:024x}", f"alertcap-{2:024x}"]
-    assert set(data[0]) == {"id", "name", "status", "phase", "target", "vm", "createdTime", "lastUpdatedTime"}
+    assert set(data[0]) == {"id", "name", "status", "notification", "phase", "target", "vm", "createdTime",
+                            "lastUpdatedTime"}
     assert data[0]["target"] == LONG_TARGET
     assert data[0]["vm"] == "a-virtual-machine-with-a-very-long-name"
 
