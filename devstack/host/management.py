@@ -249,7 +249,7 @@ class ManagementApi:
     async def purge(self, request: web.Request) -> web.Response:
         """DELETE instances/{id}: only a terminal instance; otherwise 412 with the extension's JSON string
         (HttpApiHandler.HandleDeleteHistoryByIdRequestAsync in Azure/azure-functions-durable-extension)."""
-        inst = self.engine.store.get_instance(request.match_info["instance_id"])
+        inst = self.engine.get_instance(request.match_info["instance_id"])
         if inst is not None and inst.status not in RuntimeStatus.TERMINAL:
             return web.json_response(
                 "Only orchestrations in a terminal state can be purged, but the orchestration with instance "
