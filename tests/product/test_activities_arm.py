@@ -160,7 +160,8 @@ def test_create_after_the_capture_stopped_reads_it_back_and_starts_no_second_one
     assert again["ok"] and again["value"]["existed"] is True and again["value"]["id"] == first["value"]["id"]
     status = outcome_activity(network_ops.query_capture)(first["value"]["id"])["value"]
     assert status["status"] == "Stopped", "the stopped capture was started again"
-    described = outcome_activity(network_ops.describe_capture)(DescribeRequest(first["value"]["id"], 1))["value"]
+    request = DescribeRequest(first["value"]["id"], 1)
+    described = outcome_activity(network_ops.describe_capture)(request)["value"]
     assert described["storage_path"] == path
     assert len([c for c in devstack_admin.captures() if c["name"] == name]) == 1
 
