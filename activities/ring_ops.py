@@ -129,9 +129,15 @@ def _ring_files(storage_path: str, with_first_packet: bool) -> list[RingFileInfo
 def prune_rings(prune: RingPrune) -> Outcome:
     """Delete the oldest files of earlier sessions while all sessions together exceed the budget (the running
     session's own ring is kept by Network Watcher; its files are never deleted here)."""
+    deleted = []
+    for path in prune.retired:
+        container, _ = _container(path)
+        for item in _ring_files(path, with_first_packet=False):
+            with contextlib.suppress(ResourceNotFoundError):
+                container.delete_blob(item.url[len(container.url) + 1:])
+            deleted.append(item.url)
     sessions = [(path, _ring_files(path, with_first_packet=False)) for path in prune.storage_paths]
     total = sum(f.size_bytes for _, files in sessions for f in files)
-    deleted = []
     for path, files in sessions[:-1]:
         container, _ = _container(path)
         for item in sorted(files, key=lambda f: f.last_modified):

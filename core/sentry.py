@@ -195,12 +195,15 @@ class SentryState:
     sessions: tuple[RingSession, ...] = ()
     renewals: int = 0
     last_gap_seconds: float | None = None
+    max_gap_seconds: float | None = None
+    retired: tuple[str, ...] = ()  # storage paths of sessions too old to harvest: their files are deleted
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {"request": self.request.to_dict(), "config": dict(self.config), "generation": self.generation,
                 "watcher_id": self.watcher_id, "sessions": [s.to_dict() for s in self.sessions],
-                "renewals": self.renewals, "last_gap_seconds": self.last_gap_seconds}
+                "renewals": self.renewals, "last_gap_seconds": self.last_gap_seconds,
+                "max_gap_seconds": self.max_gap_seconds, "retired": list(self.retired)}
 
     @classmethod
     def from_dict(cls, data: Any) -> SentryState:
@@ -217,12 +220,19 @@ class SentryState:
             raise InvalidRequest("generation", "must be a positive integer")
         return cls(ArmRequest.from_dict(data.get("request")), data["config"], generation,
                    str(data.get("watcher_id") or ""), tuple(RingSession.from_dict(s) for s in sessions),
-                   int(data.get("renewals") or 0), data.get("last_gap_seconds"))
+                   int(data.get("renewals") or 0), data.get("last_gap_seconds"), data.get("max_gap_seconds"),
+                   tuple(str(r) for r in data.get("retired") or []))
 
     def with_session(self, session: RingSession) -> SentryState:
         """This state with `session` as the newest (older ones beyond MAX_SESSIONS_KEPT forgotten)."""
-        kept = tuple(s for s in self.sessions if s.name != session.name)
-        return replace(self, sessions=(*kept, session)[-MAX_SESSIONS_KEPT:])
+        kept = (*(s for s in self.sessions if s.name != session.name), session)
+        dropped = tuple(s.storage_path for s in kept[:-MAX_SESSIONS_KEPT] if s.storage_path)
+        return replace(self, sessions=kept[-MAX_SESSIONS_KEPT:], retired=(*self.retired, *dropped))
+
+    def with_gap(self, seconds: float) -> SentryState:
+        """This state after a renewal that left the VM uncaptured for `seconds`."""
+        worst = seconds if self.max_gap_seconds is None else max(self.max_gap_seconds, seconds)
+        return replace(self, last_gap_seconds=seconds, max_gap_seconds=worst)
 
     @property
     def current(self) -> RingSession | None:
@@ -247,6 +257,7 @@ class SentryView:
     storage_paths: tuple[str, ...] = ()
     renewals: int = 0
     last_gap_seconds: float | None = None
+    max_gap_seconds: float | None = None
     phase: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -278,7 +289,8 @@ class SentryView:
                    generation=state.generation,
                    capture_name=ring_capture_name(state.request.target.id, state.generation),
                    storage_paths=tuple(s.storage_path for s in state.sessions if s.storage_path),
-                   renewals=state.renewals, last_gap_seconds=state.last_gap_seconds, phase=phase)
+                   renewals=state.renewals, last_gap_seconds=state.last_gap_seconds,
+                   max_gap_seconds=state.max_gap_seconds, phase=phase)
 
 
 @dataclass(frozen=True)
@@ -332,12 +344,14 @@ class RingPrune:
 
     storage_paths: tuple[str, ...]  # oldest session first; the last one is the running session
     budget_bytes: int
+    retired: tuple[str, ...] = ()  # sessions no harvest reads any more: all their files go
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {"storage_paths": list(self.storage_paths), "budget_bytes": self.budget_bytes}
+        return {"storage_paths": list(self.storage_paths), "budget_bytes": self.budget_bytes,
+                "retired": list(self.retired)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RingPrune:
         """Inverse of :meth:`to_dict`."""
-        return cls(tuple(data["storage_paths"]), int(data["budget_bytes"]))
+        return cls(tuple(data["storage_paths"]), int(data["budget_bytes"]), tuple(data.get("retired") or ()))

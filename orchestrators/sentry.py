@@ -61,6 +61,9 @@ def sentry_orchestration(context: df.DurableOrchestrationContext) -> Generator[A
     except SentryFailed as exc:
         context.set_custom_status(SentryView.of(sentry.state, f"failed: {exc}", armed=False).to_dict())
         return {"status": "failed", "reason": str(exc), "target": state.request.target.id}
+    except Exception as exc:  # an activity kept failing (Azure down?): try again after a watch interval
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        return (yield from sentry.retry_later(first))
 
 
 class Sentry:
@@ -103,6 +106,19 @@ class Sentry:
         self.ctx.continue_as_new(self.state.to_dict())
         return {"status": "continued", "generation": self.state.generation}
 
+    def retry_later(self, reason: str) -> Generator[Any, Any, dict[str, Any]]:
+        """Wait one watch interval (or for disarm), then start this step again from the state it reached."""
+        self._publish(f"retrying: {reason}")
+        wake = self._now() + timedelta(seconds=self.state.request.watch_seconds)
+        timer = self.ctx.create_timer(wake)
+        disarm = self.ctx.wait_for_external_event(DISARM_EVENT)
+        if (yield self.ctx.task_any([timer, disarm])) == disarm:
+            timer.cancel()
+            yield from self._disarm()
+            return {"status": "disarmed", "target": self.target.id, "renewals": self.state.renewals}
+        self.ctx.continue_as_new(self.state.to_dict())
+        return {"status": "retrying", "reason": reason}
+
     def _locate(self) -> Generator[Any, Any, None]:
         self._publish("locating")
         rid = parse_resource_id(self.target.id)
@@ -130,8 +146,7 @@ class Sentry:
         session = RingSession(name, created["id"], created.get("storage_path", ""), self._now().isoformat())
         self.state = self.state.with_session(session)
         if len(self.state.sessions) > 1:  # a renewal (or a restart after a crash): how long were we blind?
-            gap = (self._now() - began).total_seconds()
-            self.state = replace(self.state, last_gap_seconds=gap)
+            self.state = self.state.with_gap((self._now() - began).total_seconds())
 
     def _renew_at(self) -> datetime:
         current = self.state.current
@@ -169,9 +184,10 @@ class Sentry:
             self._next_generation()  # stopped by someone, failed or deleted: replace it now
             return
         paths = tuple(s.storage_path for s in self.state.sessions if s.storage_path)
-        if len(paths) > 1:
-            prune = RingPrune(paths, self.state.request.budget_bytes)
+        if len(paths) > 1 or self.state.retired:
+            prune = RingPrune(paths, self.state.request.budget_bytes, self.state.retired)
             self._ok((yield self._call(prune_rings, prune.to_dict())), "trimming earlier sessions' files")
+            self.state = replace(self.state, retired=())
 
     def _disarm(self) -> Generator[Any, Any, None]:
         self._publish("disarming")

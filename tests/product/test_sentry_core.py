@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -76,8 +77,11 @@ def test_state_keeps_recent_sessions_and_knows_the_current_one():
         name = ring_capture_name(VM, generation)
         state = SentryState.from_dict(state.to_dict())
         state = state.with_session(RingSession(name, f"id/{name}", f"https://a/c/{name}", T0.isoformat()))
-        state = SentryState(state.request, state.config, generation, "w", state.sessions)
+        state = replace(state, generation=generation, watcher_id="w")
     assert [s.name for s in state.sessions] == [ring_capture_name(VM, g) for g in range(3, 7)]
+    # sessions too old to harvest are retired: the next prune deletes all their files (budget across renewals)
+    assert state.retired == tuple(f"https://a/c/{ring_capture_name(VM, g)}" for g in (1, 2))
+    assert state.with_gap(2.5).with_gap(1.0).max_gap_seconds == 2.5
     assert state.current is not None and state.current.name == ring_capture_name(VM, 6)
     view = SentryView.of(state, "armed")
     assert SentryView.from_dict(view.to_dict()) == view and view.storage_paths[-1].endswith("-6")
