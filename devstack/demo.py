@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 
 from core.webhook_auth import WebhookAuthMode
+from devstack import demo_sentry
 from devstack.config import (
     DEFAULT_CONFIG_PATH,
     AlertRuleConfig,
@@ -37,6 +38,7 @@ from devstack.config import (
     VmConfig,
     load_config,
 )
+from devstack.demo_coverage import burst_coverage
 from devstack.monitor import observe
 from devstack.monitor.counters import NamespaceCounters
 from devstack.monitor.evaluator import JOURNAL_ENV
@@ -58,6 +60,7 @@ ROUNDS_AFTER_CAPTURE_STARTS = 3
 MAX_ROUNDS = 40
 STEPS = {
     "stack": "devstack",
+    "sentry": "sentry",
     "traffic": "traffic",
     "metric": "metric",
     "alert": "alert",
@@ -65,6 +68,7 @@ STEPS = {
     "capture": "capture",
     "email": "email",
     "pcap": "pcap",
+    "coverage": "coverage",
 }
 
 
@@ -141,6 +145,14 @@ def stack_settings(capture_seconds: int, webhook_auth: str) -> list[str]:
             "--setting", f"WEBHOOK_AUTH={webhook_auth}"]
 
 
+def add_unarmed_twin(path: Path) -> Path:
+    """Append the unarmed twin of the demo VM (devstack.demo_sentry) to the demo config."""
+    config = load_config(path)
+    target = pick_target(config)
+    path.write_text(path.read_text() + demo_sentry.twin_config_text(config, target.vm, target.rule.name))
+    return path
+
+
 def preflight() -> None:
     """Root and the tools the devstack needs, checked before anything starts."""
     if os.geteuid() != 0:
@@ -169,6 +181,9 @@ class Demo:
             extra_args=stack_settings(capture_seconds, webhook_auth),
         )
         self.seen = DemoState()
+        twin = demo_sentry.find_twin(config)
+        self.twin = demo_sentry.Twin(*twin) if twin else None
+        self.references = demo_sentry.CoverageRun()
         self.sink: TrafficSink | None = None
         self.tasks: list[asyncio.Task[None]] = []
         self._capture_status = ""
@@ -178,11 +193,13 @@ class Demo:
     async def run(self) -> Path:
         """Drive the demo; returns the saved pcap path or raises DemoFailure."""
         await self._start_stack()
+        await self._arm_demo_vm()
         await self._start_traffic()
         entry = await self._wait_for_alert()
         self._show_alert(entry)
         await self._follow_run()
         pcap = await self._save_pcap()
+        await self._report_coverage()
         self.progress.settle()
         return pcap
 
@@ -216,6 +233,7 @@ class Demo:
         except OSError as exc:
             raise DemoFailure("traffic", f"cannot listen on {self.target.outer_ip} (the veth of "
                                          f"{self.target.vm.netns}): {exc.strerror}") from None
+        await self._start_twin_and_references()
         self.tasks.append(asyncio.create_task(self._traffic_rounds(), name="traffic"))
         self.tasks.append(asyncio.create_task(self._watch_metric(), name="metric"))
 
@@ -223,8 +241,10 @@ class Demo:
         vm, ip, port = self.target.vm, self.target.outer_ip, self.seen.sink_port
         after_capture = 0
         while self.seen.rounds < MAX_ROUNDS and after_capture < ROUNDS_AFTER_CAPTURE_STARTS:
-            burst = await run_burst_in_namespace(vm.netns or "", ip, port, connections=12, messages=10,
-                                                 message_bytes=96, deadline_seconds=10)
+            burst, _ = await asyncio.gather(
+                run_burst_in_namespace(vm.netns or "", ip, port, connections=12, messages=10,
+                                       message_bytes=96, deadline_seconds=10),
+                self._twin_burst())
             self.seen.rounds += 1
             self.seen.segments_sent += burst.messages
             if self.seen.capture_started.is_set():
@@ -405,6 +425,81 @@ class Demo:
         self.progress.done("pcap", f"{self.relative(destination)} ({size} bytes): {summary.line()}")
         return destination
 
+    # -- the sentry: arm vm-demo, and measure burst coverage against the unarmed twin ------------------
+    async def _arm_demo_vm(self) -> None:
+        vm = self.target.vm
+        lookback = demo_sentry.LOOKBACK_SECONDS
+        self.progress.update("sentry", f"arming {vm.name} (continuous capture, {lookback} s lookback)")
+        async with observe.client(self.seen.stack) as http:
+            try:
+                armed = await demo_sentry.arm(http, self.seen.stack, vm.id)
+                ring = await demo_sentry.wait_for_ring(http, self.seen.stack, vm.id)
+            except (RuntimeError, httpx.HTTPError) as exc:
+                raise DemoFailure("sentry", str(exc)) from None
+        twin = f"; {self.twin.vm.name} stays unarmed for comparison" if self.twin else ""
+        self.progress.done("sentry", f"{vm.name} armed: {armed.get('file_count')} ring files of "
+                                     f"{armed.get('file_size_bytes')} bytes, capture {ring.get('name')} "
+                                     f"running{twin}")
+
+    async def _start_twin_and_references(self) -> None:
+        vm, port = self.target.vm, self.seen.sink_port
+        ok = await self.references.start(vm.name, vm.netns or "", port,
+                                         self.state_dir / "reference-armed.pcap")
+        if self.twin is not None and ok:
+            twin_port = await self.twin.start()
+            await self.references.start(self.twin.vm.name, self.twin.vm.netns or "", twin_port,
+                                        self.state_dir / "reference-unarmed.pcap")
+
+    async def _twin_burst(self) -> None:
+        twin = self.twin
+        if twin is None or twin.sink is None:
+            return
+        await run_burst_in_namespace(twin.vm.netns or "", twin.outer_ip, twin.sink.port, connections=12,
+                                     messages=10, message_bytes=96, deadline_seconds=10)
+
+    async def _report_coverage(self) -> None:
+        self.progress.update("coverage", "waiting for the unarmed twin's run and reading both runs' files")
+        try:
+            armed_files, twin_pcap = await self._coverage_files()
+        except (RuntimeError, httpx.HTTPError) as exc:
+            raise DemoFailure("coverage", str(exc)) from None
+        references = await self.references.stop()
+        vm = self.target.vm
+        lines = [burst_coverage(references.get(vm.name, b""), armed_files, self.seen.sink_port)
+                 .line(f"armed {vm.name}")]
+        if self.twin is not None and self.twin.sink is not None:
+            lines.append(burst_coverage(references.get(self.twin.vm.name, b""), [twin_pcap],
+                                        self.twin.sink.port).line(f"unarmed {self.twin.vm.name}"))
+        self.progress.done("coverage", "; ".join(lines))
+
+    async def _coverage_files(self) -> tuple[list[bytes], bytes]:
+        """The armed run's incident files (every signed link in its email) and the twin's capture."""
+        assert self.seen.email is not None
+        async with observe.client(self.seen.stack) as http:
+            armed = [(await http.get(link)).content for link in self.seen.email.links if "sig=" in link]
+            twin_pcap = await self._twin_capture(http) if self.twin is not None else b""
+        return armed, twin_pcap
+
+    async def _twin_capture(self, http: Any) -> bytes:
+        twin = self.twin
+        assert twin is not None
+        journal = observe.journal_path(self.state_dir)
+        while time.monotonic() < self.deadline:
+            if not twin.run_id:
+                for entry in observe.read_journal(journal):
+                    essentials = entry.get("payload", {}).get("data", {}).get("essentials", {})
+                    if twin.vm.id.lower() in essentials.get("alertTargetIDs", []):
+                        runs = observe.run_ids((entry.get("delivery") or {}).get("response"))
+                        twin.run_id = runs[0] if runs else ""
+            emails = [e for e in await observe.admin_list(http, self.seen.stack, "emails")
+                      if twin.run_id and observe.mentions(e, twin.run_id)]
+            if emails:
+                link = observe.email_facts(emails[-1]).pcap_link
+                return (await http.get(link)).content if link else b""
+            await asyncio.sleep(POLL_SECONDS)
+        raise RuntimeError(f"the unarmed twin {twin.vm.name} produced no email in time "
+                           f"(run {twin.run_id or '?'})")
+
     def _check_tasks(self) -> None:
         """Turn a crashed background task (traffic, metric watch) into a DemoFailure naming its step."""
         for task in self.tasks:
@@ -425,6 +520,10 @@ class Demo:
                 await task
         if self.sink is not None:
             await self.sink.stop()
+        if self.twin is not None:
+            await self.twin.stop()
+        with contextlib.suppress(Exception):
+            await self.references.stop()
         await self.stack.stop()
         # The stack deletes its namespaces on SIGTERM; if it could not (killed), do it here.
         from devstack.capture.netns import NETNS_DIR, configured_namespaces, teardown_namespaces
@@ -461,7 +560,7 @@ async def run_demo(args: argparse.Namespace) -> int:
         preflight()
         source = Path(args.config) if args.config else DEFAULT_CONFIG_PATH
         load_config(source)  # report problems against the file the user named
-        config_path = write_demo_config(source, Path(args.state_dir) / "demo.toml")
+        config_path = add_unarmed_twin(write_demo_config(source, Path(args.state_dir) / "demo.toml"))
         config = load_config(config_path)
         demo = Demo(config, config_path, Path(args.state_dir), Path(args.captures_dir), progress,
                     args.capture_seconds, args.deadline, args.webhook_auth)

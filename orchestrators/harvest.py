@@ -28,6 +28,7 @@ def harvest_incident(run: Any, view: SentryView) -> Generator[Any, Any, str]:
     end = fired + timedelta(seconds=view.after_seconds)
     request = HarvestRequest(run.ctx.instance_id, view.storage_paths, start.isoformat(), end.isoformat())
     run.record.armed = True
+    run.record.capture_name = view.capture_name
     run._phase("harvesting", window_start=request.window_start, window_end=request.window_end)
     result = yield from _pass(run, request)
     for settle in SETTLE_SECONDS:

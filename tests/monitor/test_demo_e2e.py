@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -44,6 +45,11 @@ def test_make_demo_runs_end_to_end_and_cleans_up(tmp_path: Path):
     assert "alert: Fired 'vm-demo-tcp-segments-sent'" in output
     assert "run: alertcap-" in output and "Completed, succeeded" in output
     assert "email: '[alertcap] Packet capture ready: vm-demo" in output
+    # vm-demo is armed before the burst; its unarmed twin gets the same bursts (issue 12)
+    armed = re.search(r"armed vm-demo: ([\d.]+)% \((\d+) of (\d+) burst packets", output)
+    unarmed = re.search(r"unarmed vm-unarmed: ([\d.]+)% \((\d+) of (\d+) burst packets", output)
+    assert armed and unarmed, output[-2000:]
+    assert int(armed.group(3)) > 0 and float(armed.group(1)) >= float(unarmed.group(1))
 
     [pcap] = captures.glob("vm-demo-*.cap")
     assert str(pcap.name) in output
