@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,28 +12,12 @@ import dpkt
 import pytest
 
 from devstack.capture import netns
-from devstack.capture.agent import CaptureAgent, CaptureSpec
+from devstack.capture.agent import CaptureAgent
 from devstack.capture.bpf import filters_to_bpf
+from devstack.capture.testing import Listener, send, until
+from devstack.capture.testing import capture_spec as spec
 from devstack.common.clock import Clock
 from devstack.config import VmConfig
-
-
-class Listener:
-    """A TCP server on loopback that accepts and reads whatever comes."""
-
-    def __init__(self, host: str = "127.0.0.1") -> None:
-        self.sock = socket.socket()
-        self.sock.bind((host, 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-def send(port: int, payload: bytes = b"x" * 200, host: str = "127.0.0.1") -> None:
-    with socket.create_connection((host, port), timeout=2) as conn:
-        conn.sendall(payload)
 
 
 def ports_in(path: Path) -> set[int]:
@@ -46,22 +29,6 @@ def ports_in(path: Path) -> set[int]:
             if isinstance(ip.data, dpkt.tcp.TCP):
                 seen |= {ip.data.sport, ip.data.dport}
     return seen
-
-
-def spec(
-    tmp_path: Path, name: str, bpf: str = "", time_limit: int = 600, total_bytes: int = 0, **kw
-) -> CaptureSpec:
-    return CaptureSpec(
-        capture_id=name,
-        interface=kw.get("interface", "lo"),
-        netns=kw.get("netns"),
-        snaplen=kw.get("snaplen", 0),
-        bpf=bpf,
-        time_limit_s=time_limit,
-        total_bytes=total_bytes,
-        storage_path=kw.get("storage_path", f"https://blob.invalid/c/{name}.cap"),
-        file_path=tmp_path / f"{name}.cap",
-    )
 
 
 @pytest.fixture
@@ -219,9 +186,3 @@ async def test_capture_inside_a_namespace(tmp_path):
     assert not network.exists()
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
     assert network.outer_interface not in links
-
-
-async def until(predicate) -> None:
-    """Yield to the loop until `predicate()` holds (callers bound it with wait_for)."""
-    while not predicate():
-        await asyncio.sleep(0.005)

@@ -13,8 +13,9 @@ import pytest
 
 from devstack.capture.agent import CaptureAgent
 from devstack.capture.ring import RingSettings, ring_blob_url
+from devstack.capture.testing import Listener, send, until
+from devstack.capture.testing import capture_spec as spec
 from devstack.common.clock import Clock
-from tests.devstack.test_capture_agent import Listener, send, spec, until
 
 FILE_SIZE = 2000
 FILE_COUNT = 3

@@ -17,15 +17,8 @@ import pytest
 
 from devstack.monitor.evaluator import JOURNAL_ENV
 from devstack.monitor.observe import journal_path
-from devstack.testing import AdminClient, DevstackState, loopback_config, run_devstack
-
-APP_SETTINGS = {
-    "CAPTURE_TIME_LIMIT_SECONDS": "3",
-    "ARM_POLLING_INTERVAL_SECONDS": "0.1",
-    "ACTIVITY_RETRY_INTERVAL_SECONDS": "0.5",
-    "ACTIVITY_RETRY_ATTEMPTS": "5",
-    "OVERRUN_GRACE_SECONDS": "30",
-}
+from devstack.product_testing import product_config
+from devstack.testing import AdminClient, DevstackState, run_devstack
 
 _path = Path(__file__).resolve().parents[1] / "product" / "payloads.py"
 _spec = importlib.util.spec_from_file_location("product_payloads", _path)
@@ -33,17 +26,6 @@ assert _spec and _spec.loader
 _payloads = importlib.util.module_from_spec(_spec)
 sys.modules.setdefault("product_payloads", _payloads)
 _spec.loader.exec_module(_payloads)
-
-
-def product_config(path: Path, *, alert_rules: bool = False,
-                   settings: dict[str, str] | None = None) -> Path:
-    """The default devstack config on loopback, with the product's fast settings (and `settings`)."""
-    loopback_config(path, alert_rules=alert_rules)
-    lines = "".join(f'{key} = "{value}"\n' for key, value in {**APP_SETTINGS, **(settings or {})}.items())
-    text = path.read_text()
-    assert "[app_settings]\n" in text
-    path.write_text(text.replace("[app_settings]\n", "[app_settings]\n" + lines, 1))
-    return path
 
 
 @pytest.fixture(scope="session")

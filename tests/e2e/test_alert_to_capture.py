@@ -14,7 +14,8 @@ import product_payloads as p
 import pytest
 
 from core.naming import window_start
-from devstack.testing import AdminClient, DevstackState, wait_until
+from devstack.product_testing import post, wait_for_run
+from devstack.testing import AdminClient, DevstackState
 
 pytestmark = pytest.mark.e2e
 RUN_TIMEOUT = 60.0
@@ -24,25 +25,6 @@ def fired_now(offset_seconds: int = 0) -> str:
     """A fired time inside the current 15-minute window (never in the future)."""
     start = window_start(datetime.now(UTC), 900)
     return (start + timedelta(seconds=offset_seconds)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def post(state: DevstackState, body: Any) -> httpx.Response:
-    return httpx.post(f"{state.function_host}/api/alerts", params={"code": state.function_key}, json=body,
-                      timeout=15)
-
-
-def run_status(state: DevstackState, instance_id: str) -> dict[str, Any] | None:
-    response = httpx.get(f"{state.function_host}/runtime/webhooks/durabletask/instances/{instance_id}",
-                         params={"code": state.master_key}, timeout=10)
-    return response.json() if response.status_code == 200 else None
-
-
-def wait_for_run(state: DevstackState, instance_id: str) -> dict[str, Any]:
-    def done() -> dict[str, Any] | None:
-        status = run_status(state, instance_id)
-        return status if status and status["runtimeStatus"] in ("Completed", "Failed", "Terminated") else None
-
-    return wait_until(done, RUN_TIMEOUT, interval=0.2, message=f"run {instance_id} finished")
 
 
 def captures_for(admin: AdminClient, vm_id: str) -> list[dict[str, Any]]:

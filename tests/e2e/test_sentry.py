@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import socket
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -21,45 +20,13 @@ import product_payloads as p
 import pytest
 
 from core.sentry import sentry_instance_id
+from devstack.product_testing import Sink, post, ring_captures, run_status, sentry_api, wait_for_run
 from devstack.testing import AdminClient, DevstackState, wait_until
-from tests.e2e.test_alert_to_capture import post, run_status, wait_for_run
 
 pytestmark = pytest.mark.e2e
 LOOKBACK = 300
 RING_BUDGET = 96 * 1024  # 6 files of 16 KiB: the ~27 kB burst fills two of them
 TRICKLE_PAUSE = 0.1  # traffic after the alert (~9 kB/s) closes the files the after part needs
-
-
-class Sink:
-    """A loopback TCP server that accepts and drains connections (the burst's destination)."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(128)
-        self.port = self.sock.getsockname()[1]
-
-    def burst(self, connections: int, size: int = 400) -> None:
-        for _ in range(connections):
-            with socket.create_connection(("127.0.0.1", self.port), timeout=2) as conn:
-                conn.sendall(b"b" * size)
-                accepted, _ = self.sock.accept()
-                accepted.recv(65536)
-                accepted.close()
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-def sentry_api(state: DevstackState, method: str, action: str = "", body: Any = None,
-               key: str | None = None) -> httpx.Response:
-    url = f"{state.function_host}/api/sentry" + (f"/{action}" if action else "")
-    return httpx.request(method, url, params={"code": key or state.master_key}, json=body, timeout=15)
-
-
-def ring_captures(admin: AdminClient, vm_id: str, running_only: bool = True) -> list[dict[str, Any]]:
-    return [c for c in admin.captures() if c["target"].lower() == vm_id.lower() and c.get("continuous")
-            and (not running_only or c["status"] == "Running")]
 
 
 def arm(state: DevstackState, admin: AdminClient, vm_id: str, port: int, **extra: Any) -> dict[str, Any]:

@@ -26,9 +26,8 @@ from azure.storage.blob import ContainerClient
 
 from core.sentry import sentry_instance_id
 from devstack.host.testing import HostProcess, get_status, start_host
+from devstack.product_testing import Sink, product_config, ring_captures
 from devstack.testing import AdminClient, DevstackState, run_devstack, wait_until
-from tests.e2e.conftest import product_config
-from tests.e2e.test_sentry import Sink, ring_captures
 
 pytestmark = pytest.mark.e2e
 TRICKLE_PAUSE = 0.05
