@@ -43,11 +43,14 @@ def stop_and_create(state: object, vm: str) -> float:
     from devstack.arm.testing import WATCHER_RG, ArmClients
 
     arm = ArmClients.for_state(state, polling_interval=0.1)  # type: ignore[arg-type]
-    started = time.monotonic()
-    arm.create("bench-calibration", vm, filters=[{"protocol": "TCP", "localPort": "9"}])
-    arm.network.packet_captures.begin_stop(WATCHER_RG, "NetworkWatcher_westeurope", "bench-calibration",
-                                           polling_interval=0.1).result()
-    return time.monotonic() - started
+    timings = []
+    for attempt in range(2):  # the first pays for the token and the connections: report the second
+        started = time.monotonic()
+        arm.create(f"bench-calibration-{attempt}", vm, filters=[{"protocol": "TCP", "localPort": "9"}])
+        arm.network.packet_captures.begin_stop(WATCHER_RG, "NetworkWatcher_westeurope",
+                                               f"bench-calibration-{attempt}", polling_interval=0.1).result()
+        timings.append(time.monotonic() - started)
+    return timings[-1]
 
 
 def cpu_calibration() -> float:
