@@ -1,7 +1,10 @@
 """Deterministic names: orchestration instance ids and capture names.
 
-The instance id depends on the target and the cooldown window of the alert's *fired* time (not the arrival
-time), so retried webhooks, the same alert through several action groups and alert storms map to one run.
+A run's cooldown starts at its first alert's *fired* time (not the arrival time), so retried webhooks, the
+same alert through several action groups and alert storms map to one run. The instance id is the target's
+prefix (so one listing finds a target's runs) plus a hash of the clock-aligned slot of the fired time (so
+concurrent deliveries of alerts in one slot contend for one id); which run an alert joins is decided in
+``core.cooldown`` and ``http_starter.handler``.
 """
 
 from __future__ import annotations
@@ -13,19 +16,34 @@ from datetime import UTC, datetime, timedelta
 
 PREFIX = "alertcap-"
 _CAPTURE_NAME = re.compile(r"^alertcap-[0-9a-f]{24}-(\d{12})$")
+TARGET_HASH_CHARS = 16
+SLOT_HASH_CHARS = 8
 
 
 def window_start(fired_at: datetime, cooldown_seconds: int) -> datetime:
-    """Start of the fixed cooldown window (aligned to the Unix epoch) that contains ``fired_at``."""
+    """Start of the clock-aligned slot (cooldown long, aligned to the Unix epoch) that contains ``fired_at``.
+
+    Slots only name instance ids; the cooldown itself runs from a run's first alert (:func:`cooldown_start`).
+    """
     epoch = int(fired_at.astimezone(UTC).timestamp())
     return datetime.fromtimestamp(epoch - epoch % cooldown_seconds, UTC)
 
 
+def cooldown_start(fired_at: datetime) -> datetime:
+    """Where a run's cooldown starts: its first alert's fired time, in UTC, to the whole second."""
+    return fired_at.astimezone(UTC).replace(microsecond=0)
+
+
+def run_prefix(target_id: str) -> str:
+    """``alertcap-<16 hex>``: the instance-id prefix all runs of ``target_id`` share (id case ignored)."""
+    return PREFIX + hashlib.sha256(target_id.lower().encode()).hexdigest()[:TARGET_HASH_CHARS]
+
+
 def instance_id(target_id: str, fired_at: datetime, cooldown_seconds: int) -> str:
-    """``alertcap-<24 hex>`` from the lower-cased target id and the window start."""
-    window = window_start(fired_at, cooldown_seconds).strftime("%Y-%m-%dT%H:%M:%SZ")
-    digest = hashlib.sha256(f"{target_id.lower()}|{window}".encode()).hexdigest()
-    return PREFIX + digest[:24]
+    """``alertcap-<24 hex>``: the target's prefix plus 8 hex of the fired time's slot."""
+    slot = window_start(fired_at, cooldown_seconds).strftime("%Y-%m-%dT%H:%M:%SZ")
+    digest = hashlib.sha256(f"{target_id.lower()}|{slot}".encode()).hexdigest()
+    return run_prefix(target_id) + digest[:SLOT_HASH_CHARS]
 
 
 def capture_name(target_id: str, window: datetime) -> str:

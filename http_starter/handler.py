@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -17,8 +18,9 @@ import azure.functions as func
 
 from core import strict_json
 from core.alerts import ParsedAlert, parse_alert
+from core.cooldown import SeenRun, covering_run, first_alert_of, settle
 from core.errors import ConfigurationError, InvalidRequest
-from core.naming import instance_id, window_start
+from core.naming import cooldown_start, instance_id, run_prefix
 from core.records import CaptureRequest
 from core.sentry import SentryView, sentry_instance_id
 from core.settings import Settings
@@ -29,6 +31,7 @@ ORCHESTRATOR_NAME = "capture_orchestration"
 EXTRA_ALERT_EVENT = "extra_alert"
 CLIENT_CALL_TIMEOUT_SECONDS = 4.0
 ANSWER_DEADLINE_SECONDS = 8.0  # Azure Monitor gives a webhook about 10 s
+CLOCK_SKEW_SECONDS = 60  # a run's created time may trail its first alert's fired time by clock skew
 log = logging.getLogger("alertcap.starter")
 
 
@@ -131,14 +134,23 @@ async def _client_call(what: str, call: Any) -> Any:
 
 
 async def _start_one(client: Any, settings: Settings, alert: ParsedAlert, target: Target) -> RunAnswer:
-    """Start the run for ``target`` unless one exists for its window; a duplicate is recorded on that run."""
-    window = window_start(alert.fired_at, settings.alert_cooldown_seconds)
-    run_id = instance_id(target.id, alert.fired_at, settings.alert_cooldown_seconds)
-    existing = await _client_call("get_status", client.get_status(run_id))
-    if existing:
-        return await _duplicate(client, run_id, target, alert, _status_name(existing))
+    """Start the run for ``target`` unless a run of it covers the alert (cooldown from the first alert).
+
+    One listing decides (the run to join, if any); after a start, one more listing settles a race with a
+    delivery that started a neighbouring run at the same time (docs/ARCHITECTURE.md, "Cooldown").
+    """
+    cooldown = settings.alert_cooldown_seconds
+    runs = await _list_runs(client, target, alert, cooldown)
+    joined = covering_run(runs, alert.fired_at, cooldown)
+    if joined is not None:
+        return await _duplicate(client, joined.instance_id, target, alert, joined.status)
+    run_id = instance_id(target.id, alert.fired_at, cooldown)
+    own = next((r for r in runs if r.instance_id == run_id), None)
+    if own is not None:  # this slot's run yielded to an earlier one: never start it again
+        return RunAnswer(run_id, target.id, "duplicate", own.status)
+    first = cooldown_start(alert.fired_at)
     sentry = await armed_view(client, target.id)
-    request = CaptureRequest(target, alert.summary, window.isoformat(), settings.capture_config(), sentry)
+    request = CaptureRequest(target, alert.summary, first.isoformat(), settings.capture_config(), sentry)
     try:
         await _client_call("start_new", client.start_new(ORCHESTRATOR_NAME, run_id, request.to_dict()))
     except BackendUnavailable as exc:
@@ -146,6 +158,9 @@ async def _start_one(client: Any, settings: Settings, alert: ParsedAlert, target
         if "already exists" not in str(exc).lower():
             raise
         return await _duplicate(client, run_id, target, alert, "Running")
+    winner = await _settle(client, target, alert, SeenRun(run_id, first, "Pending"), cooldown)
+    if winner is not None:
+        return await _duplicate(client, winner.instance_id, target, alert, winner.status)
     log.info("started run %s for %s", run_id, target.id)
     urls = client.create_http_management_payload(run_id)
     return RunAnswer(run_id, target.id, "started", "Pending", without_key(urls.get("statusQueryGetUri", "")))
@@ -159,6 +174,42 @@ async def armed_view(client: Any, target_id: str) -> dict[str, Any] | None:
         return None
     view = SentryView.from_dict(getattr(status, "custom_status", None))
     return view.to_dict() if view is not None and view.armed and view.storage_paths else None
+
+
+async def _list_runs(client: Any, target: Target, alert: ParsedAlert, cooldown: int) -> list[SeenRun]:
+    """The target's runs that may cover the alert: one listing by instance-id prefix, created since the
+    earliest first alert that could cover it (a run is created after its first alert fired)."""
+    since = alert.fired_at - timedelta(seconds=cooldown + CLOCK_SKEW_SECONDS)
+    statuses = await _client_call("get_status_by", client.get_status_by(
+        created_time_from=since, instance_id_prefix=run_prefix(target.id)))
+    runs = []
+    for status in statuses or []:
+        first = first_alert_of(getattr(status, "input_", None))
+        if first is not None and status.instance_id:
+            runs.append(SeenRun(status.instance_id, first, _status_name(status)))
+    return runs
+
+
+async def _settle(client: Any, target: Target, alert: ParsedAlert, mine: SeenRun,
+                  cooldown: int) -> SeenRun | None:
+    """After starting ``mine``: list again; end the runs that lose to it, or end ``mine`` and return the
+    winner it yields to. A listing that fails leaves ``mine`` running (a concurrent winner ends it)."""
+    try:
+        runs = await _list_runs(client, target, alert, cooldown)
+    except BackendUnavailable as exc:
+        log.warning("could not settle run %s: %s", mine.instance_id, exc)
+        return None
+    if all(r.instance_id != mine.instance_id for r in runs):
+        runs.append(mine)
+    outcome = settle(mine, runs, cooldown)
+    for loser in outcome.to_terminate:
+        reason = f"cooldown: an earlier alert's run covers this one ({(outcome.winner or mine).instance_id})"
+        try:
+            await _client_call("terminate", client.terminate(loser.instance_id, reason))
+            log.info("run %s yielded: %s", loser.instance_id, reason)
+        except BackendUnavailable as exc:  # already finished or ended by the other delivery
+            log.info("could not end run %s: %s", loser.instance_id, exc)
+    return outcome.winner
 
 
 def without_key(url: str) -> str:

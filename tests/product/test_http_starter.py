@@ -123,3 +123,72 @@ async def test_unreachable_durable_backend_answers_503_so_azure_retries(host: Ho
                                             client=binding)
     assert response.status_code == 503
     assert json.loads(response.get_body())["error"] == "backend_unavailable"
+
+
+# --- cooldown from the first alert ---------------------------------------------------------------------
+
+BOUNDARY = "2026-11-25T22:15:00"  # a multiple of the 900 s cooldown since the epoch: a slot boundary
+
+
+def fired(seconds_from_boundary: float) -> str:
+    from datetime import datetime, timedelta
+
+    moment = datetime.fromisoformat(BOUNDARY) + timedelta(seconds=seconds_from_boundary)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def alert_at(target: str, seconds_from_boundary: float, alert_id: str) -> dict:
+    body = p.common_metric_static(targets=[target], fired=fired(seconds_from_boundary))
+    body["data"]["essentials"]["alertId"] = f"{p.ALERTS}/{alert_id}"
+    return body
+
+
+async def live_runs(host: HostProcess, target: str) -> list:
+    """The target's runs that were not ended as yielded duplicates (whatever their progress)."""
+    from core.naming import run_prefix
+
+    statuses = await host.durable_client().get_status_by(instance_id_prefix=run_prefix(target))
+    return [s for s in statuses if s.runtime_status.value != "Terminated"]
+
+
+@pytest.mark.parametrize("order", ["concurrent", "early-first", "late-first"])
+async def test_two_alerts_5_s_apart_across_a_slot_boundary_give_one_run(host: HostProcess,
+                                                                        order: str) -> None:
+    target = vm(f"straddle-{order}")
+    early, late = alert_at(target, -2.5, f"early-{order}"), alert_at(target, 2.5, f"late-{order}")
+    if order == "concurrent":
+        answers = await asyncio.gather(call_starter(host, early), call_starter(host, late))
+    else:
+        pair = (early, late) if order == "early-first" else (late, early)
+        answers = [await call_starter(host, body) for body in pair]
+    assert {status for status, _ in answers} <= {200, 202}
+    (survivor,) = await live_runs(host, target)
+    first_alert = json.loads(survivor.input_)["window_start"]
+    if order == "concurrent":  # both may start; the earlier alert's run is the one left
+        assert first_alert == "2026-11-25T22:14:57+00:00"
+    else:  # the first delivery's alert starts the run; the second joins it whichever side it fell on
+        assert first_alert == ("2026-11-25T22:14:57+00:00" if order == "early-first" else
+                               "2026-11-25T22:15:02+00:00")
+        assert [body["runs"][0]["outcome"] for _, body in answers] == ["started", "duplicate"]
+        assert {body["runs"][0]["instanceId"] for _, body in answers} == {survivor.instance_id}
+
+
+async def test_many_concurrent_pairs_across_a_boundary_never_leave_two_runs(host: HostProcess) -> None:
+    targets = [vm(f"race-{i}") for i in range(6)]
+    bodies = [alert_at(t, offset, f"race-{i}-{offset}") for i, t in enumerate(targets)
+              for offset in (-2.5, 2.5)]
+    await asyncio.gather(*(call_starter(host, b) for b in bodies))
+    for target in targets:
+        assert len(await live_runs(host, target)) == 1, target
+
+
+async def test_alerts_a_cooldown_apart_start_two_runs_and_a_storm_between_joins_the_first(
+        host: HostProcess) -> None:
+    target = vm("cooldown-apart")
+    _, first = await call_starter(host, alert_at(target, -2.5, "apart-1"))
+    storm = [await call_starter(host, alert_at(target, offset, f"apart-storm-{offset}"))
+             for offset in (60, 400, 896)]
+    _, second = await call_starter(host, alert_at(target, 897.5, "apart-2"))  # exactly 900 s after the first
+    assert first["runs"][0]["outcome"] == "started" and second["runs"][0]["outcome"] == "started"
+    assert all(body["runs"][0]["instanceId"] == first["runs"][0]["instanceId"] for _, body in storm)
+    assert len(await live_runs(host, target)) == 2

@@ -1,0 +1,67 @@
+"""Issue 10 on the devstack: cooldown from the first alert across a slot boundary, scale-set instance
+targets, and regions without a Network Watcher."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import product_payloads as p
+import pytest
+
+from core.naming import window_start
+from devstack.testing import AdminClient, DevstackState
+
+_path = Path(__file__).with_name("test_alert_to_capture.py")
+_spec = importlib.util.spec_from_file_location("e2e_alert_to_capture", _path)
+assert _spec and _spec.loader
+e2e = importlib.util.module_from_spec(_spec)
+sys.modules.setdefault("e2e_alert_to_capture", e2e)
+_spec.loader.exec_module(e2e)
+
+pytestmark = pytest.mark.e2e
+COOLDOWN = 900  # the app's default ALERT_COOLDOWN_SECONDS
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def runs_of(state: DevstackState, vm_id: str) -> list[dict[str, Any]]:
+    """Every run of the VM (the management API's list, filtered by the VM's instance-id prefix)."""
+    from core.naming import run_prefix
+
+    response = httpx.get(f"{state.function_host}/runtime/webhooks/durabletask/instances",
+                         params={"code": state.master_key, "instanceIdPrefix": run_prefix(vm_id)}, timeout=10)
+    response.raise_for_status()
+    return response.json()
+
+
+async def _post_together(state: DevstackState, bodies: list[Any]) -> list[httpx.Response]:
+    async with httpx.AsyncClient(timeout=30) as client:
+        url = f"{state.function_host}/api/alerts"
+        return await asyncio.gather(*(client.post(url, params={"code": state.function_key}, json=b)
+                                      for b in bodies))
+
+
+def test_two_alerts_5_s_apart_across_a_boundary_give_one_run_one_capture_one_email(
+        product_stack: DevstackState, admin: AdminClient, fresh_vm: str) -> None:
+    boundary = window_start(datetime.now(UTC) - timedelta(seconds=10), COOLDOWN)  # a slot boundary, past
+    bodies = []
+    for i, offset in enumerate((-2.5, 2.5)):
+        body = p.common_metric_static(targets=[fresh_vm], fired=iso(boundary + timedelta(seconds=offset)))
+        body["data"]["essentials"]["alertId"] = f"{p.ALERTS}/straddle-{i}"
+        bodies.append(body)
+    responses = asyncio.run(_post_together(product_stack, bodies))
+    assert all(r.status_code in (200, 202) for r in responses), [r.text for r in responses]
+    for run in runs_of(product_stack, fresh_vm):
+        e2e.wait_for_run(product_stack, run["instanceId"])
+    live = [r for r in runs_of(product_stack, fresh_vm) if r["runtimeStatus"] != "Terminated"]
+    assert len(live) == 1 and live[0]["output"]["status"] == "succeeded", live
+    assert len(e2e.captures_for(admin, fresh_vm)) == 1
+    assert len(e2e.emails_for(admin, fresh_vm)) == 1
