@@ -21,6 +21,7 @@ MAX_ID_LENGTH = 1024
 
 VM_TYPE = "microsoft.compute/virtualmachines"
 VMSS_TYPE = "microsoft.compute/virtualmachinescalesets"
+VMSS_VM_TYPE = "microsoft.compute/virtualmachinescalesets/virtualmachines"
 
 
 class InvalidResourceId(ValueError):
@@ -152,3 +153,19 @@ def parse_scope(text: str) -> tuple[str, str | None]:
 def is_valid_instance_name(name: object) -> bool:
     """True when ``name`` is a plausible scale-set instance name (for ``scope.include``)."""
     return isinstance(name, str) and bool(_RESOURCE_NAME.match(name)) and name.isascii()
+
+
+def scale_set_instance(rid: ResourceId) -> tuple[ResourceId, str] | None:
+    """For ``.../virtualMachineScaleSets/<set>/virtualMachines/<instance id>``: the scale set's id and the
+    instance id (what ``scope.include`` holds); None for any other resource."""
+    if rid.full_type != VMSS_VM_TYPE:
+        return None
+    return ResourceId(rid.subscription_id, rid.resource_group, rid.namespace, rid.types[:1], rid.names[:1]), \
+        rid.names[1]
+
+
+def instance_id_from_name(scale_set: str, name: str) -> str:
+    """A scale-set instance as ``scope.include`` takes it: the instance id for a uniform set's instance VM
+    name ``<set>_<id>`` (``vmss-web_3`` -> ``3``); any other name unchanged."""
+    head, _, tail = name.rpartition("_")
+    return tail if head.lower() == scale_set.lower() and tail.isdigit() else name

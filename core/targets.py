@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from core.alerts import ParsedAlert
 from core.arm_ids import (
@@ -10,8 +10,10 @@ from core.arm_ids import (
     VMSS_TYPE,
     InvalidResourceId,
     ResourceId,
+    instance_id_from_name,
     is_valid_instance_name,
     parse_resource_id,
+    scale_set_instance,
     scope_kind,
 )
 from core.errors import InvalidRequest
@@ -68,8 +70,14 @@ def select_targets(
     allowed_scopes: tuple[tuple[str, str | None], ...] = (),
     max_targets: int = 20,
 ) -> tuple[list[Target], list[Ignored]]:
-    """Validate every id (a bad one rejects the request); keep VMs and scale sets inside the allow-list."""
+    """Validate every id (a bad one rejects the request); keep VMs and scale sets inside the allow-list.
+
+    Scale-set instances (``.../virtualMachineScaleSets/<set>/virtualMachines/<id>``) and a scale set named
+    with ``VMName`` dimensions become one scale-set target per set whose ``scope_include`` lists those
+    instance ids; a set named without instances is captured whole.
+    """
     targets: dict[str, Target] = {}
+    scale_sets: dict[str, _ScaleSetPick] = {}
     ignored: list[Ignored] = []
     vm_names = tuple(sorted(
         {v for n, v in alert.dimensions if n.lower() == "vmname" and is_valid_instance_name(v)}))
@@ -82,17 +90,26 @@ def select_targets(
                 raise InvalidRequest(f"target[{i}]", f"not a valid ARM resource id: {exc}") from None
             ignored.append(Ignored(raw, f"a {kind} is not a VM or VM scale set"))
             continue
-        if rid.full_type == VM_TYPE:
-            target = Target(rid.id, AZURE_VM)
-        elif rid.full_type == VMSS_TYPE:
-            target = Target(rid.id, AZURE_VMSS, vm_names)
-        else:
+        instance = scale_set_instance(rid)
+        if instance is None and rid.full_type not in (VM_TYPE, VMSS_TYPE):
             ignored.append(Ignored(rid.id, f"resource type {rid.full_type} is not a VM or VM scale set"))
             continue
         if allowed_scopes and not _allowed(rid, allowed_scopes):
             ignored.append(Ignored(rid.id, "outside the allowed subscriptions/resource groups"))
             continue
-        targets.setdefault(rid.key, target)
+        if instance is not None:
+            scale_set, instance_id = instance
+            scale_sets.setdefault(scale_set.key, _ScaleSetPick(scale_set)).instances.add(instance_id)
+            targets.setdefault(scale_set.key, Target(scale_set.id, AZURE_VMSS))
+        elif rid.full_type == VMSS_TYPE:
+            pick = scale_sets.setdefault(rid.key, _ScaleSetPick(rid))
+            pick.instances.update(instance_id_from_name(rid.name, n) for n in vm_names)
+            pick.whole = pick.whole or not vm_names
+            targets.setdefault(rid.key, Target(rid.id, AZURE_VMSS))
+        else:
+            targets.setdefault(rid.key, Target(rid.id, AZURE_VM))
+    for key, pick in scale_sets.items():
+        targets[key] = Target(targets[key].id, AZURE_VMSS, pick.scope_include)
     if len(targets) > max_targets:
         raise InvalidRequest("target", f"the alert names {len(targets)} targets, more than {max_targets}")
     return list(targets.values()), ignored
@@ -101,6 +118,22 @@ def select_targets(
 def in_allowed_scopes(target_id: str, scopes: tuple[tuple[str, str | None], ...]) -> bool:
     """True when the resource lies in one of the allowed subscriptions / resource groups."""
     return _allowed(parse_resource_id(target_id), scopes)
+
+
+@dataclass
+class _ScaleSetPick:
+    """The instances of one scale set an alert names (``whole``: the set itself, without instances)."""
+
+    rid: ResourceId
+    instances: set[str] = field(default_factory=set)
+    whole: bool = False
+
+    @property
+    def scope_include(self) -> tuple[str, ...]:
+        """Instance ids for ``scope.include``, numbers in order; empty (every instance) for the whole set."""
+        if self.whole:
+            return ()
+        return tuple(sorted(self.instances, key=lambda n: (not n.isdigit(), int(n) if n.isdigit() else 0, n)))
 
 
 def _allowed(rid: ResourceId, scopes: tuple[tuple[str, str | None], ...]) -> bool:

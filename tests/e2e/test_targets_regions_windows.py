@@ -14,7 +14,7 @@ import httpx
 import product_payloads as p
 import pytest
 
-from core.naming import window_start
+from core.naming import run_prefix, window_start
 from devstack.testing import AdminClient, DevstackState
 
 _path = Path(__file__).with_name("test_alert_to_capture.py")
@@ -34,8 +34,6 @@ def iso(moment: datetime) -> str:
 
 def runs_of(state: DevstackState, vm_id: str) -> list[dict[str, Any]]:
     """Every run of the VM (the management API's list, filtered by the VM's instance-id prefix)."""
-    from core.naming import run_prefix
-
     response = httpx.get(f"{state.function_host}/runtime/webhooks/durabletask/instances",
                          params={"code": state.master_key, "instanceIdPrefix": run_prefix(vm_id)}, timeout=10)
     response.raise_for_status()
@@ -65,3 +63,26 @@ def test_two_alerts_5_s_apart_across_a_boundary_give_one_run_one_capture_one_ema
     assert len(live) == 1 and live[0]["output"]["status"] == "succeeded", live
     assert len(e2e.captures_for(admin, fresh_vm)) == 1
     assert len(e2e.emails_for(admin, fresh_vm)) == 1
+
+
+def test_alert_naming_scale_set_instance_3_gets_one_scoped_capture_of_instance_3(
+        product_stack: DevstackState, admin: AdminClient) -> None:
+    vmss = (f"/subscriptions/{product_stack.subscription_id}/resourceGroups/rg-alertcap-east/providers/"
+            "Microsoft.Compute/virtualMachineScaleSets/vmss-web")
+    # two hours back: clear of the cooldown of any other test's run on vmss-web in this session
+    fired = iso(datetime.now(UTC) - timedelta(hours=2))
+    body = p.common_metric_static(targets=[f"{vmss}/virtualMachines/3"], fired=fired)
+    response = e2e.post(product_stack, body)
+    assert response.status_code == 202, response.text
+    (run,) = response.json()["runs"]
+    assert run["target"].lower() == vmss.lower()
+    output = e2e.wait_for_run(product_stack, run["instanceId"])["output"]
+    assert output["status"] == "succeeded" and output["target_type"] == "AzureVMSS", output
+    (capture,) = e2e.captures_for(admin, vmss)
+    assert capture["instances"] == ["vmss-web_3"] and capture["targetType"] == "AzureVMSS"
+    (only,) = output["files"]
+    assert only["instance"] == "vmss-web_3" and only["url"] == capture["files"][0]
+    assert only["size_bytes"] >= 24
+    (email,) = e2e.emails_for(admin, vmss)
+    assert f"Instance vmss-web_3: {only['url']}" in email["plain_text"]
+    assert "Instance vmss-web_3 download link: https://" in email["plain_text"]

@@ -9,7 +9,7 @@ import pytest
 
 from core.alerts import parse_alert
 from core.errors import InvalidRequest
-from core.targets import AZURE_VM, AZURE_VMSS, select_targets
+from core.targets import AZURE_VM, AZURE_VMSS, Target, select_targets
 
 ESS = "data.essentials"
 FIRED = datetime(2026, 11, 25, 22, 1, 2, 123456, tzinfo=UTC)
@@ -65,9 +65,38 @@ def test_dynamic_threshold_keeps_the_metric_dimensions_but_targets_come_from_ale
 
 
 def test_scale_set_alert_becomes_one_vmss_capture_scoped_to_vmname() -> None:
-    alert = parse_alert(p.common_vmss(["pool_3", "pool_1", "pool_3"]))
+    alert = parse_alert(p.common_vmss(["pool_3", "pool_1", "pool_3", "pool_10"]))
     (target,), _ = select_targets(alert)
-    assert target.target_type == AZURE_VMSS and target.scope_include == ("pool_1", "pool_3")
+    # a uniform set's instance VM name <set>_<id> becomes the instance id, the form scope.include takes
+    assert target.target_type == AZURE_VMSS and target.scope_include == ("1", "3", "10")
+    alert = parse_alert(p.common_vmss(["web-flex-a1b2"]))  # a flexible-orchestration name stays a name
+    assert select_targets(alert)[0][0].scope_include == ("web-flex-a1b2",)
+
+
+def test_scale_set_instance_targets_become_one_scoped_capture_of_their_set() -> None:
+    instances = [f"{p.VMSS_ID}/virtualMachines/{n}" for n in ("3", "0", "3")]
+    other_set = p.VMSS_ID.replace("/pool", "/other") + "/virtualMachines/7"
+    alert = parse_alert(p.common_metric_static(targets=[*instances, other_set, p.VM_ID]))
+    targets, ignored = select_targets(alert)
+    assert ignored == []
+    by_id = {t.id.lower(): t for t in targets}
+    assert set(by_id) == {p.VMSS_ID, p.VMSS_ID.replace("/pool", "/other"), p.VM_ID_LOWER}
+    assert by_id[p.VMSS_ID] == Target(by_id[p.VMSS_ID].id, AZURE_VMSS, ("0", "3"))
+    assert by_id[p.VMSS_ID.replace("/pool", "/other")].scope_include == ("7",)
+    assert by_id[p.VM_ID_LOWER].target_type == AZURE_VM
+
+
+def test_a_scale_set_named_whole_and_by_instance_is_captured_whole() -> None:
+    alert = parse_alert(p.common_metric_static(targets=[f"{p.VMSS_ID}/virtualMachines/3", p.VMSS_ID]))
+    (target,), _ = select_targets(alert)
+    assert target.target_type == AZURE_VMSS and target.scope_include == ()
+
+
+def test_scale_set_instance_outside_the_allow_list_is_ignored() -> None:
+    alert = parse_alert(p.common_metric_static(targets=[f"{p.VMSS_ID}/virtualMachines/3"]))
+    other = (p.VMSS_ID.split("/")[2], "another-rg")
+    targets, ignored = select_targets(alert, allowed_scopes=(other,))
+    assert targets == [] and "outside the allowed" in ignored[0].reason
 
 
 def test_duplicate_targets_are_deduplicated_case_insensitively() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,6 +15,7 @@ import product_hosts as hosts
 import product_payloads as p
 import pytest
 
+from core.naming import run_prefix
 from devstack.host.testing import HostProcess, running_host
 from http_starter.blueprint import alerts
 
@@ -131,8 +133,6 @@ BOUNDARY = "2026-11-25T22:15:00"  # a multiple of the 900 s cooldown since the e
 
 
 def fired(seconds_from_boundary: float) -> str:
-    from datetime import datetime, timedelta
-
     moment = datetime.fromisoformat(BOUNDARY) + timedelta(seconds=seconds_from_boundary)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -145,8 +145,6 @@ def alert_at(target: str, seconds_from_boundary: float, alert_id: str) -> dict:
 
 async def live_runs(host: HostProcess, target: str) -> list:
     """The target's runs that were not ended as yielded duplicates (whatever their progress)."""
-    from core.naming import run_prefix
-
     statuses = await host.durable_client().get_status_by(instance_id_prefix=run_prefix(target))
     return [s for s in statuses if s.runtime_status.value != "Terminated"]
 
