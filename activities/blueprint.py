@@ -14,6 +14,7 @@ from activities import compute_ops, network_ops, notify
 from activities.errors import outcome_activity
 from core.capture_files import DescribeRequest
 from core.records import RunRecord
+from core.watchers import WatcherRequest
 
 bp = df.Blueprint()
 
@@ -28,6 +29,12 @@ def locate_target(payload: dict[str, Any]) -> dict[str, Any]:
 def list_watchers(payload: dict[str, Any]) -> dict[str, Any]:
     """The subscription's Network Watchers and their regions."""
     return outcome_activity(network_ops.list_watchers)(payload["subscription_id"])
+
+
+@bp.activity_trigger(input_name="payload")
+def create_watcher(payload: dict[str, Any]) -> dict[str, Any]:
+    """Create the missing Network Watcher of a region (and NetworkWatcherRG if needed)."""
+    return outcome_activity(network_ops.create_watcher)(WatcherRequest.from_dict(payload))
 
 
 @bp.activity_trigger(input_name="payload")

@@ -12,6 +12,7 @@ from azure.communication.email import EmailClient
 from azure.identity import DefaultAzureCredential
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.network import NetworkManagementClient
+from azure.mgmt.resource.resources import ResourceManagementClient  # 26.x: no top-level export
 from azure.storage.blob import BlobServiceClient
 
 from core.settings import Settings
@@ -61,6 +62,16 @@ def _compute(subscription_id: str) -> ComputeManagementClient:
     return ComputeManagementClient(credential(), subscription_id, **_arm_kwargs())
 
 
+@_once
+def _resources(subscription_id: str) -> ResourceManagementClient:
+    return ResourceManagementClient(credential(), subscription_id, **_arm_kwargs())
+
+
+def resources(subscription_id: str) -> ResourceManagementClient:
+    """Resource management client (resource groups) for one subscription."""
+    return _resources(subscription_id.lower())
+
+
 def network(subscription_id: str) -> NetworkManagementClient:
     """Network management client for one subscription (subscription ids are case-insensitive)."""
     return _network(subscription_id.lower())
@@ -90,5 +101,5 @@ def polling_interval() -> float:
 
 def reset() -> None:
     """Forget every cached client and the settings (after the environment changed, e.g. in tests)."""
-    for cached in (settings, credential, _network, _compute, email, blob_service):
+    for cached in (settings, credential, _network, _compute, _resources, email, blob_service):
         cached.cache_clear()

@@ -15,6 +15,7 @@ from core.capture_files import CaptureFile, DescribedCapture, DescribeRequest, i
 from core.naming import is_stale
 from core.outcome import Outcome
 from core.targets import AZURE_VMSS
+from core.watchers import WATCHER_RESOURCE_GROUP, CreatedWatcher, WatcherRequest, watcher_name
 
 TERMINAL_STATUSES = {"stopped", "error"}
 MAX_DELETIONS_PER_RUN = 5  # cleanup is on the critical path: bound it, later runs delete the rest
@@ -28,6 +29,29 @@ def list_watchers(subscription_id: str) -> Outcome:
         for w in clients.network(subscription_id).network_watchers.list_all()
     ]
     return Outcome.success(watchers=watchers)
+
+
+def create_watcher(request: WatcherRequest) -> Outcome:
+    """Create the region's watcher the way Azure does: ``NetworkWatcherRG`` (azure-mgmt-resource) when it
+    does not exist, then ``NetworkWatcher_<region>`` in it. Both PUTs are idempotent, so a retry or a
+    concurrent run creating the same watcher is harmless."""
+    groups = clients.resources(request.subscription_id).resource_groups
+    created_group = not groups.check_existence(WATCHER_RESOURCE_GROUP)
+    if created_group:
+        groups.create_or_update(WATCHER_RESOURCE_GROUP, {"location": request.region})
+    name = watcher_name(request.region)
+    watchers = clients.network(request.subscription_id).network_watchers
+    try:
+        existing = watchers.get(WATCHER_RESOURCE_GROUP, name)
+    except ResourceNotFoundError:
+        existing = None
+    watcher = existing or watchers.create_or_update(WATCHER_RESOURCE_GROUP, name,
+                                                    {"location": request.region})
+    log.info("network watcher %s in %s: group %s, watcher %s", name, request.region,
+             "created" if created_group else "existed", "existed" if existing else "created")
+    result = CreatedWatcher(watcher.id, watcher.name, (watcher.location or request.region).lower(),
+                            created_group, existing is None)
+    return Outcome.success(**result.to_dict())
 
 
 def _capture_parts(capture_id: str) -> tuple[Any, str, str, str]:

@@ -69,6 +69,8 @@ class CaptureRequest:
             raise InvalidRequest("config.email_retry_seconds", "must be a non-negative integer")
         if not isinstance(config.get("agent_auto_install"), bool):
             raise InvalidRequest("config.agent_auto_install", "must be a boolean")
+        if not isinstance(config.get("network_watcher_auto_create", False), bool):
+            raise InvalidRequest("config.network_watcher_auto_create", "must be a boolean")
         sentry = data.get("sentry")
         if sentry is not None and not isinstance(sentry, dict):
             raise InvalidRequest("sentry", "must be an object")
@@ -98,6 +100,7 @@ class RunRecord:
     files: list[CaptureFile] = field(default_factory=list)  # one per blob; a scale set's has one per instance
     stopped_by_us: bool = False
     agent_installed_by_us: bool = False
+    network_watcher_created_by_us: bool = False
     limit_waits: int = 0
     status_checks: int = 0
     stale_captures_deleted: list[str] = field(default_factory=list)

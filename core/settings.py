@@ -41,6 +41,7 @@ class Settings:
     cleanup_retention_seconds: int = 86400
     overrun_grace_seconds: int = 300
     agent_auto_install: bool = False
+    network_watcher_auto_create: bool = False
     allowed_scopes: tuple[tuple[str, str | None], ...] = ()
     activity_retry_interval_seconds: float = 5.0
     activity_retry_attempts: int = 5
@@ -72,6 +73,7 @@ class Settings:
             cleanup_retention_seconds=_int(env, "CLEANUP_RETENTION_SECONDS", 86400, 0, 90 * 86400),
             overrun_grace_seconds=_int(env, "OVERRUN_GRACE_SECONDS", 300, 0, 3600),
             agent_auto_install=_bool(env, "AGENT_AUTO_INSTALL", False),
+            network_watcher_auto_create=_bool(env, "NETWORK_WATCHER_AUTO_CREATE", False),
             allowed_scopes=_scopes(env),
             activity_retry_interval_seconds=_number(env, "ACTIVITY_RETRY_INTERVAL_SECONDS", 5.0, 0.001, 600),
             activity_retry_attempts=_int(env, "ACTIVITY_RETRY_ATTEMPTS", 5, 1, 20),
@@ -105,6 +107,7 @@ class Settings:
             "cleanup_retention_seconds": self.cleanup_retention_seconds,
             "overrun_grace_seconds": self.overrun_grace_seconds,
             "agent_auto_install": self.agent_auto_install,
+            "network_watcher_auto_create": self.network_watcher_auto_create,
             "retry_interval_ms": max(1, int(self.activity_retry_interval_seconds * 1000)),
             "retry_attempts": self.activity_retry_attempts,
             "email_retry_seconds": self.email_retry_seconds,

@@ -17,6 +17,7 @@ from azure.durable_functions.models.history.HistoryEventType import HistoryEvent
 from activities.blueprint import (
     check_agent,
     create_capture,
+    create_watcher,
     describe_capture,
     install_agent,
     list_watchers,
@@ -43,6 +44,7 @@ from core.records import (
 from core.regions import pick_watcher
 from core.schedule import email_retry_delays, status_check_offsets
 from core.sentry import SentryView
+from core.watchers import CreatedWatcher, WatcherRequest, missing_watcher_reason
 from orchestrators.harvest import harvest_incident
 
 EXTRA_ALERT_EVENT = "extra_alert"
@@ -163,9 +165,19 @@ class CaptureRun:
             raise RunFailed(f"target is not running (power state {vm['power_state']})")
         watcher = pick_watcher(self._ok(watchers, "listing Network Watchers")["watchers"], vm["location"])
         if watcher is None:
-            raise RunFailed(f"no Network Watcher is enabled in region {vm['location']}")
+            watcher = yield from self._create_watcher(vm["location"])
         self.record.network_watcher = watcher["id"]
         return watcher, vm
+
+    def _create_watcher(self, region: str) -> Generator[Any, Any, dict[str, Any]]:
+        """The region has no watcher: create it with NETWORK_WATCHER_AUTO_CREATE, else say what to run."""
+        if not self.cfg.get("network_watcher_auto_create"):
+            raise RunFailed(missing_watcher_reason(self.rid.subscription_id, region))
+        self._phase("creating network watcher", region=region)
+        result = yield self._call(create_watcher, WatcherRequest(self.rid.subscription_id, region).to_dict())
+        created = CreatedWatcher.from_dict(self._ok(result, f"creating the Network Watcher of {region}"))
+        self.record.network_watcher_created_by_us = created.created_watcher
+        return created.to_dict()
 
     def _prepare_payload(self, watcher: dict[str, Any]) -> dict[str, Any]:
         return {"watcher_id": watcher["id"], "now": self._now().isoformat(),

@@ -83,6 +83,18 @@ class ResourceGroupNotFound(ApiError):
         super().__init__(404, "ResourceGroupNotFound", f"Resource group '{name}' could not be found.")
 
 
+class InvalidResourceGroupLocation(ApiError):
+    """409: a resource group exists in another location (ARM's code; a group's location cannot change)."""
+
+    def __init__(self, name: str, existing: str, requested: str) -> None:
+        super().__init__(
+            409,
+            "InvalidResourceGroupLocation",
+            f"Invalid resource group location '{requested}'. The Resource group already exists in location "
+            f"'{existing}'. A resource group cannot be moved to a different location.",
+        )
+
+
 class ResourceNotFound(ApiError):
     """404: ARM's message for a missing resource."""
 

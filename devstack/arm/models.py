@@ -26,6 +26,7 @@ from devstack.arm.compute import (
 from devstack.arm.exceptions import (
     AssumedErrors,
     InvalidParameter,
+    InvalidResourceGroupLocation,
     NotFound,
     ResourceGroupNotFound,
     ResourceNotFound,
@@ -35,15 +36,27 @@ from devstack.arm.network import (
     CAPTURE_CONTAINER,
     CAPTURE_NAME_RE,
     CAPTURE_TYPE,
+    RESOURCE_GROUP_RE,
     WATCHER_RG,
     WATCHER_TYPE,
     NetworkWatcher,
     PacketCapture,
+    ResourceGroup,
 )
 from devstack.arm.validation import CaptureParameters, parse_capture_body
 from devstack.capture import netns
 from devstack.capture.agent import STOP_MANUAL, CaptureAgent, CaptureSpec, Uploader
 from devstack.capture.ring import RingSettings
+from devstack.config import region_name
+
+
+def _body_location(body: Any) -> str:
+    """The `location` of a PUT body as a region name; 400 when it is missing or not a region."""
+    location = body.get("location") if isinstance(body, dict) else None
+    try:
+        return region_name(location)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameter(f"location must be an Azure region, got {location!r}.", "location") from exc
 
 
 class ArmBackend:
@@ -60,6 +73,9 @@ class ArmBackend:
         self.agent = CaptureAgent(ctx.clock, self._upload_capture, delete=delete)
         self.capture_dir = Path(ctx.state_dir) / "captures"
         self.session_limit = ctx.config.session_limit_per_region
+        self.watcherless: set[tuple[str, str]] = set()  # (sub, region) whose default watcher was opted out
+        self.created_watchers: set[tuple[str, str]] = set()  # (sub, region) created through a PUT
+        self.created_groups: dict[tuple[str, str], ResourceGroup] = {}  # (sub, lower name) -> group
         self._load_config_machines()
 
     # -- machines ----------------------------------------------------------------------------------
@@ -76,8 +92,18 @@ class ArmBackend:
         return machine
 
     def add_machine(self, spec: Any) -> Machine:
-        """Add (or replace) a VM or scale set from the admin API's body; ValueError on bad input."""
-        return self._put_machine(machine_from_spec(spec))
+        """Add (or replace) a VM or scale set from the admin API's body; ValueError on bad input.
+
+        `"networkWatcher": false` leaves the machine's region without a Network Watcher (an organisation that
+        opted out of the automatic one), until one is created through ARM.
+        """
+        with_watcher = spec.pop("networkWatcher", True) if isinstance(spec, dict) else True
+        if not isinstance(with_watcher, bool):
+            raise ValueError(f"networkWatcher must be true or false, got {with_watcher!r}")
+        machine = self._put_machine(machine_from_spec(spec))
+        if not with_watcher:
+            self.watcherless.add((machine.subscription_id.lower(), machine.location))
+        return machine
 
     def machine(self, sub: str, rg: str, kind: str, name: str) -> Machine:
         """A VM (`kind` "vm") or scale set ("vmss"); 404 in ARM's words otherwise."""
@@ -130,8 +156,9 @@ class ArmBackend:
             for m in self.machines.values()
             if m.subscription_id.lower() == sub.lower()
         }
-        if groups:
+        if self._watcher_regions(sub):
             groups.add(WATCHER_RG.lower())
+        groups.update(name for s, name in self.created_groups if s == sub.lower())
         for account in self.ctx.config.storage_accounts:
             if account.id.lower().startswith(f"/subscriptions/{sub.lower()}/"):
                 groups.add(account.id.split("/")[4].lower())
@@ -156,12 +183,60 @@ class ArmBackend:
             self.check_subscription(sub)
         else:
             self.check_group(sub, rg)
-        regions = sorted(
-            {m.location for m in self.machines.values() if m.subscription_id.lower() == sub.lower()}
-        )
+        regions = sorted(self._watcher_regions(sub))
         canonical = next((s for s in self.subscriptions() if s == sub.lower()), sub)
         found = [NetworkWatcher(canonical, region) for region in regions]
         return [w for w in found if rg is None or rg.lower() == WATCHER_RG.lower()]
+
+    def _watcher_regions(self, sub: str) -> set[str]:
+        """Regions of `sub` with a watcher: those with machines (Azure enables one by default) unless opted
+        out, and those where one was created."""
+        key = sub.lower()
+        default = {m.location for m in self.machines.values() if m.subscription_id.lower() == key}
+        return {r for r in default if (key, r) not in self.watcherless} | {
+            r for s, r in self.created_watchers if s == key
+        }
+
+    def put_watcher(self, sub: str, rg: str, name: str, body: Any) -> tuple[NetworkWatcher, bool]:
+        """Create (201) or update (200) a region's watcher; the resource group must exist (404 otherwise).
+
+        Azure allows one watcher per region and subscription; the emulator serves the default name and group
+        (`NetworkWatcher_<region>` in `NetworkWatcherRG`), which is what the portal and the app create.
+        """
+        self.check_group(sub, rg)
+        location = _body_location(body)
+        watcher = NetworkWatcher(sub.lower(), location)
+        if name.lower() != watcher.name.lower() or rg.lower() != WATCHER_RG.lower():
+            raise InvalidParameter(
+                f"The devstack serves one watcher per region named '{watcher.name}' in '{WATCHER_RG}'; "
+                f"got '{name}' in '{rg}'.",
+                "name",
+            )
+        created = location not in self._watcher_regions(sub)
+        self.created_watchers.add((sub.lower(), location))
+        return watcher, created
+
+    def resource_group(self, sub: str, name: str) -> ResourceGroup:
+        """A resource group; 404 ResourceGroupNotFound when it holds nothing and was not created."""
+        self.check_group(sub, name)
+        made = self.created_groups.get((sub.lower(), name.lower()))
+        if made is not None:
+            return made
+        locations = [m.location for m in self.machines.values() if m.resource_group.lower() == name.lower()]
+        return ResourceGroup(sub.lower(), name, (locations or sorted(self._watcher_regions(sub)) or [""])[0])
+
+    def put_resource_group(self, sub: str, name: str, body: Any) -> tuple[ResourceGroup, bool]:
+        """Create (201) or update (200) a resource group; its location cannot change (409, as ARM says)."""
+        self.check_subscription(sub)
+        location = _body_location(body)
+        if not RESOURCE_GROUP_RE.match(name) or name.endswith("."):
+            raise InvalidParameter(f"Resource group name '{name}' is invalid.", "resourceGroupName")
+        existing = self.resource_group(sub, name) if name.lower() in self.resource_groups(sub) else None
+        if existing is not None and existing.location and existing.location != location:
+            raise InvalidResourceGroupLocation(name, existing.location, location)
+        group = existing or ResourceGroup(sub.lower(), name, location)
+        self.created_groups[(sub.lower(), name.lower())] = group
+        return group, existing is None
 
     def watcher(self, sub: str, rg: str, name: str) -> NetworkWatcher:
         """One watcher; 404 otherwise."""
@@ -378,7 +453,11 @@ class ArmBackend:
         return [c.summary() for c in self.captures.values()]
 
     def reset(self) -> None:
-        """Back to the configured state: tcpdumps killed, captures, operations and added VMs gone."""
+        """Back to the configured state: tcpdumps killed; captures, operations, added VMs, created watchers
+        and resource groups gone."""
+        self.watcherless.clear()
+        self.created_watchers.clear()
+        self.created_groups.clear()
         self.agent.kill_all()
         for capture in self.captures.values():
             if capture.provisioning is not None:

@@ -21,6 +21,27 @@ WATCHER_TYPE = "Microsoft.Network/networkWatchers"
 CAPTURE_TYPE = "Microsoft.Network/networkWatchers/packetCaptures"
 CAPTURE_NAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?$")
 CAPTURE_CONTAINER = "network-watcher-logs"
+GROUP_TYPE = "Microsoft.Resources/resourceGroups"
+RESOURCE_GROUP_RE = re.compile(r"^[A-Za-z0-9_\-.()]{1,90}$")
+
+
+@dataclass(frozen=True)
+class ResourceGroup:
+    """A resource group as ARM shows it (created through a PUT, or implied by the resources it holds)."""
+
+    subscription_id: str
+    name: str
+    location: str
+
+    def body(self) -> dict[str, Any]:
+        """The `ResourceGroup` body."""
+        return {
+            "id": f"/subscriptions/{self.subscription_id}/resourceGroups/{self.name}",
+            "name": self.name,
+            "type": GROUP_TYPE,
+            "location": self.location,
+            "properties": {"provisioningState": "Succeeded"},
+        }
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ ARM_AUDIENCES = ["https://management.azure.com", "https://management.core.window
 PAGE_SIZE = 100
 NW = "Microsoft.Network/networkWatchers"
 PC = f"{NW}/packetCaptures"
+RG = "Microsoft.Resources/subscriptions/resourceGroups"
 MAX_BODY = 1 << 20
 
 
@@ -110,6 +111,31 @@ class ArmResponses:
         m = request.match_info
         self._authorize(request, f"{NW}/read", _scope(request, 8))
         return _json(self.backend.watcher(m["sub"], m["rg"], m["nw"]).body())
+
+    async def network_watchers_create_or_update(self, request: web.Request) -> web.Response:
+        m = request.match_info
+        self._authorize(request, f"{NW}/write", _scope(request, 8))
+        watcher, created = self.backend.put_watcher(m["sub"], m["rg"], m["nw"], await _read_json(request))
+        return _json(watcher.body(), status=201 if created else 200)
+
+    # -- resource groups ---------------------------------------------------------------------------
+
+    async def resource_groups_get(self, request: web.Request) -> web.Response:
+        m = request.match_info
+        self._authorize(request, f"{RG}/read", _scope(request, 4))
+        return _json(self.backend.resource_group(m["sub"], m["rg"]).body())
+
+    async def resource_groups_check_existence(self, request: web.Request) -> web.Response:
+        m = request.match_info
+        self._authorize(request, f"{RG}/read", _scope(request, 4))
+        exists = m["rg"].lower() in self.backend.resource_groups(m["sub"])
+        return web.Response(status=204 if exists else 404)
+
+    async def resource_groups_create_or_update(self, request: web.Request) -> web.Response:
+        m = request.match_info
+        self._authorize(request, f"{RG}/write", _scope(request, 4))
+        group, created = self.backend.put_resource_group(m["sub"], m["rg"], await _read_json(request))
+        return _json(group.body(), status=201 if created else 200)
 
     # -- packet captures ---------------------------------------------------------------------------
 

@@ -66,3 +66,41 @@ def fresh_vm(admin: AdminClient, product_stack: DevstackState) -> str:
              f"Microsoft.Compute/virtualMachines/{name}")
     admin.add_vm({"id": vm_id, "location": "westeurope"})
     return vm_id
+
+
+WATCHERLESS_SUB = "00000000-0000-0000-0000-0000000000e2"  # no VM of the default config: no watcher at all
+
+
+def auto_create_config(path: Path) -> Path:
+    """The product config with NETWORK_WATCHER_AUTO_CREATE on and what infra/ grants with it (the resource
+    group and watcher writes), in a second subscription the app may also capture in."""
+    product_config(path, settings={"NETWORK_WATCHER_AUTO_CREATE": "true"})
+    scope = f"/subscriptions/{WATCHERLESS_SUB}"
+    role = "alertcap network watcher creator"
+    path.write_text(path.read_text() + f"""
+[[custom_roles]]
+name = "{role}"
+description = "What NETWORK_WATCHER_AUTO_CREATE needs: create NetworkWatcherRG and a region's watcher."
+actions = ["Microsoft.Resources/subscriptions/resourceGroups/write",
+           "Microsoft.Network/networkWatchers/write"]
+
+[[role_assignments]]
+principal_id = "app"
+role = "{role}"
+scope = "{scope}"
+
+[[role_assignments]]
+principal_id = "app"
+role = "alertcap packet capture operator"
+scope = "{scope}"
+""")
+    return path
+
+
+@pytest.fixture(scope="module")
+def auto_create_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevstackState]:
+    """A devstack whose app runs with NETWORK_WATCHER_AUTO_CREATE=true (issue 10)."""
+    state_dir = tmp_path_factory.mktemp("watcher-auto-create")
+    with run_devstack(state_dir, config_path=auto_create_config(state_dir / "devstack.toml"), host=True,
+                      timeout=120) as state:
+        yield state

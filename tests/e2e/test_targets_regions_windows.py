@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import sys
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ import pytest
 
 from core.naming import run_prefix, window_start
 from devstack.testing import AdminClient, DevstackState
+
+WATCHERLESS_SUB = "00000000-0000-0000-0000-0000000000e2"  # the auto_create_stack's second subscription
 
 _path = Path(__file__).with_name("test_alert_to_capture.py")
 _spec = importlib.util.spec_from_file_location("e2e_alert_to_capture", _path)
@@ -86,3 +89,42 @@ def test_alert_naming_scale_set_instance_3_gets_one_scoped_capture_of_instance_3
     (email,) = e2e.emails_for(admin, vmss)
     assert f"Instance vmss-web_3: {only['url']}" in email["plain_text"]
     assert "Instance vmss-web_3 download link: https://" in email["plain_text"]
+
+
+# --- regions without a Network Watcher -------------------------------------------------------------------
+
+def test_region_without_watcher_fails_with_the_commands_to_run_when_auto_create_is_off(
+        product_stack: DevstackState, admin: AdminClient) -> None:
+    vm = (f"/subscriptions/{product_stack.subscription_id}/resourceGroups/rg-optout/providers/"
+          f"Microsoft.Compute/virtualMachines/vm-nowatcher-{uuid.uuid4().hex[:6]}")
+    admin.add_vm({"id": vm, "location": "brazilsouth", "networkWatcher": False})
+    response = e2e.post(product_stack, p.common_metric_static(targets=[vm], fired=e2e.fired_now()))
+    output = e2e.wait_for_run(product_stack, response.json()["runs"][0]["instanceId"])["output"]
+    sub = product_stack.subscription_id
+    assert output["status"] == "failed" and output["reason"] == (
+        "no Network Watcher is enabled in region brazilsouth (NETWORK_WATCHER_AUTO_CREATE is off). Enable it "
+        f"with: az group create --subscription {sub} --name NetworkWatcherRG --location brazilsouth (if the "
+        f"group does not exist yet), then az network watcher configure --subscription {sub} --resource-group "
+        "NetworkWatcherRG --locations brazilsouth --enabled true; or set NETWORK_WATCHER_AUTO_CREATE=true so "
+        "alertcap creates it")
+    assert e2e.captures_for(admin, vm) == []
+    (email,) = e2e.emails_for(admin, vm)
+    assert "FAILED" in email["subject"] and "az network watcher configure" in email["plain_text"]
+    assert "--locations brazilsouth --enabled true" in email["html"]
+
+
+def test_region_without_watcher_gets_group_watcher_and_capture_when_auto_create_is_on(
+        auto_create_stack: DevstackState) -> None:
+    """A subscription with no watcher at all: the run creates NetworkWatcherRG, the watcher, the capture."""
+    vm = (f"/subscriptions/{WATCHERLESS_SUB}/resourceGroups/rg-e2/providers/Microsoft.Compute/"
+          "virtualMachines/vm-sweden")
+    with AdminClient(auto_create_stack) as admin:
+        admin.add_vm({"id": vm, "location": "swedencentral", "networkWatcher": False})
+        response = e2e.post(auto_create_stack, p.common_metric_static(targets=[vm], fired=e2e.fired_now()))
+        assert response.status_code == 202, response.text
+        output = e2e.wait_for_run(auto_create_stack, response.json()["runs"][0]["instanceId"])["output"]
+        assert output["status"] == "succeeded", output
+        watcher = "NetworkWatcherRG/providers/Microsoft.Network/networkWatchers/NetworkWatcher_swedencentral"
+        assert output["network_watcher"] == f"/subscriptions/{WATCHERLESS_SUB}/resourceGroups/{watcher}"
+        assert output["network_watcher_created_by_us"] is True
+        assert len(e2e.captures_for(admin, vm)) == 1 and len(e2e.emails_for(admin, vm)) == 1
