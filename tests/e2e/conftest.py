@@ -7,6 +7,7 @@ tests (instances outlive ``/_devstack/reset``).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import sys
 import uuid
@@ -28,13 +29,19 @@ sys.modules.setdefault("product_payloads", _payloads)
 _spec.loader.exec_module(_payloads)
 
 
+@contextlib.contextmanager
+def product_devstack(state_dir: Path, config_path: Path) -> Iterator[DevstackState]:
+    """Emulators + durable host + this function app on ``config_path``."""
+    with run_devstack(state_dir, config_path=config_path, host=True, timeout=120) as state:
+        assert state.function_host, "the durable host did not start"
+        yield state
+
+
 @pytest.fixture(scope="session")
 def product_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevstackState]:
     """Emulators + durable host + this function app, for the whole e2e session."""
     state_dir = tmp_path_factory.mktemp("product-e2e")
-    with run_devstack(state_dir, config_path=product_config(state_dir / "devstack.toml"), host=True,
-                      timeout=120) as state:
-        assert state.function_host, "the durable host did not start"
+    with product_devstack(state_dir, product_config(state_dir / "devstack.toml")) as state:
         yield state
 
 
@@ -101,6 +108,5 @@ scope = "{scope}"
 def auto_create_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevstackState]:
     """A devstack whose app runs with NETWORK_WATCHER_AUTO_CREATE=true (issue 10)."""
     state_dir = tmp_path_factory.mktemp("watcher-auto-create")
-    with run_devstack(state_dir, config_path=auto_create_config(state_dir / "devstack.toml"), host=True,
-                      timeout=120) as state:
+    with product_devstack(state_dir, auto_create_config(state_dir / "devstack.toml")) as state:
         yield state

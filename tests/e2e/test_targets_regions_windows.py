@@ -16,6 +16,7 @@ import product_payloads as p
 import pytest
 
 from core.naming import run_prefix, window_start
+from devstack.product_testing import post, wait_for_run
 from devstack.testing import AdminClient, DevstackState
 
 WATCHERLESS_SUB = "00000000-0000-0000-0000-0000000000e2"  # the auto_create_stack's second subscription
@@ -61,7 +62,7 @@ def test_two_alerts_5_s_apart_across_a_boundary_give_one_run_one_capture_one_ema
     responses = asyncio.run(_post_together(product_stack, bodies))
     assert all(r.status_code in (200, 202) for r in responses), [r.text for r in responses]
     for run in runs_of(product_stack, fresh_vm):
-        e2e.wait_for_run(product_stack, run["instanceId"])
+        wait_for_run(product_stack, run["instanceId"])
     live = [r for r in runs_of(product_stack, fresh_vm) if r["runtimeStatus"] != "Terminated"]
     assert len(live) == 1 and live[0]["output"]["status"] == "succeeded", live
     assert len(e2e.captures_for(admin, fresh_vm)) == 1
@@ -75,11 +76,11 @@ def test_alert_naming_scale_set_instance_3_gets_one_scoped_capture_of_instance_3
     # two hours back: clear of the cooldown of any other test's run on vmss-web in this session
     fired = iso(datetime.now(UTC) - timedelta(hours=2))
     body = p.common_metric_static(targets=[f"{vmss}/virtualMachines/3"], fired=fired)
-    response = e2e.post(product_stack, body)
+    response = post(product_stack, body)
     assert response.status_code == 202, response.text
     (run,) = response.json()["runs"]
     assert run["target"].lower() == vmss.lower()
-    output = e2e.wait_for_run(product_stack, run["instanceId"])["output"]
+    output = wait_for_run(product_stack, run["instanceId"])["output"]
     assert output["status"] == "succeeded" and output["target_type"] == "AzureVMSS", output
     (capture,) = e2e.captures_for(admin, vmss)
     assert capture["instances"] == ["vmss-web_3"] and capture["targetType"] == "AzureVMSS"
@@ -98,8 +99,8 @@ def test_region_without_watcher_fails_with_the_commands_to_run_when_auto_create_
     vm = (f"/subscriptions/{product_stack.subscription_id}/resourceGroups/rg-optout/providers/"
           f"Microsoft.Compute/virtualMachines/vm-nowatcher-{uuid.uuid4().hex[:6]}")
     admin.add_vm({"id": vm, "location": "brazilsouth", "networkWatcher": False})
-    response = e2e.post(product_stack, p.common_metric_static(targets=[vm], fired=e2e.fired_now()))
-    output = e2e.wait_for_run(product_stack, response.json()["runs"][0]["instanceId"])["output"]
+    response = post(product_stack, p.common_metric_static(targets=[vm], fired=e2e.fired_now()))
+    output = wait_for_run(product_stack, response.json()["runs"][0]["instanceId"])["output"]
     sub = product_stack.subscription_id
     assert output["status"] == "failed" and output["reason"] == (
         "no Network Watcher is enabled in region brazilsouth (NETWORK_WATCHER_AUTO_CREATE is off). Enable it "
@@ -120,9 +121,9 @@ def test_region_without_watcher_gets_group_watcher_and_capture_when_auto_create_
           "virtualMachines/vm-sweden")
     with AdminClient(auto_create_stack) as admin:
         admin.add_vm({"id": vm, "location": "swedencentral", "networkWatcher": False})
-        response = e2e.post(auto_create_stack, p.common_metric_static(targets=[vm], fired=e2e.fired_now()))
+        response = post(auto_create_stack, p.common_metric_static(targets=[vm], fired=e2e.fired_now()))
         assert response.status_code == 202, response.text
-        output = e2e.wait_for_run(auto_create_stack, response.json()["runs"][0]["instanceId"])["output"]
+        output = wait_for_run(auto_create_stack, response.json()["runs"][0]["instanceId"])["output"]
         assert output["status"] == "succeeded", output
         watcher = "NetworkWatcherRG/providers/Microsoft.Network/networkWatchers/NetworkWatcher_swedencentral"
         assert output["network_watcher"] == f"/subscriptions/{WATCHERLESS_SUB}/resourceGroups/{watcher}"
