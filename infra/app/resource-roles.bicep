@@ -10,7 +10,9 @@ param emailSenderRoleId string
 var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'        // host: deployment package, leases
 var storageQueueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88' // host: Durable work-item queues
 var storageTableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3' // host: Durable history/instances
-var storageBlobDataReader = '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'      // captures: size + delegation key
+// captures: size + delegation key for the email links, and the sentry's harvest (docs/sentry.md): list the
+// ring, server-side copies into incidents/ (container create, blob write), deleting retired ring files
+var storageBlobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
 var monitoringMetricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb' // App Insights with Entra auth
 
 resource hostStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
@@ -38,13 +40,13 @@ resource hostAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = 
   }
 }]
 
-resource captureReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(captureStorage.id, principalId, storageBlobDataReader)
-  scope: captureStorage
+resource captureData 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(captureStorage.id, principalId, storageBlobDataContributor)
+  scope: captureStorage // the capture account only
   properties: {
     principalId: principalId
     principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataReader)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataContributor)
   }
 }
 
