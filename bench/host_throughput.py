@@ -1,4 +1,4 @@
-"""Durable host throughput: 3-activity chains, 100 started at once; chains/s and start-to-complete latency.
+"""Durable host throughput: 3-activity chains, 100 started at once; chains/s, host CPU per chain, latency.
 
 Starts the host (tests/host/apps/chaining) in a subprocess on a temp state dir and drives it only over HTTP:
 each chain is one ``POST .../orchestrators/chain?timeout=..&pollingInterval=..`` that returns when the
@@ -7,6 +7,11 @@ Three phases: a burst phase (100 concurrent starts per round: throughput, and la
 by Little's law is about concurrency / throughput), a paced phase (chains arriving at a steady 100/s, the
 target throughput, as independent alerts would: the latency a run sees at that load) and an unloaded phase
 (one chain at a time). Targets on the shared 2-core machine: >= 100 chains/s, p50 < 100 ms.
+
+Figures from different machines are comparable through the calibration line: the time this machine takes for
+a fixed pure-Python workload (a 10-million-iteration loop), measured before and after the run.
+``--baseline PATH`` runs the host of another checkout (e.g. ``git worktree add ../base main``) side by side
+in the same run, alternating rounds between the two, and prints this checkout's figures over the baseline's.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
@@ -27,7 +34,8 @@ sys.path.insert(0, str(REPO))
 
 from devstack.host.testing import HostProcess, start_host  # noqa: E402
 
-APP = REPO / "tests" / "host" / "apps" / "chaining"
+APP = Path("tests") / "host" / "apps" / "chaining"
+CALIBRATION_LOOPS = 10_000_000
 
 
 async def run_chain(session: aiohttp.ClientSession, url: str, code: str) -> float:
@@ -84,8 +92,88 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
 
 
+def calibration_seconds() -> float:
+    """Seconds this machine takes for a fixed pure-Python workload (a 10-million-iteration loop)."""
+    started = time.perf_counter()
+    total = 0
+    for value in range(CALIBRATION_LOOPS):
+        total += value
+    return time.perf_counter() - started
+
+
+@dataclass
+class Checkout:
+    """One checkout's host under test and what was measured on it."""
+
+    label: str
+    root: Path
+    host: HostProcess
+    walls: list[float] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    cpu: float = 0.0
+    sequential: list[float] = field(default_factory=list)
+    paced: list[float] = field(default_factory=list)
+
+    def burst_round(self, concurrency: int) -> None:
+        """One burst round, adding its wall time, latencies and the host's CPU time."""
+        cpu_before = cpu_seconds(self.host.state["pid"])
+        wall, latencies = asyncio.run(run_round(self.host, concurrency))
+        self.cpu += cpu_seconds(self.host.state["pid"]) - cpu_before
+        self.walls.append(wall)
+        self.latencies += latencies
+
+    def cpu_ms_per_chain(self, concurrency: int) -> float:
+        """Host CPU milliseconds per chain over the burst rounds."""
+        return self.cpu / (concurrency * len(self.walls)) * 1000
+
+    def throughput(self, concurrency: int) -> float:
+        """Chains per second over the burst rounds."""
+        return concurrency * len(self.walls) / sum(self.walls)
+
+
+def start_checkout(label: str, root: Path, state_dir: Path) -> Checkout:
+    """Start the host of the checkout at ``root`` (its own .venv's Python if it has one)."""
+    python = root / ".venv" / "bin" / "python"
+    host = start_host(
+        root / APP,
+        state_dir=state_dir,
+        code_root=root,
+        python=str(python) if python.exists() else sys.executable,
+    )
+    return Checkout(label, root, host)
+
+
+def report(checkout: Checkout, args: argparse.Namespace) -> None:
+    """Print one checkout's figures."""
+    total, lat, paced, seq = (
+        args.concurrency * args.rounds,
+        checkout.latencies,
+        checkout.paced,
+        checkout.sequential,
+    )
+    print(f"{checkout.label} ({checkout.root}):")
+    print(
+        f"  throughput: {checkout.throughput(args.concurrency):.0f} chains/s "
+        f"(best round {args.concurrency / min(checkout.walls):.0f}/s), {total} chains"
+    )
+    print(f"  host CPU per chain: {checkout.cpu_ms_per_chain(args.concurrency):.2f} ms")
+    print(
+        f"  start-to-complete latency under that load: p50 {percentile(lat, 0.5) * 1000:.0f} ms, "
+        f"p99 {percentile(lat, 0.99) * 1000:.0f} ms, max {max(lat) * 1000:.0f} ms, "
+        f"mean {statistics.mean(lat) * 1000:.0f} ms"
+    )
+    print(
+        f"  at a steady {args.rate:.0f} chains/s ({args.paced} chains, open loop): "
+        f"p50 {percentile(paced, 0.5) * 1000:.0f} ms, p99 {percentile(paced, 0.99) * 1000:.0f} ms"
+    )
+    print(
+        f"  unloaded ({args.sequential} chains one at a time): "
+        f"p50 {percentile(seq, 0.5) * 1000:.0f} ms, p99 {percentile(seq, 0.99) * 1000:.0f} ms"
+    )
+
+
 def main() -> int:
-    """Run warm-up + measured rounds and print the figures."""
+    """Calibrate, run warm-up + measured phases on each checkout (interleaved) and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=3)
@@ -94,44 +182,48 @@ def main() -> int:
     )
     parser.add_argument("--rate", type=float, default=100.0, help="offered load of the paced phase, chains/s")
     parser.add_argument("--paced", type=int, default=300, help="chains started in the paced phase")
+    parser.add_argument(
+        "--baseline", type=Path, help="another checkout of this repo whose host runs side by side"
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="host-bench-") as state:
-        host = start_host(APP, state_dir=Path(state))
-        try:
-            asyncio.run(run_round(host, 10))  # warm-up: imports, connections, SQLite pages
-            walls, latencies = [], []
-            cpu_before = cpu_seconds(host.state["pid"])
-            for _ in range(args.rounds):
-                wall, round_latencies = asyncio.run(run_round(host, args.concurrency))
-                walls.append(wall)
-                latencies += round_latencies
-            host_cpu = cpu_seconds(host.state["pid"]) - cpu_before
-            sequential = [asyncio.run(run_round(host, 1))[1][0] for _ in range(args.sequential)]
-            paced = asyncio.run(run_paced(host, args.rate, args.paced))
-        finally:
-            host.stop()
-    total = args.concurrency * args.rounds
+    if args.baseline is not None and not (args.baseline / "devstack" / "host").is_dir():
+        parser.error(f"--baseline {args.baseline}: not a checkout of this repository (no devstack/host)")
+    calibration = [calibration_seconds()]
+    with tempfile.TemporaryDirectory(prefix="host-bench-") as state, ExitStack() as hosts:
+        checkouts = [start_checkout("this checkout", REPO, Path(state) / "this")]
+        hosts.callback(checkouts[0].host.stop)
+        if args.baseline is not None:
+            checkouts.append(start_checkout("baseline", args.baseline.resolve(), Path(state) / "baseline"))
+            hosts.callback(checkouts[1].host.stop)
+        for checkout in checkouts:
+            asyncio.run(run_round(checkout.host, 10))  # warm-up: imports, connections, SQLite pages
+        for _ in range(args.rounds):
+            for checkout in checkouts:
+                checkout.burst_round(args.concurrency)
+        for _ in range(args.sequential):
+            for checkout in checkouts:
+                checkout.sequential.append(asyncio.run(run_round(checkout.host, 1))[1][0])
+        for checkout in checkouts:
+            checkout.paced = asyncio.run(run_paced(checkout.host, args.rate, args.paced))
+    calibration.append(calibration_seconds())
     print(
-        f"host throughput: {total} chains of 3 activities, "
-        f"{args.concurrency} concurrent starts x {args.rounds} rounds"
+        f"host throughput: 3-activity chains, {args.concurrency} concurrent starts x {args.rounds} rounds "
+        f"per checkout (load average {os.getloadavg()[0]:.1f})"
     )
     print(
-        f"  throughput: {total / sum(walls):.0f} chains/s (best round {args.concurrency / min(walls):.0f}/s)"
+        f"  calibration: {CALIBRATION_LOOPS:,}-iteration Python loop {min(calibration):.2f} s "
+        f"(before {calibration[0]:.2f} s, after {calibration[1]:.2f} s)"
     )
-    print(f"  host CPU per chain: {host_cpu / total * 1000:.1f} ms (load average {os.getloadavg()[0]:.1f})")
-    print(
-        f"  start-to-complete latency under that load: p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
-        f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms, "
-        f"mean {statistics.mean(latencies) * 1000:.0f} ms"
-    )
-    print(
-        f"  start-to-complete latency at a steady {args.rate:.0f} chains/s ({args.paced} chains, open loop): "
-        f"p50 {percentile(paced, 0.5) * 1000:.0f} ms, p99 {percentile(paced, 0.99) * 1000:.0f} ms"
-    )
-    print(
-        f"  start-to-complete latency unloaded ({args.sequential} chains one at a time): "
-        f"p50 {percentile(sequential, 0.5) * 1000:.0f} ms, p99 {percentile(sequential, 0.99) * 1000:.0f} ms"
-    )
+    for checkout in checkouts:
+        report(checkout, args)
+    if len(checkouts) == 2:
+        this, base = checkouts
+        cpu_ratio = base.cpu_ms_per_chain(args.concurrency) / this.cpu_ms_per_chain(args.concurrency)
+        throughput_ratio = this.throughput(args.concurrency) / base.throughput(args.concurrency)
+        print(
+            f"this checkout vs baseline: host CPU per chain {cpu_ratio:.2f}x lower (baseline / this), "
+            f"throughput {throughput_ratio:.2f}x (this / baseline)"
+        )
     return 0
 
 

@@ -56,6 +56,8 @@ class HostProcess:
     port: int
     extra_args: list[str]
     env: dict[str, str]
+    code_root: Path = REPO_ROOT  # the checkout whose ``devstack.host`` runs (a bench may compare two)
+    python: str = sys.executable
     proc: subprocess.Popen[bytes] | None = None
     state: dict[str, Any] = field(default_factory=dict)
 
@@ -112,7 +114,7 @@ class HostProcess:
         state_file.unlink(missing_ok=True)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         cmd = [
-            sys.executable,
+            self.python,
             "-m",
             "devstack.host",
             "--app",
@@ -126,7 +128,7 @@ class HostProcess:
         if self.settings is not None:
             cmd += ["--settings", str(self.settings)]
         env = {**os.environ, **self.env}
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH")) if p)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(self.code_root), env.get("PYTHONPATH")) if p)
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 cmd, stdout=log, stderr=log, env=env, cwd=str(self.app_dir), start_new_session=True
@@ -181,8 +183,13 @@ def start_host(
     env: dict[str, str] | None = None,
     extra_args: list[str] | None = None,
     timeout: float = 30.0,
+    code_root: Path | None = None,
+    python: str | None = None,
 ) -> HostProcess:
-    """Start ``python -m devstack.host`` for ``app_dir``; a fresh temp state dir unless one is given."""
+    """Start ``python -m devstack.host`` for ``app_dir``; a fresh temp state dir unless one is given.
+
+    ``code_root`` (default: this checkout) is put first on the host's ``PYTHONPATH``, so another checkout's
+    host can run (with ``python``, by default this interpreter)."""
     state = Path(state_dir) if state_dir else Path(tempfile.mkdtemp(prefix="devstack-host-"))
     host = HostProcess(
         app_dir=Path(app_dir).resolve(),
@@ -191,6 +198,8 @@ def start_host(
         port=port,
         extra_args=list(extra_args or []),
         env=dict(env or {}),
+        code_root=Path(code_root).resolve() if code_root else REPO_ROOT,
+        python=python or sys.executable,
     )
     return host.start(timeout)
 
