@@ -75,6 +75,7 @@ class Engine(InstanceControl):
         self._tasks: list[asyncio.Task[None]] = []
         self._clock_floor: dt.datetime | None = None
         self._finish_watchers: dict[str, list[asyncio.Future[None]]] = {}
+        self._completions: list[tuple[ActivityItem, Event]] = []
 
     # lifecycle -----------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -99,6 +100,9 @@ class Engine(InstanceControl):
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._completions:  # finished activities are not run again after a clean stop
+            with self.store.transaction():
+                self._record_completions()
         self.runner.close()
 
     async def wait_until_finished(self, instance_id: str, timeout: float) -> Instance | None:
@@ -148,17 +152,35 @@ class Engine(InstanceControl):
         while True:
             await self._ready_event.wait()
             self._ready_event.clear()
-            slice_started = time.perf_counter()
-            while self._ready:
+            while self._ready or self._completions:
+                try:
+                    self._run_slice()
+                except Exception:  # the commit failed: finished activities run again on the next start
+                    log.exception("a dispatch slice could not be committed")
+                await asyncio.sleep(0)  # let HTTP requests and activity completions in
+
+    def _run_slice(self) -> None:
+        """Record finished activities, then run ready episodes for up to ``DISPATCH_SLICE_SECONDS``, all in
+        one transaction (each episode in its own savepoint): a burst of episodes shares one commit. Nothing
+        outside this method runs before that commit (the loop does not yield inside it)."""
+        started = time.perf_counter()
+        with self.store.transaction():
+            self._record_completions()
+            while self._ready and time.perf_counter() - started <= DISPATCH_SLICE_SECONDS:
                 instance_id = next(iter(self._ready))
                 del self._ready[instance_id]
                 try:
                     self.process(instance_id)
                 except Exception:
                     log.exception("episode for instance=%s crashed", instance_id)
-                if time.perf_counter() - slice_started > DISPATCH_SLICE_SECONDS:
-                    await asyncio.sleep(0)  # let HTTP requests and activity completions in
-                    slice_started = time.perf_counter()
+
+    def _record_completions(self) -> None:
+        """Queue each finished activity's result for its instance and delete its work item, atomically."""
+        finished, self._completions = self._completions, []
+        for item, event in finished:
+            if self.store.delete_activity(item.id):  # else purged meanwhile
+                self.store.enqueue(item.instance_id, event, item.execution_id)
+                self._mark_ready(item.instance_id)
 
     async def _activity_loop(self) -> None:
         while True:
@@ -177,11 +199,8 @@ class Engine(InstanceControl):
                 self.store.delete_activity(item.id)
             return
         event = await self.runner.run(item)
-        with self.store.transaction():
-            if not self.store.delete_activity(item.id):
-                return  # purged meanwhile
-            self.store.enqueue(item.instance_id, event, item.execution_id)
-        self._mark_ready(item.instance_id)
+        self._completions.append((item, event))  # recorded by the dispatcher with the next slice's commit
+        self._ready_event.set()
 
     def _fire_timer(self, row_id: int) -> None:
         timer = self.store.get_timer(row_id)

@@ -10,8 +10,6 @@ from that compound action (spec §1.7's known limit).
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +21,7 @@ from azure.durable_functions.models.Task import AtomicTask, TimerTask
 from azure.durable_functions.models.Task import TaskState as SdkTaskState
 from azure.durable_functions.orchestrator import Orchestrator
 
+from devstack.host import sdk_speedups
 from devstack.host.executor import EpisodeOutcome, decode_state, outcome_from_exception
 from devstack.host.history import parse_ts
 from devstack.host.tasks import ACTION_TASK_KIND, ActionType, Leaf, TaskKind, TaskState
@@ -33,12 +32,7 @@ _STATES = {
     SdkTaskState.FAILED: TaskState.FAILED,
 }
 
-# Every episode replays the whole history, so the SDK parses each event's Timestamp with dateutil again and
-# again (O(n^2) over an orchestration's life, ~40 % of the host's CPU). Memoising that pure function returns
-# the very same (immutable) datetimes, so the SDK cannot tell the difference.
-_history_event_module = importlib.import_module("azure.durable_functions.models.history.HistoryEvent")
-if not hasattr(_history_event_module.dt_parse, "cache_info"):
-    _history_event_module.dt_parse = functools.lru_cache(maxsize=65536)(_history_event_module.dt_parse)
+sdk_speedups.install()
 
 
 @dataclass

@@ -6,6 +6,7 @@ episode's effects (history, new work, timers, status) commit together or not at 
 
 from __future__ import annotations
 
+import copy
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -172,6 +173,7 @@ class Store:
         # that are still running; both are dropped on rollback
         self._instances: dict[str, Instance] = {}
         self._histories: dict[str, list[Event]] = {}
+        self._depth = 0  # open transactions: 0 none, 1 a transaction, more: savepoints inside it
 
     def close(self) -> None:
         """Close the connection (checkpoints the WAL)."""
@@ -179,30 +181,56 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """One atomic unit of work."""
+        """One atomic unit of work. Nested inside another, it is a savepoint: an error undoes only the inner
+        unit's changes, and they become durable when the outermost transaction commits."""
+        if self._depth:
+            yield from self._savepoint()
+            return
         self.db.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+            self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            self._forget_cached()
+            raise
+        finally:
+            self._depth = 0
+
+    def _savepoint(self) -> Iterator[None]:
+        name = f"unit{self._depth}"
+        self.db.execute(f"SAVEPOINT {name}")
+        self._depth += 1
         try:
             yield
         except BaseException:
-            self.db.execute("ROLLBACK")
-            self._instances.clear()
-            self._histories.clear()
+            self.db.execute(f"ROLLBACK TO {name}")
+            self._forget_cached()
             raise
-        self.db.execute("COMMIT")
+        finally:
+            self._depth -= 1
+            self.db.execute(f"RELEASE {name}")
+
+    def _forget_cached(self) -> None:
+        """Drop the write-through caches (after a rollback they may hold changes that were undone)."""
+        self._instances.clear()
+        self._histories.clear()
 
     # instances -----------------------------------------------------------------------------------------
     def get_instance(self, instance_id: str) -> Instance | None:
         """The instance row (a copy), or None."""
         cached = self._instances.get(instance_id)
         if cached is not None:
-            return replace(cached)
+            return copy.copy(cached)
         row = self.db.execute(
             f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE instance_id=?", (instance_id,)
         ).fetchone()
         if row is None:
             return None
         inst = _instance(row)
-        self._instances[instance_id] = replace(inst)
+        self._instances[instance_id] = copy.copy(inst)
         return inst
 
     def put_instance(self, inst: Instance) -> None:
@@ -225,7 +253,7 @@ class Store:
                 int(inst.wake),
             ),
         )
-        self._instances[inst.instance_id] = replace(inst)
+        self._instances[inst.instance_id] = copy.copy(inst)
         if inst.status in RuntimeStatus.TERMINAL:
             self._histories.pop(inst.instance_id, None)
 
