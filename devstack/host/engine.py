@@ -377,16 +377,16 @@ class Engine(InstanceControl):
             self._notify_finished(inst.instance_id)
 
 
-def replay(handle: Any, context_json: str, history: list[Event]) -> tuple[EpisodeOutcome, EpisodePlan]:
+def replay(handle: Any, context: dict[str, Any], history: list[Event]) -> tuple[EpisodeOutcome, EpisodePlan]:
     """Run the episode and number its tasks: observed in the SDK for ``Orchestrator.create`` handles (every
     ``orchestration_trigger``), simulated (spec §1.7) for plain generic-trigger orchestrator functions."""
     try:
         if can_observe(handle):
-            observed = run_observed(handle, context_json)
+            observed = run_observed(handle, context)
             outcome = observed.outcome
             can_action = continue_as_new_action(outcome.actions)
             return outcome, build_plan(history, observed.leaves, can_action, observed.continue_as_new_after)
-        outcome = run_episode(handle, context_json)
+        outcome = run_episode(handle, context)
         return outcome, plan_episode(history, outcome.actions)
     except Exception as exc:  # an action this host cannot interpret
         failed = EpisodeOutcome(is_done=True, error=f"devstack host cannot run this orchestrator: {exc}")

@@ -38,20 +38,19 @@ def context_input(raw_input: str | None) -> Any:
 
 def build_context(
     history: list[Event], instance_id: str, raw_input: str | None, parent_instance_id: str | None
-) -> str:
-    """The context JSON the extension sends (spec §1.2); timer durations omitted so timers never split."""
-    return json.dumps(
-        {
-            "history": history,
-            "input": context_input(raw_input),
-            "instanceId": instance_id,
-            "isReplaying": False,
-            "parentInstanceId": parent_instance_id,
-            "upperSchemaVersion": 1,
-            "upperSchemaVersionNew": 2,
-            "defaultHttpAsyncRequestSleepTimeMillseconds": 30000,
-        }
-    )
+) -> dict[str, Any]:
+    """The orchestration context the extension sends, as the JSON object's value (no timer durations, so
+    timers never split into long-timer chunks)."""
+    return {
+        "history": history,
+        "input": context_input(raw_input),
+        "instanceId": instance_id,
+        "isReplaying": False,
+        "parentInstanceId": parent_instance_id,
+        "upperSchemaVersion": 1,
+        "upperSchemaVersionNew": 2,
+        "defaultHttpAsyncRequestSleepTimeMillseconds": 30000,
+    }
 
 
 def decode_state(state_json: str) -> EpisodeOutcome:
@@ -85,14 +84,15 @@ def outcome_from_exception(exc: Exception) -> EpisodeOutcome:
     return outcome
 
 
-def run_episode(handle: Callable[[Any], str], context_json: str) -> EpisodeOutcome:
+def run_episode(handle: Callable[[Any], str], context: dict[str, Any]) -> EpisodeOutcome:
     """Call an orchestrator function the host cannot observe (a plain function registered as a generic
     ``orchestrationTrigger``) as the worker does: with the converter's ``func.OrchestrationContext``.
 
     A raised error becomes ``outcome.error``.
     """
-    context = OrchestrationTriggerConverter.decode(meta.Datum(context_json, "json"), trigger_metadata=None)
+    datum = meta.Datum(json.dumps(context), "json")
+    trigger_context = OrchestrationTriggerConverter.decode(datum, trigger_metadata=None)
     try:
-        return decode_state(handle(context))
+        return decode_state(handle(trigger_context))
     except Exception as exc:  # the SDK reports orchestrator failures by raising
         return outcome_from_exception(exc)

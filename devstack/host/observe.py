@@ -150,10 +150,13 @@ class _Recorder:
         return leaves
 
 
-def run_observed(handle: Callable[..., Any], context_json: str) -> ObservedEpisode:
-    """Replay like ``handle(context_json)`` does, recording the SDK's task numbering."""
+def run_observed(handle: Callable[..., Any], context: dict[str, Any]) -> ObservedEpisode:
+    """Replay like ``handle(json.dumps(context))`` does, recording the SDK's task numbering.
+
+    ``DurableOrchestrationContext.from_json`` is ``cls(**json.loads(text))``; the context is built from the
+    value directly, which saves writing and parsing the whole history as JSON on every episode."""
     try:
-        ctx = DurableOrchestrationContext.from_json(context_json)
+        ctx = DurableOrchestrationContext(**context)
     except Exception as exc:
         return ObservedEpisode(outcome_from_exception(exc))
     ctx._input_expected_type = getattr(handle, "_df_input_type", None)

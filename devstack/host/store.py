@@ -6,7 +6,6 @@ episode's effects (history, new work, timers, status) commit together or not at 
 
 from __future__ import annotations
 
-import copy
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -153,6 +152,13 @@ _INSTANCE_COLUMNS = (
 )
 
 
+def _copy(inst: Instance) -> Instance:
+    """A shallow copy of the row (as ``copy.copy``, without its generic protocol: this runs on every read)."""
+    clone = object.__new__(Instance)
+    clone.__dict__.update(inst.__dict__)
+    return clone
+
+
 def _instance(row: tuple[Any, ...]) -> Instance:
     values = list(row)
     values[10] = json.loads(values[10]) if values[10] else None
@@ -168,6 +174,7 @@ class Store:
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA temp_store=MEMORY")  # savepoint journals stay in memory
         self.db.executescript(SCHEMA)
         # write-through caches (this connection is the only writer): instance rows, and histories of instances
         # that are still running; both are dropped on rollback
@@ -223,14 +230,14 @@ class Store:
         """The instance row (a copy), or None."""
         cached = self._instances.get(instance_id)
         if cached is not None:
-            return copy.copy(cached)
+            return _copy(cached)
         row = self.db.execute(
             f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE instance_id=?", (instance_id,)
         ).fetchone()
         if row is None:
             return None
         inst = _instance(row)
-        self._instances[instance_id] = copy.copy(inst)
+        self._instances[instance_id] = _copy(inst)
         return inst
 
     def put_instance(self, inst: Instance) -> None:
@@ -253,7 +260,7 @@ class Store:
                 int(inst.wake),
             ),
         )
-        self._instances[inst.instance_id] = copy.copy(inst)
+        self._instances[inst.instance_id] = _copy(inst)
         if inst.status in RuntimeStatus.TERMINAL:
             self._histories.pop(inst.instance_id, None)
 

@@ -135,13 +135,13 @@ def test_run_episode_decodes_the_out_of_proc_failure_marker() -> None:
             '"error": "boom", "customStatus": {"phase": 1}}'
         )
 
-    outcome = run_episode(handle, "{}")
+    outcome = run_episode(handle, {})
     assert (outcome.error, outcome.custom_status, outcome.actions) == ("boom", {"phase": 1}, [])
 
     def plain(_: str) -> str:
         raise RuntimeError("no marker")
 
-    assert run_episode(plain, "{}").error == "no marker"
+    assert run_episode(plain, {}).error == "no marker"
 
 
 def test_unsupported_bindings_fail_fast_with_a_clear_message(tmp_path: Path) -> None:
