@@ -34,7 +34,7 @@ class EngineError(Exception):
 
 
 def rewind_history(history: list[Event]) -> tuple[list[Event], list[str]]:
-    """The history without its failure rows (spec §5), and the ids of failed sub-orchestrations to rewind.
+    """The history without its failure rows (as newer DTFx rewinds), and the failed children to rewind.
 
     Drops ExecutionCompleted, every TaskFailed with its TaskScheduled (so the replay schedules it again) and
     every SubOrchestrationInstanceFailed; keeps SubOrchestrationInstanceCreated (its child is rewound).

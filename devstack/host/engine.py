@@ -379,7 +379,7 @@ class Engine(InstanceControl):
 
 def replay(handle: Any, context: dict[str, Any], history: list[Event]) -> tuple[EpisodeOutcome, EpisodePlan]:
     """Run the episode and number its tasks: observed in the SDK for ``Orchestrator.create`` handles (every
-    ``orchestration_trigger``), simulated (spec §1.7) for plain generic-trigger orchestrator functions."""
+    ``orchestration_trigger``), simulated (``simulation.py``) for plain generic-trigger orchestrators."""
     try:
         if can_observe(handle):
             observed = run_observed(handle, context)

@@ -27,7 +27,8 @@ class EpisodeOutcome:
 
 
 def context_input(raw_input: str | None) -> Any:
-    """The ``input`` field for the context: the stored JSON value, safe for ``get_input()`` (notes #2)."""
+    """The ``input`` field for the context: the stored JSON value, safe for ``get_input()`` (a bare number
+    or list there would make it raise)."""
     if raw_input is None:
         return None
     value = json.loads(raw_input)

@@ -1,4 +1,8 @@
-"""The durable HTTP management API and RPC surface under ``/runtime/webhooks/durabletask`` (spec §3–4)."""
+"""The durable HTTP management API and RPC surface under ``/runtime/webhooks/durabletask``.
+
+As documented in https://learn.microsoft.com/azure/azure-functions/durable/durable-functions-http-api; the
+SDK's ``DurableOrchestrationClient`` calls the same handlers through the binding's RPC base URL.
+"""
 
 from __future__ import annotations
 
@@ -253,7 +257,9 @@ class ManagementApi:
         if inst is not None and inst.status not in RuntimeStatus.TERMINAL:
             return web.json_response(
                 "Only orchestrations in a terminal state can be purged, but the orchestration with instance "
-                f"ID {inst.instance_id} has status {inst.status}", status=412)
+                f"ID {inst.instance_id} has status {inst.status}",
+                status=412,
+            )
         deleted = self.engine.purge(request.match_info["instance_id"])
         if not deleted:
             return json_error(404, f"No instance with ID '{request.match_info['instance_id']}' found.")

@@ -1,10 +1,10 @@
-"""Run an episode through the SDK's own executor and record which task got which sequence id (notes #40).
+"""Run an episode through the SDK's own executor and record which task got which sequence id.
 
 ``Orchestrator.create``'s handle is three lines: build the context from JSON, attach the declared input type,
 run ``Orchestrator(fn).handle(ctx)``. Doing the same here lets the host watch the two places the SDK
 numbers tasks (``_add_to_open_tasks`` and ``_record_fire_and_forget_action``), so the ids are the SDK's own,
 also where the action list cannot tell: a task re-yielded in a later ``task_any``/``task_all`` is absent
-from that compound action (spec §1.7's known limit).
+from that compound action (the limit of ``simulation.py``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The replay plan of an episode: numbered tasks checked against history (spec §1.8, §1.11).
+"""The replay plan of an episode: numbered tasks checked against history (new work, nondeterminism).
 
 Pure logic, no I/O. ``build_plan`` takes the episode's tasks by sequence id (observed in the SDK by
 ``observe.py``, or simulated by ``simulation.py``), checks the history's scheduling events against that

@@ -57,7 +57,7 @@ class HostOptions:
 
 
 def client_binding_json(base_url: str, hub: str, keys: HostKeys) -> str:
-    """The ``durableClient`` binding value (spec §3.1); RPC calls carry the system key as basic auth."""
+    """The ``durableClient`` binding value; RPC calls carry the system key as basic auth."""
     base = f"{base_url}{PREFIX}"
     query = f"taskHub={quote(hub)}&connection=Storage&code={keys.system_key}"
     instance = f"{base}/instances/INSTANCEID"

@@ -1,11 +1,12 @@
-"""Task numbering by simulation: the SDK's sequence ids derived from history + actions (spec §1.7–1.9).
+"""Task numbering by simulation: the SDK's sequence ids derived from history + actions (retries included).
 
 Pure logic, no I/O. The host observes the SDK's own numbering for every ``Orchestrator.create`` handle
 (``observe.py``); this simulation numbers the tasks of orchestrator functions it cannot observe (a plain
 function registered as a generic ``orchestrationTrigger``). Given the history of one execution (as the SDK
 just replayed it) and the flat action list the SDK returned, ``plan_episode`` numbers every task as the
-SDK's counter does and hands the numbering to ``replay.build_plan``. Known limit (spec §1.7): a task
-re-yielded in a later ``task_any``/``task_all`` is absent from that compound action.
+SDK's counter does and hands the numbering to ``replay.build_plan``. Known limit, shared with the extension
+(https://github.com/Azure/azure-functions-durable-python/issues/603): a task re-yielded in a later
+``task_any``/``task_all`` is absent from that compound action.
 """
 
 from __future__ import annotations
@@ -191,7 +192,7 @@ def plan_episode(history: list[Event], actions: list[dict[str, Any]]) -> Episode
         sim.apply(event)
         sim.settle()
     # Re-yielded tasks are absent from compound actions, so the simulation can stall where the SDK moved on
-    # (spec §1.7 known limit); number whatever actions are left rather than hang the instance.
+    # (the known limit above); number whatever actions are left rather than hang the instance.
     while sim.k < len(sim.actions):
         sim.cur = None
         sim.advance()

@@ -1,4 +1,4 @@
-"""Status payloads of the management API (spec §4): instances and history, rendered as the extension does."""
+"""Status payloads of the management API: instances and history, rendered as the extension does."""
 
 from __future__ import annotations
 

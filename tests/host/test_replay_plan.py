@@ -63,7 +63,8 @@ def test_chaining_second_episode_schedules_only_the_next_activity() -> None:
 
 
 def test_parallel_retries_number_timers_and_reattempts_like_the_sdk() -> None:
-    # notes #12: A=0, B=1, A-timer=2, B-timer=3, A-retry=4, B-retry=5, then C=6
+    # ids at schedule time, retry timers and reattempts as failures replay:
+    # A=0, B=1, A-timer=2, B-timer=3, A-retry=4, B-retry=5, then C=6
     fan_out = {"actionType": 12, "compoundActions": [retry("A"), retry("B")]}
     actions = [fan_out]  # what the SDK has yielded so far
     history = [

@@ -115,7 +115,7 @@ async def test_restart_purge_and_queries(patterns_host: HostProcess) -> None:
     since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
     first = await client.start_new("chain", "sdk-query-1", ["Q"])
     wait_for_status(patterns_host, first)
-    restarted = await client.restart(first)  # returns the 202 payload (SDK quirk, notes #27)
+    restarted = await client.restart(first)  # returns the 202 payload (an SDK quirk: not the new id)
     new_id = restarted["id"]
     assert new_id != first
     assert wait_for_status(patterns_host, new_id)["output"] == ["Hello Q!"]

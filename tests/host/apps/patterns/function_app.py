@@ -316,7 +316,7 @@ def nondeterministic(context: df.DurableOrchestrationContext):
 
 # --- v1-style orchestrators: a plain function calling an Orchestrator.create handle, registered as a generic
 # orchestrationTrigger. The host cannot watch the SDK's numbering inside such a function, so it numbers the
-# tasks with the spec's simulation over the returned actions (simulation.plan_episode).
+# tasks with its own simulation over the returned actions (simulation.plan_episode).
 def _retries_then_timer_race(context: df.DurableOrchestrationContext):
     jobs = context.get_input()
     options = df.RetryOptions(first_retry_interval_in_milliseconds=100, max_number_of_attempts=4)
