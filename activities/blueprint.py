@@ -10,10 +10,11 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from activities import compute_ops, network_ops, notify
+from activities import compute_ops, network_ops, notify, scale_set_agent
 from activities.errors import outcome_activity
 from core.capture_files import DescribeRequest
 from core.records import RunRecord
+from core.targets import AZURE_VMSS
 from core.watchers import WatcherRequest
 
 bp = df.Blueprint()
@@ -46,13 +47,20 @@ def prepare_region(payload: dict[str, Any]) -> dict[str, Any]:
 
 @bp.activity_trigger(input_name="payload")
 def check_agent(payload: dict[str, Any]) -> dict[str, Any]:
-    """Whether the Network Watcher agent extension is installed."""
+    """Whether the Network Watcher agent extension is installed (on a scale set: on its model and on the
+    captured instances)."""
+    if payload["target_type"] == AZURE_VMSS:
+        return outcome_activity(scale_set_agent.check_scale_set_agent)(
+            payload["target_id"], list(payload.get("scope_include") or []))
     return outcome_activity(compute_ops.check_agent)(payload["target_id"], payload["target_type"])
 
 
 @bp.activity_trigger(input_name="payload")
 def install_agent(payload: dict[str, Any]) -> dict[str, Any]:
-    """Install the Network Watcher agent extension."""
+    """Install the Network Watcher agent extension (on a scale set: model, then the captured instances)."""
+    if payload["target_type"] == AZURE_VMSS:
+        return outcome_activity(scale_set_agent.install_scale_set_agent)(
+            payload["target_id"], list(payload.get("scope_include") or []), payload["os_type"])
     return outcome_activity(compute_ops.install_agent)(
         payload["target_id"], payload["target_type"], payload["location"], payload["os_type"])
 

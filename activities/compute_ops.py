@@ -5,13 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from activities import clients
+from activities.scale_set_agent import AGENT_INSTANCE_NAME, AGENT_PUBLISHER, AGENT_TYPES, is_agent
 from core.arm_ids import parse_resource_id
 from core.outcome import Outcome
 from core.targets import AZURE_VMSS
-
-AGENT_PUBLISHER = "Microsoft.Azure.NetworkWatcher"
-AGENT_TYPES = {"windows": "NetworkWatcherAgentWindows", "linux": "NetworkWatcherAgentLinux"}
-AGENT_INSTANCE_NAME = "AzureNetworkWatcherExtension"
 
 
 def _power_state(statuses: list[dict[str, Any]] | None) -> str:
@@ -43,25 +40,14 @@ def locate_target(target_id: str, target_type: str) -> Outcome:
                            vm_id=props.get("vmId", ""))
 
 
-def _is_agent(publisher: object, ext_type: object) -> bool:
-    return (str(publisher).lower() == AGENT_PUBLISHER.lower()
-            and str(ext_type).lower() in {t.lower() for t in AGENT_TYPES.values()})
-
-
 def check_agent(target_id: str, target_type: str) -> Outcome:
-    """Whether the Network Watcher agent extension is installed (matched by publisher and type, not name)."""
+    """Whether the Network Watcher agent extension is installed on a VM (matched by publisher and type)."""
     rid = parse_resource_id(target_id)
     client = clients.compute(rid.subscription_id)
-    if target_type == AZURE_VMSS:
-        vmss = client.virtual_machine_scale_sets.get(rid.resource_group, rid.name).as_dict()
-        profile = vmss.get("properties", {}).get("virtualMachineProfile", {})
-        extensions = profile.get("extensionProfile", {}).get("extensions", [])
-    else:
-        listed = client.virtual_machine_extensions.list(rid.resource_group, rid.name).as_dict()
-        extensions = listed.get("value", [])
-    for ext in extensions:
+    listed = client.virtual_machine_extensions.list(rid.resource_group, rid.name).as_dict()
+    for ext in listed.get("value", []):
         props = ext.get("properties", {})
-        if _is_agent(props.get("publisher"), props.get("type")):
+        if is_agent(props.get("publisher"), props.get("type")):
             state = str(props.get("provisioningState", ""))
             return Outcome.success(installed=state.lower() == "succeeded", name=ext.get("name", ""),
                                    provisioning_state=state)
@@ -70,8 +56,6 @@ def check_agent(target_id: str, target_type: str) -> Outcome:
 
 def install_agent(target_id: str, target_type: str, location: str, os_type: str) -> Outcome:
     """Install the agent extension on a VM and wait for the deployment to finish."""
-    if target_type == AZURE_VMSS:
-        return Outcome.failure("NotSupported", "installing the agent on a scale set is left to its model")
     ext_type = AGENT_TYPES.get(os_type.lower())
     if ext_type is None:
         return Outcome.failure("UnknownOsType", f"cannot choose the agent for OS type {os_type!r}")

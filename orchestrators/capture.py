@@ -187,7 +187,8 @@ class CaptureRun:
         self._phase("cleaning")
         region, agent = yield self.ctx.task_all([
             self._call(prepare_region, self._prepare_payload(watcher)),
-            self._call(check_agent, {"target_id": self.target.id, "target_type": self.target.target_type}),
+            self._call(check_agent, {"target_id": self.target.id, "target_type": self.target.target_type,
+                                     "scope_include": list(self.target.scope_include)}),
         ])
         region_value = self._ok(region, "cleaning up and counting captures")
         self.record.stale_captures_deleted.extend(region_value.get("deleted", []))
@@ -213,12 +214,16 @@ class CaptureRun:
         if agent.get("installed"):
             return
         if not self.cfg["agent_auto_install"]:
-            raise RunFailed("the Network Watcher agent extension is not installed on the target "
+            lagging = agent.get("outdated") or []
+            where = f"on instances {', '.join(lagging)} (not on the scale set's latest model)" if lagging \
+                else "on the target"
+            raise RunFailed(f"the Network Watcher agent extension is not installed {where} "
                             "(AGENT_AUTO_INSTALL is off)")
         self._phase("installing agent")
         result = yield self._call(install_agent, {
             "target_id": self.target.id, "target_type": self.target.target_type,
-            "location": vm["location"], "os_type": vm.get("os_type", "")})
+            "location": vm["location"], "os_type": vm.get("os_type", ""),
+            "scope_include": list(self.target.scope_include)})
         self._ok(result, "installing the Network Watcher agent")
         self.record.agent_installed_by_us = True
 

@@ -104,6 +104,7 @@ class Machine:
     vm_id: str = ""
     instances: list[str] = field(default_factory=list)
     extensions: dict[str, Extension] = field(default_factory=dict)  # key: lower-case name
+    outdated: set[str] = field(default_factory=set)  # scale-set instance ids not on the latest model
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -328,6 +329,11 @@ def scoped_instances(machine: Machine, scope: dict[str, list[str]]) -> list[str]
     return list(dict.fromkeys(chosen))
 
 
+def instance_ids(machine: Machine) -> list[str]:
+    """Every instance id of a scale set, in instance order."""
+    return [instance_id(machine, i) for i in range(len(machine.instances))]
+
+
 def _statuses(machine: Machine, time: str) -> list[dict[str, Any]]:
     return [
         {
@@ -467,7 +473,7 @@ def vmss_vm_bodies(machine: Machine, expand_instance_view: bool = False) -> list
         iid = instance_id(machine, index)
         properties: dict[str, Any] = {
             "vmId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{machine.id.lower()}/{iid}")),
-            "latestModelApplied": True,
+            "latestModelApplied": iid not in machine.outdated,
             "provisioningState": "Succeeded",
             "hardwareProfile": {"vmSize": "Standard_B2s"},
             "storageProfile": _storage_profile(machine, name),

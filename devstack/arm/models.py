@@ -19,6 +19,7 @@ from devstack.arm.compute import (
     Extension,
     Machine,
     extension_from_body,
+    instance_ids,
     machine_from_config,
     machine_from_spec,
     scoped_instances,
@@ -132,6 +133,8 @@ class ArmBackend:
         created = name.lower() not in machine.extensions
         extension = extension_from_body(name, body, created)
         machine.extensions[name.lower()] = extension
+        if machine.kind == "vmss":  # a scale set's extension is in its model: instances lag (Manual policy)
+            machine.outdated.update(instance_ids(machine))
         op = self.operations.start(machine.subscription_id, "Microsoft.Compute", machine.location, polls=1)
 
         def provisioned(_: AsyncOperation) -> None:
@@ -139,6 +142,26 @@ class ArmBackend:
 
         op.on_done = provisioned
         return extension, op, created
+
+    def update_instances(self, machine: Machine, body: Any) -> AsyncOperation:
+        """`manualupgrade`: bring the listed instances to the latest model (an LRO; 400 for an unknown id)."""
+        ids = body.get("instanceIds") if isinstance(body, dict) else None
+        known = instance_ids(machine)
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+            raise InvalidParameter("instanceIds must be a non-empty list of instance ids.", "instanceIds")
+        unknown = [i for i in ids if i not in known]
+        if unknown:
+            raise InvalidParameter(
+                f"The instance ids {', '.join(unknown)} are not instances of scale set '{machine.name}'.",
+                "instanceIds",
+            )
+        op = self.operations.start(machine.subscription_id, "Microsoft.Compute", machine.location, polls=1)
+
+        def upgraded(_: AsyncOperation) -> None:
+            machine.outdated.difference_update(ids)
+
+        op.on_done = upgraded
+        return op
 
     # -- resource groups and subscriptions ---------------------------------------------------------
 
@@ -273,6 +296,15 @@ class ArmBackend:
         params = parse_capture_body(body)
         machine = self._capture_target(watcher, params)
         instances = scoped_instances(machine, params.scope) if machine.kind == "vmss" else []
+        lagging = [n for i, n in enumerate(machine.instances) if n in instances
+                   and instance_ids(machine)[i] in machine.outdated]
+        if lagging:
+            raise self.errors.error(
+                "agent_missing",
+                f"The Network Watcher agent VM extension is in the model of scale set '{machine.name}' but "
+                f"instances {', '.join(lagging)} do not run the latest model yet (upgrade them).",
+                "properties.target",
+            )
         key = f"{watcher.id}/packetCaptures/{name}".lower()
         existing = self.captures.get(key)
         if existing is not None and existing.active:

@@ -237,6 +237,22 @@ class ArmResponses:
         expand = request.query.get("$expand", "").lower() == "instanceview"
         return self._page(request, compute.vmss_vm_bodies(machine, expand_instance_view=expand))
 
+    async def virtual_machine_scale_set_extensions_create_or_update(
+        self, request: web.Request
+    ) -> web.Response:
+        action = "Microsoft.Compute/virtualMachineScaleSets/extensions/write"
+        machine = self._machine(request, "vmss", action)
+        body = await _read_json(request)
+        extension, op, created = self.backend.put_extension(machine, request.match_info["ext"], body)
+        headers = {"Azure-AsyncOperation": op.urls(_base(request), _api(request))["Azure-AsyncOperation"]}
+        return _json(extension.body(machine), status=201 if created else 200, headers=headers)
+
+    async def virtual_machine_scale_sets_update_instances(self, request: web.Request) -> web.Response:
+        action = "Microsoft.Compute/virtualMachineScaleSets/manualUpgrade/action"
+        machine = self._machine(request, "vmss", action)
+        op = self.backend.update_instances(machine, await _read_json(request))
+        return _accepted(request, op)
+
     def _machine(self, request: web.Request, kind: str, action: str) -> compute.Machine:
         m = request.match_info
         self._authorize(request, action, _scope(request, 8))

@@ -32,6 +32,7 @@ KEYWORDS = {
         "virtualMachineScaleSets",
         "extensions",
         "instanceView",
+        "manualupgrade",
     ]
 }
 SUB = "/subscriptions/{sub}"
@@ -76,6 +77,16 @@ def routes(r: ArmResponses) -> list[web.AbstractRouteDef]:
             name="VirtualMachineExtensions_CreateOrUpdate",
         ),
         web.get(VMSS, r.virtual_machine_scale_sets_get, name="VirtualMachineScaleSets_Get"),
+        web.put(
+            VMSS + "/extensions/{ext}",
+            r.virtual_machine_scale_set_extensions_create_or_update,
+            name="VirtualMachineScaleSetExtensions_CreateOrUpdate",
+        ),
+        web.post(
+            VMSS + "/manualupgrade",
+            r.virtual_machine_scale_sets_update_instances,
+            name="VirtualMachineScaleSets_UpdateInstances",
+        ),
         web.get(
             VMSS + "/virtualMachines",
             r.virtual_machine_scale_set_vms_list,

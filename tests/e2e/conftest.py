@@ -81,7 +81,7 @@ WATCHERLESS_SUB = "00000000-0000-0000-0000-0000000000e2"  # no VM of the default
 def auto_create_config(path: Path) -> Path:
     """The product config with NETWORK_WATCHER_AUTO_CREATE on and what infra/ grants with it (the resource
     group and watcher writes), in a second subscription the app may also capture in."""
-    product_config(path, settings={"NETWORK_WATCHER_AUTO_CREATE": "true"})
+    product_config(path, settings={"NETWORK_WATCHER_AUTO_CREATE": "true", "AGENT_AUTO_INSTALL": "true"})
     scope = f"/subscriptions/{WATCHERLESS_SUB}"
     role = "alertcap network watcher creator"
     path.write_text(path.read_text() + f"""
@@ -106,7 +106,7 @@ scope = "{scope}"
 
 @pytest.fixture(scope="module")
 def auto_create_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevstackState]:
-    """A devstack whose app runs with NETWORK_WATCHER_AUTO_CREATE=true (issue 10)."""
+    """A devstack whose app runs with NETWORK_WATCHER_AUTO_CREATE and AGENT_AUTO_INSTALL on (issue 10)."""
     state_dir = tmp_path_factory.mktemp("watcher-auto-create")
     with product_devstack(state_dir, auto_create_config(state_dir / "devstack.toml")) as state:
         yield state

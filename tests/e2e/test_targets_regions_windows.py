@@ -129,3 +129,20 @@ def test_region_without_watcher_gets_group_watcher_and_capture_when_auto_create_
         assert output["network_watcher"] == f"/subscriptions/{WATCHERLESS_SUB}/resourceGroups/{watcher}"
         assert output["network_watcher_created_by_us"] is True
         assert len(e2e.captures_for(admin, vm)) == 1 and len(e2e.emails_for(admin, vm)) == 1
+
+
+def test_scale_set_without_agent_gets_it_on_its_model_and_the_alerted_instance_then_a_capture(
+        auto_create_stack: DevstackState) -> None:
+    vmss = (f"/subscriptions/{auto_create_stack.subscription_id}/resourceGroups/rg-alertcap-east/providers/"
+            "Microsoft.Compute/virtualMachineScaleSets/vmss-bare")
+    with AdminClient(auto_create_stack) as admin:
+        admin.add_vm({"id": vmss, "location": "eastus", "agent": False,
+                      "instances": ["vmss-bare_0", "vmss-bare_1"]})
+        body = p.common_metric_static(targets=[f"{vmss}/virtualMachines/1"], fired=e2e.fired_now())
+        response = post(auto_create_stack, body)
+        assert response.status_code == 202, response.text
+        output = wait_for_run(auto_create_stack, response.json()["runs"][0]["instanceId"])["output"]
+        assert output["status"] == "succeeded" and output["agent_installed_by_us"] is True, output
+        (capture,) = e2e.captures_for(admin, vmss)
+        assert capture["instances"] == ["vmss-bare_1"]
+        assert [f["instance"] for f in output["files"]] == ["vmss-bare_1"]

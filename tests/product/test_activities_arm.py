@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from azure.core.exceptions import HttpResponseError
 
-from activities import clients, compute_ops, network_ops, notify
+from activities import clients, compute_ops, network_ops, notify, scale_set_agent
 from activities.errors import outcome_activity
 from core.capture_files import DescribedCapture, DescribeRequest
 from core.naming import capture_name
@@ -276,3 +277,45 @@ def test_invalid_capture_parameters_are_a_permanent_failure(azure: DevstackState
     config = capture_config(azure, 18001)  # above Network Watcher's 5 h maximum
     outcome = outcome_activity(network_ops.create_capture)(watcher, name, target, config)
     assert outcome["ok"] is False and outcome["message"].startswith("HTTP 400")
+
+
+def test_agent_on_a_scale_set_goes_on_its_model_then_on_the_captured_instances_only(
+        azure: DevstackState, devstack_admin: AdminClient) -> None:
+    name = f"vmss-noagent-{uuid.uuid4().hex[:6]}"
+    vmss = (f"/subscriptions/{azure.subscription_id}/resourceGroups/rg-alertcap-east/providers/"
+            f"Microsoft.Compute/virtualMachineScaleSets/{name}")
+    devstack_admin.add_vm({"id": vmss, "location": "eastus", "agent": False,
+                           "instances": [f"{name}_0", f"{name}_1", f"{name}_2"]})
+    check = outcome_activity(scale_set_agent.check_scale_set_agent)
+    assert check(vmss, ["1"])["value"]["installed"] is False
+    installed = outcome_activity(scale_set_agent.install_scale_set_agent)(vmss, ["1"], "linux")
+    assert installed["ok"] is True and installed["value"]["upgraded"] == ["1"], installed
+    assert check(vmss, ["1"])["value"]["installed"] is True
+    whole = check(vmss, [])["value"]  # the model has the agent; instances 0 and 2 still run the old model
+    assert whole["installed"] is False and whole["outdated"] == ["0", "2"]
+    refused = outcome_activity(scale_set_agent.install_scale_set_agent)(vmss, [], "linux")
+    assert refused["ok"] is False and refused["error_code"] == "ScaleSetModelPending"
+    assert f"az vmss update-instances --resource-group rg-alertcap-east --name {name} --instance-ids 0 2" in \
+        refused["message"]
+    watcher = watcher_for(azure, "eastus")
+    config = capture_config(azure, 600)
+    scoped = {"id": vmss, "target_type": "AzureVMSS", "scope_include": ["1"]}
+    created = outcome_activity(network_ops.create_capture)(watcher, "pc-agent-1", scoped, config)
+    assert created["ok"] is True, created
+    lagging = {**scoped, "scope_include": ["0"]}
+    outcome = outcome_activity(network_ops.create_capture)(watcher, "pc-agent-0", lagging, config)
+    assert outcome["ok"] is False and f"{name}_0" in outcome["message"]
+    outcome_activity(network_ops.stop_capture)(created["value"]["id"])
+
+
+def test_scale_set_agent_install_without_write_access_is_a_permanent_failure_naming_the_action(
+        azure: DevstackState, devstack_admin: AdminClient) -> None:
+    name = f"vmss-norole-{uuid.uuid4().hex[:6]}"
+    vmss = (f"/subscriptions/{azure.subscription_id}/resourceGroups/rg-alertcap-east/providers/"
+            f"Microsoft.Compute/virtualMachineScaleSets/{name}")
+    devstack_admin.add_vm({"id": vmss, "location": "eastus", "agent": False})
+    devstack_admin.remove_role_assignments(azure.principal_id)
+    subscription = f"/subscriptions/{azure.subscription_id}"
+    devstack_admin.add_role_assignment(azure.principal_id, "Reader", subscription)
+    outcome = outcome_activity(scale_set_agent.install_scale_set_agent)(vmss, [], "linux")
+    assert outcome["ok"] is False and "virtualMachineScaleSets/extensions/write" in outcome["message"]
