@@ -17,6 +17,9 @@ param emailRecipients string
 @description('Let the app install the Network Watcher agent extension (grants virtualMachines/extensions/write).')
 param agentAutoInstall bool = false
 
+@description('Let the app create a missing Network Watcher and NetworkWatcherRG (grants their writes).')
+param networkWatcherAutoCreate bool = false
+
 @description('Capture time limit in seconds (Network Watcher maximum 18000).')
 @maxValue(18000)
 param captureTimeLimitSeconds int = 300
@@ -97,6 +100,7 @@ module functionApp 'app/function.bicep' = {
       CAPTURE_STORAGE_ACCOUNT_ID: storage.outputs.captureStorageId
       CAPTURE_TIME_LIMIT_SECONDS: string(captureTimeLimitSeconds)
       AGENT_AUTO_INSTALL: string(agentAutoInstall)
+      NETWORK_WATCHER_AUTO_CREATE: string(networkWatcherAutoCreate)
       ALLOWED_SCOPES: subscription().id
     }
   }
@@ -108,6 +112,7 @@ module captureRole 'app/capture-role.bicep' = {
   params: {
     principalId: identity.outputs.principalId
     agentAutoInstall: agentAutoInstall
+    networkWatcherAutoCreate: networkWatcherAutoCreate
     roleName: 'alertcap packet capture operator (${environmentName})'
   }
 }

@@ -3,6 +3,7 @@ targetScope = 'subscription'
 
 param principalId string
 param agentAutoInstall bool
+param networkWatcherAutoCreate bool
 param roleName string
 
 var captureActions = [
@@ -25,7 +26,20 @@ var captureActions = [
   'Microsoft.Authorization/*/read'
   'Microsoft.Resources/subscriptions/resourceGroups/read'
 ]
-var installActions = ['Microsoft.Compute/virtualMachines/extensions/write']
+var installActions = [
+  'Microsoft.Compute/virtualMachines/extensions/write'
+  // a scale set: the agent goes on its model, then the captured instances get the latest model
+  'Microsoft.Compute/virtualMachineScaleSets/extensions/read'
+  'Microsoft.Compute/virtualMachineScaleSets/extensions/write'
+  'Microsoft.Compute/virtualMachineScaleSets/manualUpgrade/action'
+]
+// NETWORK_WATCHER_AUTO_CREATE: NetworkWatcherRG and NetworkWatcher_<region> where a region has none
+var watcherCreateActions = [
+  'Microsoft.Resources/subscriptions/resourceGroups/write'
+  'Microsoft.Network/networkWatchers/write'
+]
+var optionalActions = concat(agentAutoInstall ? installActions : [], networkWatcherAutoCreate ? watcherCreateActions : [])
+var roleActions = concat(captureActions, optionalActions)
 
 resource captureRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(subscription().id, roleName)
@@ -33,7 +47,7 @@ resource captureRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
     roleName: roleName
     description: 'alertcap: create, watch, stop and clean up Network Watcher packet captures; read VMs.'
     type: 'CustomRole'
-    permissions: [{ actions: concat(captureActions, agentAutoInstall ? installActions : []) }]
+    permissions: [{ actions: roleActions }]
     assignableScopes: [subscription().id]
   }
 }
