@@ -14,8 +14,10 @@ import azure.functions as func
 import product_hosts as hosts
 import product_payloads as p
 import pytest
+from azure.durable_functions import DurableOrchestrationClient
 
 from core.naming import run_prefix
+from core.sentry import sentry_instance_id
 from devstack.host.testing import HostProcess, running_host
 from http_starter.blueprint import alerts
 
@@ -190,3 +192,27 @@ async def test_alerts_a_cooldown_apart_start_two_runs_and_a_storm_between_joins_
     assert first["runs"][0]["outcome"] == "started" and second["runs"][0]["outcome"] == "started"
     assert all(body["runs"][0]["instanceId"] == first["runs"][0]["instanceId"] for _, body in storm)
     assert len(await live_runs(host, target)) == 2
+
+
+async def test_a_duplicate_costs_one_listing_and_a_start_one_more(host: HostProcess,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cooldown's budget: every alert lists the target's runs once; only a delivery that started a run
+    lists a second time (to settle a race). Counted on the real SDK client's calls, which still run."""
+    calls: list[str] = []
+    for name in ("get_status", "get_status_by"):
+        original = getattr(DurableOrchestrationClient, name)
+
+        def counting(self, *args, _original=original, _name=name, **kwargs):
+            calls.append(_name if _name == "get_status_by" else f"get_status:{args[0] if args else ''}")
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(DurableOrchestrationClient, name, counting)
+    target = vm("budget")
+    _, first = await call_starter(host, alert_at(target, -2.5, "budget-1"))
+    started_calls, calls[:] = list(calls), []
+    _, second = await call_starter(host, alert_at(target, 2.5, "budget-2"))
+    assert first["runs"][0]["outcome"] == "started" and second["runs"][0]["outcome"] == "duplicate"
+    assert started_calls.count("get_status_by") == 2
+    sentry_check = f"get_status:{sentry_instance_id(target)}"  # the sentry's own lookup, not a run's
+    assert [c for c in started_calls if c.startswith("get_status:")] == [sentry_check]
+    assert calls == ["get_status_by"]

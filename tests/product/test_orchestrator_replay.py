@@ -16,6 +16,7 @@ from core.outcome import Outcome
 from core.records import CaptureRequest
 from core.settings import Settings
 from core.targets import Target
+from core.watchers import CreatedWatcher, WatcherRequest, missing_watcher_reason
 from orchestrators.capture import EXTRA_ALERT_EVENT, capture_orchestration
 
 SUB = "00000000-0000-0000-0000-000000000001"
@@ -348,3 +349,38 @@ def test_scale_set_target_creates_an_azurevmss_capture_with_the_instance_scope()
     assert result.output["status"] == "succeeded" and result.output["target_type"] == "AzureVMSS"
     (created,) = result.called("create_capture")
     assert created["target"] == {"id": vmss, "target_type": "AzureVMSS", "scope_include": ["pool_1"]}
+
+
+@dataclass
+class NoWatcherAzure(FakeAzure):
+    """A region without a Network Watcher: list_watchers finds none for westeurope."""
+
+    def list_watchers(self, payload: dict) -> Outcome:
+        return Outcome.success(watchers=[{"id": OTHER_WATCHER, "name": "nw-us", "location": "eastus"}])
+
+    def create_watcher(self, payload: dict) -> Outcome:
+        request = WatcherRequest.from_dict(payload)
+        watcher = f"{WATCHERS}/NetworkWatcher_{request.region}"
+        return Outcome.success(**CreatedWatcher(watcher, f"NetworkWatcher_{request.region}", request.region,
+                                                created_group=False, created_watcher=True).to_dict())
+
+    def prepare_region(self, payload: dict) -> Outcome:
+        assert payload["watcher_id"] == f"{WATCHERS}/NetworkWatcher_westeurope"
+        return Outcome.success(session_count=0, deleted=[])
+
+
+def test_a_region_without_watcher_fails_with_the_commands_when_auto_create_is_off() -> None:
+    out = run(NoWatcherAzure()).output
+    assert out["status"] == "failed" and out["reason"] == missing_watcher_reason(SUB, "westeurope")
+    assert "az network watcher configure" in out["reason"] and not out["network_watcher_created_by_us"]
+
+
+def test_a_region_without_watcher_gets_one_then_the_capture_when_auto_create_is_on() -> None:
+    result = run(NoWatcherAzure(), network_watcher_auto_create=True)
+    out = result.output
+    assert out["status"] == "succeeded", out
+    assert result.called("create_watcher") == [{"subscription_id": SUB, "region": "westeurope"}]
+    assert out["network_watcher"] == f"{WATCHERS}/NetworkWatcher_westeurope"
+    assert out["network_watcher_created_by_us"] is True
+    names = [n for n, _ in result.calls]
+    assert names.index("create_watcher") < names.index("prepare_region") < names.index("create_capture")
