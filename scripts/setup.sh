@@ -7,9 +7,14 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v tcpdump >/dev/null 2>&1 || need_apt+=(tcpdump)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
+# tshark is the triage tests' oracle and bench/triage.py's baseline; capinfos comes with it (wireshark-common)
+command -v tshark >/dev/null 2>&1 || need_apt+=(tshark)
+command -v capinfos >/dev/null 2>&1 || need_apt+=(wireshark-common)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: apt-get install ${need_apt[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
+  # wireshark-common asks whether non-root users may capture; answer "no" so the install never prompts
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi

@@ -1,0 +1,98 @@
+"""A one-line, plain-language verdict when one pattern dominates a capture.
+
+Checked in order, the first that holds wins: a SYN flood (most TCP segments are SYNs), a reset storm, one
+conversation carrying most bytes, one service port receiving most packets, one host sending most bytes,
+heavy retransmission. Otherwise the verdict names the top talker and the top port.
+"""
+
+from __future__ import annotations
+
+from core.capfile.decode import address_text
+from core.triage_model import TriageSummary
+from core.triage_tables import Tables
+
+DOMINANT = 0.5
+MIN_SEGMENTS = 20
+
+
+def _sources(count: int) -> str:
+    return "1 source" if count == 1 else f"{count} sources"
+
+
+def _syn_flood(summary: TriageSummary, tables: Tables) -> str:
+    tcp = summary.tcp
+    if tcp.segments < MIN_SEGMENTS or tcp.syns < DOMINANT * tcp.segments or not len(tables.services):
+        return ""
+    row = tables.services.top(0, 1)[0]
+    key, (syns, acks) = tables.services.row_fields(row), tables.services.counters[row].tolist()
+    sources = tables.syn_source_count(int(tables.services.keys[row]))
+    unanswered = max(syns - acks, 0)
+    return (f"{syns / tcp.segments:.0%} of TCP segments were SYNs from {_sources(sources)} to "
+            f"{address_text(key['hi'], key['lo'])}:{key['port']}; {unanswered} of them got no SYN-ACK")
+
+
+def _resets(summary: TriageSummary) -> str:
+    tcp = summary.tcp
+    if tcp.segments < MIN_SEGMENTS or tcp.resets < 0.3 * tcp.segments:
+        return ""
+    return f"{tcp.resets / tcp.segments:.0%} of TCP segments were resets (RST): connections are being refused"
+
+
+def _conversation(summary: TriageSummary) -> str:
+    if not summary.top_conversations_by_bytes or not summary.bytes:
+        return ""
+    top = summary.top_conversations_by_bytes[0]
+    if top.bytes < DOMINANT * summary.bytes:
+        return ""
+    return (f"{top.bytes / summary.bytes:.0%} of bytes were one {top.protocol} conversation: "
+            f"{top.a}:{top.a_port} <-> {top.b}:{top.b_port}")
+
+
+def _port(summary: TriageSummary) -> str:
+    if not summary.top_ports or not summary.packets:
+        return ""
+    top = summary.top_ports[0]
+    if top.packets < DOMINANT * summary.packets:
+        return ""
+    name = f" ({top.service})" if top.service else ""
+    sender = summary.top_talkers_by_bytes[0].address if summary.top_talkers_by_bytes else "?"
+    return (f"{top.packets / summary.packets:.0%} of packets were {top.protocol} to port {top.port}{name} "
+            f"over {top.conversations} conversations; top talker {sender}")
+
+
+def _talker(summary: TriageSummary) -> str:
+    if not summary.top_talkers_by_bytes or not summary.bytes:
+        return ""
+    top = max(summary.top_talkers_by_bytes, key=lambda t: t.tx_bytes)
+    if top.tx_bytes < DOMINANT * summary.bytes:
+        return ""
+    return f"{top.tx_bytes / summary.bytes:.0%} of bytes were sent by {top.address}"
+
+
+def _retransmissions(summary: TriageSummary) -> str:
+    tcp = summary.tcp
+    if tcp.segments < MIN_SEGMENTS or tcp.retransmissions < 0.1 * tcp.segments:
+        return ""
+    return f"{tcp.retransmissions / tcp.segments:.0%} of TCP segments were retransmissions: packet loss"
+
+
+def _fallback(summary: TriageSummary) -> str:
+    if not summary.packets:
+        return "no packets were captured"
+    parts = []
+    if summary.top_talkers_by_bytes:
+        top = summary.top_talkers_by_bytes[0]
+        parts.append(f"top talker {top.address} ({top.bytes / max(summary.bytes, 1):.0%} of bytes)")
+    if summary.top_ports:
+        port = summary.top_ports[0]
+        parts.append(f"top port {port.protocol} {port.port}" + (f" ({port.service})" if port.service else ""))
+    return "no single pattern dominates" + (": " + ", ".join(parts) if parts else "")
+
+
+def verdict(summary: TriageSummary, tables: Tables) -> str:
+    """The verdict line for ``summary`` (``tables`` holds the SYN sources per service)."""
+    for text in (_syn_flood(summary, tables), _resets(summary), _conversation(summary), _port(summary),
+                 _talker(summary), _retransmissions(summary)):
+        if text:
+            return text
+    return _fallback(summary)

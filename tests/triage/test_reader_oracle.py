@@ -1,0 +1,100 @@
+"""The reader and summary against tshark (the oracle) on generated captures of every supported shape."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dpkt
+import pytest
+import triage_oracle as oracle
+import triage_pcaps as gen
+
+from core.triage import conversations, file_chunks, summarize, talkers
+
+SYN, ACK, RST, PSH = dpkt.tcp.TH_SYN, dpkt.tcp.TH_ACK, dpkt.tcp.TH_RST, dpkt.tcp.TH_PUSH
+
+
+def mixed_packets() -> list[dpkt.Packet]:
+    """TCP both ways with a handshake, UDP, ICMP, over IPv4 and IPv6."""
+    packets = [
+        gen.tcp("10.0.0.1", "10.0.0.2", 40000, 443, flags=SYN, seq=1),
+        gen.tcp("10.0.0.2", "10.0.0.1", 443, 40000, flags=SYN | ACK, seq=9),
+        gen.tcp("10.0.0.1", "10.0.0.2", 40000, 443, seq=2),
+    ]
+    for i in range(30):
+        packets.append(gen.tcp("10.0.0.1", "10.0.0.2", 40000, 443, flags=PSH | ACK, seq=2 + 100 * i,
+                               payload=b"a" * 100))
+        packets.append(gen.tcp("10.0.0.2", "10.0.0.1", 443, 40000, seq=10))
+    packets += [gen.udp("10.0.0.3", "10.0.0.53", 5353 + i, 53) for i in range(5)]
+    packets += [gen.udp("10.0.0.53", "10.0.0.3", 53, 5353 + i, payload=b"r" * 60) for i in range(5)]
+    packets += [gen.icmp_echo("10.0.0.1", "10.0.0.9"), gen.icmp_echo("fd00::1", "fd00::2")]
+    packets += [gen.tcp("fd00::1", "fd00::2", 50000, 22, payload=b"s" * 40) for _ in range(4)]
+    packets += [gen.udp("fd00::2", "fd00::1", 123, 123) for _ in range(3)]
+    return packets
+
+
+def timed(frames: list[bytes], start: float = 1_700_000_000.25) -> list[gen.Frame]:
+    return [(start + i * 0.01, frame) for i, frame in enumerate(frames)]
+
+
+def assert_matches_tshark(path: Path, chunk: int = 1 << 20) -> None:
+    """Totals, every TCP/UDP conversation (both directions) and every IPv4 endpoint equal tshark's."""
+    summary, tables = summarize(file_chunks(path, chunk), source=path.name)
+    view = oracle.run(path)
+    assert (summary.packets, summary.bytes) == (view.frames, view.bytes)
+    ours = {}
+    for conv in conversations(tables):
+        a, b = f"{conv.a}:{conv.a_port}", f"{conv.b}:{conv.b_port}"  # tshark 4.0: no brackets for IPv6
+        ours[(conv.protocol, frozenset((a, b)))] = (conv.packets, conv.bytes, {(a, b): conv.packets_ab,
+                                                                                (b, a): conv.packets_ba})
+    assert set(ours) == set(view.conversations)
+    for key, (frames, size, directions) in ours.items():
+        assert frames == view.conversations[key][0], key
+        assert oracle.size_matches(size, view.conversations[key][1]), (key, size, view.conversations[key])
+        for (src, dst), count in directions.items():
+            assert view.directions[(key[0], src, dst)] == count, (key, src, dst)
+    v4 = {t.address: (t.packets, t.bytes, t.tx_packets, t.tx_bytes, t.rx_packets, t.rx_bytes)
+          for t in talkers(tables) if ":" not in t.address}
+    assert v4 == view.endpoints
+    assert view.frames > 0
+
+
+@pytest.mark.parametrize("shape", ["pcap", "pcap-big-endian", "pcap-nanosecond", "pcapng",
+                                   "pcapng-unknown-blocks"])
+def test_file_formats_match_tshark(tmp_path: Path, shape: str) -> None:
+    frames = timed([gen.ethernet(p) for p in mixed_packets()] + [gen.arp()])
+    path = tmp_path / f"{shape}.cap"
+    if shape.startswith("pcapng"):
+        gen.write_pcapng(path, frames, unknown_every=7 if "unknown" in shape else 0)
+    else:
+        gen.write_pcap(path, frames, big_endian="big" in shape, nano="nano" in shape)
+    assert_matches_tshark(path)
+    summary, _ = summarize(file_chunks(path))
+    assert summary.file_format.startswith(shape.split("-")[0])
+    assert summary.first_time == pytest.approx(1_700_000_000.25, abs=1e-6)
+    assert summary.duration_seconds == pytest.approx((len(frames) - 1) * 0.01, abs=1e-6)
+    if "unknown" in shape:
+        assert any("unknown types were skipped" in w for w in summary.warnings)
+
+
+@pytest.mark.parametrize("link", ["vlan", "sll", "sll2", "raw"])
+def test_link_types_match_tshark(tmp_path: Path, link: str) -> None:
+    packets = mixed_packets()
+    build = {"vlan": lambda p: gen.ethernet(p, vlan=42), "sll": gen.sll, "sll2": gen.sll2, "raw": bytes}[link]
+    linktype = {"vlan": 1, "sll": 113, "sll2": 276, "raw": 101}[link]
+    path = gen.write_pcap(tmp_path / f"{link}.pcap", timed([build(p) for p in packets]), linktype=linktype)
+    assert_matches_tshark(path)
+    summary, _ = summarize(file_chunks(path))
+    mix = {p.protocol: p.packets for p in summary.protocols}
+    assert mix == {"TCP": 67, "UDP": 13, "ICMP": 1, "ICMPv6": 1}
+
+
+def test_record_split_across_every_chunk_boundary(tmp_path: Path) -> None:
+    frames = timed([gen.ethernet(p) for p in mixed_packets()])
+    for writer in (gen.write_pcap, gen.write_pcapng):
+        path = writer(tmp_path / "split.cap", frames)
+        whole, _ = summarize(file_chunks(path))
+        for size in (1, 7, 64, 1000):
+            tiny, _ = summarize(file_chunks(path, size))
+            assert tiny == whole, size
+        assert whole.complete and not whole.warnings
