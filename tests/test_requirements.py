@@ -1,5 +1,6 @@
 """The runtime ranges (requirements.txt) and the dev pins (requirements-dev.txt) must agree."""
 
+import sys
 from pathlib import Path
 
 from packaging.requirements import Requirement
@@ -31,7 +32,7 @@ APP_DIRS = ("core", "activities", "http_starter", "orchestrators")
 
 
 def _app_imports() -> set[str]:
-    """Top-level imports of the function app's own code, e.g. {'azure.mgmt.network', 'azure.functions'}."""
+    """Third-party imports of the function app's own code, e.g. {'azure.mgmt.network', 'numpy'}."""
     import ast
 
     files = [ROOT / "function_app.py", *(p for d in APP_DIRS for p in (ROOT / d).rglob("*.py"))]
@@ -42,7 +43,9 @@ def _app_imports() -> set[str]:
                 names.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 names.add(node.module)
-    return {n for n in names if n.startswith("azure.")}
+    own = {*APP_DIRS, "function_app"}
+    third_party = {n for n in names if n.split(".")[0] not in sys.stdlib_module_names | own}
+    return {n for n in third_party if n.startswith("azure.") or "." not in n}
 
 
 def _owning_distribution(module: str) -> str:
