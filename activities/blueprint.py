@@ -10,11 +10,12 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from activities import compute_ops, network_ops, notify, scale_set_agent
+from activities import compute_ops, network_ops, notify, scale_set_agent, triage
 from activities.errors import outcome_activity
 from core.capture_files import DescribeRequest
 from core.records import RunRecord
 from core.targets import AZURE_VMSS
+from core.triage_model import TriageRequest
 from core.watchers import WatcherRequest
 
 bp = df.Blueprint()
@@ -88,6 +89,12 @@ def stop_capture(payload: dict[str, Any]) -> dict[str, Any]:
 def describe_capture(payload: dict[str, Any]) -> dict[str, Any]:
     """The files (blob, or a scale set's per-instance files) of a finished capture."""
     return outcome_activity(network_ops.describe_capture)(DescribeRequest.from_dict(payload))
+
+
+@bp.activity_trigger(input_name="payload")
+def triage_capture(payload: dict[str, Any]) -> dict[str, Any]:
+    """Summarise the run's capture files (who talked to whom, how much, what looks wrong)."""
+    return outcome_activity(triage.triage_capture)(TriageRequest.from_dict(payload))
 
 
 @bp.activity_trigger(input_name="payload")

@@ -19,7 +19,8 @@ def account_url(blob: BlobClient | ContainerClient) -> str:
     return url[: url.index(marker, len("https://"))]
 
 
-def _blob(storage_path: str) -> BlobClient:
+def blob_client(storage_path: str) -> BlobClient:
+    """A client for the blob at ``storage_path`` that authenticates with the managed identity."""
     parsed = BlobClient.from_blob_url(storage_path)
     service = clients.blob_service(account_url(parsed))
     return service.get_blob_client(parsed.container_name, parsed.blob_name)
@@ -28,7 +29,7 @@ def _blob(storage_path: str) -> BlobClient:
 def blob_size(storage_path: str) -> int | None:
     """Size in bytes of the blob at ``storage_path``, or None while it does not exist."""
     try:
-        return int(_blob(storage_path).get_blob_properties().size)
+        return int(blob_client(storage_path).get_blob_properties().size)
     except ResourceNotFoundError:
         return None
 
@@ -52,7 +53,7 @@ def folder_files(folder_url: str) -> list[CaptureFile]:
 
 def read_link(storage_path: str, valid_hours: int) -> str:
     """A time-limited read-only link signed with a user delegation key of the managed identity."""
-    blob = _blob(storage_path)
+    blob = blob_client(storage_path)
     service = clients.blob_service(account_url(blob))
     start = datetime.now(UTC) - timedelta(minutes=5)
     expiry = datetime.now(UTC) + timedelta(hours=valid_hours)

@@ -110,6 +110,7 @@ class RunRecord:
     email_error: str = ""
     email_attempts: int = 0
     notification: str = ""  # "sent" | "failed" once the run has tried to notify
+    triage: dict[str, Any] = field(default_factory=dict)  # core.triage_model.TriageResult.to_dict()
     timings: dict[str, str] = field(default_factory=dict)
     armed: bool = False  # the target had a sentry: the evidence is harvested from its continuous capture
     incident_before_seconds: float | None = None

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+TRIAGE_BUDGET_SECONDS = 240.0  # of the activity's 10 min function timeout (host.json); then a prefix summary
+
 
 @dataclass(frozen=True)
 class Talker:

@@ -26,6 +26,7 @@ from activities.blueprint import (
     query_capture,
     send_email,
     stop_capture,
+    triage_capture,
 )
 from core.arm_ids import parse_resource_id
 from core.capture_files import DescribedCapture, DescribeRequest
@@ -44,6 +45,7 @@ from core.records import (
 from core.regions import pick_watcher
 from core.schedule import email_retry_delays, status_check_offsets
 from core.sentry import SentryView
+from core.triage_model import TRIAGE_BUDGET_SECONDS, TriageRequest, TriageResult
 from core.watchers import CreatedWatcher, WatcherRequest, missing_watcher_reason
 from orchestrators.harvest import harvest_incident
 
@@ -151,6 +153,7 @@ class CaptureRun:
         yield from self._ensure_agent(agent, located)
         capture_id = yield from self._create(watcher)
         yield from self._wait_for_capture(capture_id)
+        yield from self._triage()
 
     def _locate(self) -> Generator[Any, Any, tuple[dict[str, Any], dict[str, Any]]]:
         self._phase("locating")
@@ -281,6 +284,23 @@ class CaptureRun:
             self.record.size_bytes = blob.size_bytes
             if self.record.size_bytes is not None:
                 return
+
+    def _triage(self) -> Generator[Any, Any, None]:
+        """Summarise the capture file(s) for the email; a failure here never fails the run."""
+        files = [self.record.storage_path] if self.record.storage_path and self.record.size_bytes else []
+        if not files:
+            return
+        self._phase("summarising the capture", capture=self.record.capture_name)
+        try:
+            result = yield self._call(triage_capture, TriageRequest(files, TRIAGE_BUDGET_SECONDS).to_dict())
+            outcome = Outcome.from_dict(result)
+            triage = (TriageResult.from_dict(outcome.value) if outcome.ok
+                      else TriageResult(error=f"{outcome.error_code}: {outcome.message}"))
+        except Exception as exc:  # retries exhausted: the email says triage was unavailable
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            triage = TriageResult(error=f"triage failed after retries: {first_line[:300]}")
+        self.record.triage = triage.to_dict()
+        self.record.timings["triaged"] = self._now().isoformat()
 
     def _query(self, capture_id: str) -> Generator[Any, Any, dict[str, Any]]:
         result = yield self._call(query_capture, {"capture_id": capture_id})

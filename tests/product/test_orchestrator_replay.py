@@ -16,6 +16,7 @@ from core.outcome import Outcome
 from core.records import CaptureRequest
 from core.settings import Settings
 from core.targets import Target
+from core.triage_model import TriageRequest, TriageResult, TriageSummary
 from core.watchers import CreatedWatcher, WatcherRequest, missing_watcher_reason
 from orchestrators.capture import EXTRA_ALERT_EVENT, capture_orchestration
 
@@ -58,6 +59,7 @@ class FakeAzure:
     email_failures: int = 0  # the first N send_email attempts fail (an ACS outage)
     blob_after_describes: int = 1
     email_calls: int = 0
+    triage_refused: bool = False
 
     def __call__(self, name: str, payload: dict[str, Any], attempt: int) -> Any:
         if name == "send_email":
@@ -112,6 +114,14 @@ class FakeAzure:
         path = "https://caps.blob.core.windows.net/network-watcher-logs/x.cap"
         files = [CaptureFile(path, 2048)] if self.blob_after_describes <= 0 else []
         return Outcome.success(**DescribedCapture(path, files, bool(files)).to_dict())
+
+    def triage_capture(self, payload: dict) -> Outcome:
+        request = TriageRequest.from_dict(payload)
+        if self.triage_refused:
+            return Outcome.failure("AuthorizationPermissionMismatch", "HTTP 403: not allowed")
+        summaries = [TriageSummary(source=url.rsplit("/", 1)[-1], packets=7, verdict="all quiet")
+                     for url in request.files]
+        return Outcome.success(**TriageResult(summaries).to_dict())
 
     def send_email(self, payload: dict) -> Outcome:
         return Outcome.success(message_id=payload["operation_id"], status="Succeeded")
@@ -384,3 +394,29 @@ def test_a_region_without_watcher_gets_one_then_the_capture_when_auto_create_is_
     assert out["network_watcher_created_by_us"] is True
     names = [n for n, _ in result.calls]
     assert names.index("create_watcher") < names.index("prepare_region") < names.index("create_capture")
+
+
+def test_triage_summarises_the_capture_file_before_the_email() -> None:
+    result = run(FakeAzure())
+    (call,) = result.called("triage_capture")
+    assert call["files"] == ["https://caps.blob.core.windows.net/network-watcher-logs/x.cap"]
+    assert 0 < call["budget_seconds"] <= 600
+    triage = TriageResult.from_dict(result.output["triage"])
+    assert triage.overall.verdict == "all quiet" and triage.overall.source == "x.cap" and not triage.error
+    assert result.called("send_email")[0]["record"]["triage"] == result.output["triage"]
+    assert phases(result).index("summarising the capture") < phases(result).index("notifying")
+
+
+@pytest.mark.parametrize("azure", [FakeAzure(transient_failures={"triage_capture": 99}),
+                                   FakeAzure(triage_refused=True)], ids=["retries-exhausted", "refused"])
+def test_a_triage_failure_never_fails_the_run(azure: FakeAzure) -> None:
+    result = run(azure)
+    assert result.output["status"] == "succeeded" and result.output["phase"] == "done"
+    triage = TriageResult.from_dict(result.output["triage"])
+    assert triage.overall is None and triage.error
+    assert len(result.called("send_email")) == 1
+
+
+def test_no_capture_file_means_no_triage() -> None:
+    result = run(FakeAzure(statuses=["Error"], errors=["CaptureFailed"]))
+    assert not result.called("triage_capture") and result.output["triage"] == {}
