@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 from core.incident_email import incident_rows, is_incident_link
 from core.records import SUCCEEDED, RunRecord
+from core.triage_model import TriageResult
+from core.triage_text import TriageSection, plain_lines, triage_sections
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,8 @@ def render(record: RunRecord, link: str | None, file_links: dict[str, str] | Non
     # one line per fact: a value from the alert cannot forge a line (e.g. a second "Download link:")
     files = capture_file_rows(record, file_links)
     lines = [f"{k}: {_one_line(v, 4096)}" for k, v in rows]
-    plain = "\n".join([verdict, "", *lines, *_files_plain(files), ""])
+    sections = triage_sections(TriageResult.from_dict(record.triage))
+    plain = "\n".join([verdict, "", *lines, *_files_plain(files), *triage_plain(sections), ""])
     cells = "".join(
         f"<tr><th align='left' style='padding:4px 12px 4px 0;vertical-align:top;white-space:nowrap;"
         f"color:#605e5c'>{html.escape(k)}</th><td style='padding:4px 0;word-break:break-all'>"
@@ -143,6 +146,7 @@ def render(record: RunRecord, link: str | None, file_links: dict[str, str] | Non
         f"<p style='{_BANNER[ok]};padding:8px 12px;margin:0 0 12px'>{outcome}</p>"
         f"<table cellpadding='0' cellspacing='0' style='{_FONT}'>{cells}</table>"
         f"{_files_html(files)}"
+        f"{triage_html(sections)}"
         f"<p style='color:#605e5c;font-size:12px;margin-top:16px'>Sent by alertcap. The download link is "
         f"read-only, for this one file, and expires; the file stays in the storage account.</p>"
         f"</body></html>"
@@ -184,3 +188,34 @@ def _cell(label: str, value: str) -> str:
         return (f"<a href=\"{escaped}\" style='display:inline-block;background:#0f6cbd;color:#ffffff;"
                 f"padding:6px 14px;border-radius:4px;text-decoration:none'>Download the capture (.cap)</a>")
     return escaped
+
+
+# --- triage: what the capture caught ---------------------------------------------------------------------
+
+_TH = ("text-align:left;padding:4px 10px 4px 0;color:#605e5c;border-bottom:1px solid #e1dfdd;"
+       "white-space:nowrap")
+_TD = "padding:3px 10px 3px 0;vertical-align:top;word-break:break-word"
+
+
+def triage_plain(sections: list[TriageSection]) -> list[str]:
+    """The triage sections of the plain-text body (each value on one line: nothing can forge a line)."""
+    return [_one_line(line, 4096) if line.strip() else "" for line in plain_lines(sections)]
+
+
+def _triage_section_html(section: TriageSection) -> str:
+    parts = [f"<h3 style='margin:18px 0 6px;font-size:15px'>{html.escape(section.title)}</h3>"]
+    if section.facts:
+        parts.append(f"<table cellpadding='0' cellspacing='0' style='{_FONT}'>" + "".join(
+            f"<tr><th style='{_TH};border:0'>{html.escape(k)}</th>"
+            f"<td style='{_TD}'>{html.escape(v)}</td></tr>" for k, v in section.facts) + "</table>")
+    if section.rows:
+        head = "".join(f"<th style='{_TH}'>{html.escape(h)}</th>" for h in section.header)
+        body = "".join("<tr>" + "".join(f"<td style='{_TD}'>{html.escape(c)}</td>" for c in row) + "</tr>"
+                       for row in section.rows)
+        parts.append(f"<table cellpadding='0' cellspacing='0' style='{_FONT}'><tr>{head}</tr>{body}</table>")
+    return "".join(parts)
+
+
+def triage_html(sections: list[TriageSection]) -> str:
+    """The triage sections of the HTML body, every value escaped."""
+    return "".join(_triage_section_html(section) for section in sections)

@@ -76,7 +76,7 @@ def summarize(chunks: Iterable[bytes], source: str = "", size_bytes: int | None 
               deadline: float | None = None, max_bytes: int | None = None) -> tuple[TriageSummary, Tables]:
     """The summary of one capture streamed as ``chunks``, and its tables (to merge with other files)."""
     tables, state = scan(chunks, deadline, max_bytes)
-    complete = not state.stopped and not state.warnings
+    complete = not state.stopped
     warnings = list(state.warnings or [])
     if state.bytes_read and size_bytes and state.bytes_read < size_bytes and state.stopped:
         warnings.append(f"summarised {state.bytes_read:,} of {size_bytes:,} bytes")
