@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from alertcap_cli.commands import alert, dev, runs, sentry
+from alertcap_cli.commands import alert, dev, pcap, runs, sentry
 from alertcap_cli.errors import CliError, ExitCode
 from alertcap_cli.render import OutputFormat
 from alertcap_cli.state import CliState, OutputOption
@@ -56,6 +56,7 @@ app.add_typer(runs.app, name="runs")
 app.add_typer(alert.app, name="alert")
 app.add_typer(dev.app, name="dev")
 app.add_typer(sentry.app, name="sentry")
+app.add_typer(pcap.app, name="pcap")
 
 
 @app.callback()

@@ -8,6 +8,7 @@ from typing import Any
 from alertcap_cli.models import ActionResult, HistoryEntry, Run, WebhookReply
 from alertcap_cli.render import Column, Message, Record, Rendering, Table, View
 from alertcap_cli.timeparse import age, iso
+from alertcap_cli.triage_views import run_triage_views
 
 
 def runs_table(runs: list[Run], now: datetime | None = None) -> Table:
@@ -81,6 +82,7 @@ def show_rendering(run: Run) -> Rendering:
     capture = capture_record(run)
     if capture:
         views.append(capture)
+    views.extend(run_triage_views(run.capture))
     if run.history is not None:
         views.append(history_table(run.history))
     return Rendering(run.to_detail(), views)
