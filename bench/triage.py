@@ -132,6 +132,49 @@ OURS = ("import sys, time; from core.triage import summarize_file; s = summarize
         "print(s.packets, s.verdict)")
 
 
+APPROACH_DPKT = """
+import sys, collections, dpkt
+conv = collections.Counter()
+with open(sys.argv[1], "rb") as fh:
+    for ts, frame in dpkt.pcap.Reader(fh):
+        ip = dpkt.ethernet.Ethernet(frame).data
+        if isinstance(ip, dpkt.ip.IP) and isinstance(ip.data, (dpkt.tcp.TCP, dpkt.udp.UDP)):
+            conv[(ip.src, ip.data.sport, ip.dst, ip.data.dport)] += len(frame)
+print(len(conv))
+"""
+APPROACH_STRUCT = """
+import sys, struct, collections
+conv = collections.Counter()
+rec, eth = struct.Struct("<IIII"), struct.Struct("!H")
+ip4, ports = struct.Struct("!BxHxxxxxB"), struct.Struct("!HH")
+with open(sys.argv[1], "rb") as fh:
+    data = fh.read(24)
+    while True:
+        head = fh.read(16)
+        if len(head) < 16:
+            break
+        _, _, caplen, wirelen = rec.unpack(head)
+        frame = fh.read(caplen)
+        if eth.unpack_from(frame, 12)[0] == 0x0800:
+            vihl, total, proto = ip4.unpack_from(frame, 14)
+            if proto in (6, 17):
+                sport, dport = ports.unpack_from(frame, 14 + (vihl & 15) * 4)
+                conv[(frame[26:30], sport, frame[30:34], dport)] += wirelen
+print(len(conv))
+"""
+
+
+def approaches(path: Path) -> None:
+    """How the parsing approaches compare on ``path`` (what chose the design; see docs/triage.md)."""
+    size = path.stat().st_size / 2**20
+    for name, argv in (("dpkt per packet (conversations only)", [sys.executable, "-c", APPROACH_DPKT]),
+                       ("pure-Python struct per packet (conversations only)",
+                        [sys.executable, "-c", APPROACH_STRUCT]),
+                       ("ours: record walk + numpy decode, full summary", [sys.executable, "-c", OURS])):
+        seconds, _ = timed([*argv, str(path)])
+        print(f"  approach {name}: {seconds:.2f} s ({size / seconds:.0f} MiB/s)")
+
+
 def measure(path: Path) -> None:
     """Print ours vs tshark vs capinfos for ``path``."""
     size = path.stat().st_size
@@ -154,6 +197,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--keep", type=Path, help="write the synthetic file here and keep it")
+    parser.add_argument("--approaches-mib", type=int, default=64,
+                        help="size of the file that compares parsing approaches (0: skip)")
     args = parser.parse_args()
     for tool in ("tshark", "capinfos"):
         if shutil.which(tool) is None:
@@ -163,6 +208,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="triage-bench-") as tmp:
         path = (args.keep or Path(tmp)) / "synthetic.pcap"
         path.parent.mkdir(parents=True, exist_ok=True)
+        if args.approaches_mib:
+            small = Path(tmp) / "approaches.pcap"
+            Synthetic().write(small, args.approaches_mib * 2**20)
+            print(f"parsing approaches on {args.approaches_mib} MiB of the same synthetic traffic:")
+            approaches(small)
+            small.unlink()
         start = time.perf_counter()
         packets = Synthetic().write(path, args.size_mib * 2**20)
         print(f"generated {path.name}: {packets} packets, {path.stat().st_size / 2**20:.0f} MiB "

@@ -55,9 +55,13 @@ def _port(summary: TriageSummary) -> str:
     if top.packets < DOMINANT * summary.packets:
         return ""
     name = f" ({top.service})" if top.service else ""
-    sender = summary.top_talkers_by_bytes[0].address if summary.top_talkers_by_bytes else "?"
     return (f"{top.packets / summary.packets:.0%} of packets were {top.protocol} to port {top.port}{name} "
-            f"over {top.conversations} conversations; top talker {sender}")
+            f"over {top.conversations} conversations; top sender {_top_sender(summary)}")
+
+
+def _top_sender(summary: TriageSummary) -> str:
+    talkers = summary.top_talkers_by_bytes + summary.top_talkers_by_packets
+    return max(talkers, key=lambda t: (t.tx_bytes, t.tx_packets)).address if talkers else "?"
 
 
 def _talker(summary: TriageSummary) -> str:
@@ -81,8 +85,7 @@ def _fallback(summary: TriageSummary) -> str:
         return "no packets were captured"
     parts = []
     if summary.top_talkers_by_bytes:
-        top = summary.top_talkers_by_bytes[0]
-        parts.append(f"top talker {top.address} ({top.bytes / max(summary.bytes, 1):.0%} of bytes)")
+        parts.append(f"top sender {_top_sender(summary)}")
     if summary.top_ports:
         port = summary.top_ports[0]
         parts.append(f"top port {port.protocol} {port.port}" + (f" ({port.service})" if port.service else ""))

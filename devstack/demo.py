@@ -355,6 +355,7 @@ class Demo:
             self.progress.done("run", f"{self.seen.run_id}: Completed, {output.get('status', '?')}"
                                       f"{' (' + output['reason'] + ')' if output.get('reason') else ''}")
             self._show_capture_from_output(output)
+            self._show_triage(output)
         else:
             self.progress.update("run", f"{self.seen.run_id}: {runtime}, phase {phase!r}")
 
@@ -372,6 +373,15 @@ class Demo:
             self.progress.update("capture", ", ".join(f"{k} {v}" for k, v in fields.items()) or "started",
                                  quiet=status == self._capture_status)
             self._capture_status = status
+
+    def _show_triage(self, output: dict[str, Any]) -> None:
+        """The verdict of the run's triage, the line the email leads with."""
+        triage = output.get("triage") or {}
+        overall = triage.get("merged") or next(iter(triage.get("files") or []), None)
+        if overall:
+            self.progress.note(f"verdict: {overall.get('verdict') or '(none)'}")
+        elif triage.get("error"):
+            self.progress.note(f"verdict: triage unavailable: {triage['error']}")
 
     def _show_capture_from_output(self, output: dict[str, Any]) -> None:
         self.seen.capture_started.set()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+import socket
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -162,3 +164,45 @@ def test_scale_set_alert_captures_the_named_instance(product_stack, admin) -> No
     output = status["output"]
     assert [(f["instance"], f["url"]) for f in output["files"]] == [("vmss-web_1", capture["files"][0])]
     assert output["size_bytes"] == output["files"][0]["size_bytes"] >= 24
+
+
+def burst_from(source: str, port: int, connections: int = 3, messages: int = 250) -> None:
+    """Small TCP writes from ``source`` to 127.0.0.1:``port`` (the kernel completes the handshakes and
+    buffers the data; nobody needs to accept). Paced at 2 ms: unpaced, Linux coalesces the writes
+    (autocorking) and a loaded tcpdump drops packets, so the capture would not hold the burst."""
+    for _ in range(connections):
+        with socket.socket() as sock:
+            sock.bind((source, 0))
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.connect(("127.0.0.1", port))
+            for _ in range(messages):
+                sock.sendall(b"alertcap triage burst ".ljust(1400, b"."))
+                time.sleep(0.002)  # pacing the traffic, not waiting for anything
+
+
+def test_the_email_says_what_the_capture_caught(product_stack, admin, fresh_vm) -> None:
+    response = post(product_stack, p.common_metric_static(targets=[fresh_vm.lower()], fired=fired_now()))
+    (run,) = response.json()["runs"]
+    wait_until(lambda: [c for c in captures_for(admin, fresh_vm) if c["status"] == "Running"], 30,
+               interval=0.05, message="the capture is running")
+    with socket.socket() as sink:
+        sink.bind(("127.0.0.1", 0))
+        sink.listen(16)
+        port = sink.getsockname()[1]
+        burst_from("127.0.0.2", port)
+        output = wait_for_run(product_stack, run["instanceId"])["output"]
+    assert output["status"] == "succeeded", output
+    (summary,) = output["triage"]["files"]
+    ours = [row for row in summary["top_ports"] if row["port"] == port]
+    assert ours and ours[0]["protocol"] == "TCP" and ours[0]["conversations"] == 3, summary["top_ports"]
+    assert "127.0.0.2" in [t["address"] for t in summary["top_talkers_by_bytes"]]
+    # the email names the burst's sender and its destination port, in both bodies
+    (email,) = emails_for(admin, fresh_vm)
+    plain = email["plain_text"]
+    talkers = plain[plain.index("Top talkers (by bytes)"):plain.index("Top conversations")]
+    ports = plain[plain.index("Top destination ports"):]
+    assert re.search(r"^127\.0\.0\.2\s", talkers, re.MULTILINE), talkers
+    assert re.search(rf"^TCP\s+{port}\s", ports, re.MULTILINE), ports
+    assert re.search(r"^Verdict: .+$", plain, re.MULTILINE).group(0) == f"Verdict: {summary['verdict']}"
+    assert "<td style='padding:3px 10px 3px 0;vertical-align:top;word-break:break-word'>127.0.0.2</td>" in \
+        email["html"] and f">{port}</td>" in email["html"]

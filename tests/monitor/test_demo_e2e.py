@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -62,6 +63,14 @@ def test_make_demo_runs_end_to_end_and_cleans_up(tmp_path: Path):
                     if isinstance(eth.data, dpkt.ip.IP) and isinstance(eth.data.data, dpkt.tcp.TCP)]
     burst = [s for s in segments if s.dport == sink_port and b"alertcap demo burst" in s.data]
     assert len(burst) >= 50, f"{len(burst)} burst segments to port {sink_port} in {pcap}"
+    with pcap.open("rb") as fh:  # the demo prints the verdict: the burst's port and its sender
+        senders = {ip.src for _, raw in dpkt.pcap.Reader(fh) for ip in [dpkt.ethernet.Ethernet(raw).data]
+                   if isinstance(ip, dpkt.ip.IP) and isinstance(ip.data, dpkt.tcp.TCP)
+                   and ip.data.dport == sink_port}
+    (sender,) = senders
+    (verdict,) = [line for line in output.splitlines() if line.startswith("verdict: ")]
+    assert f"TCP to port {sink_port} " in verdict, verdict
+    assert verdict.endswith(f"top sender {socket.inet_ntoa(sender)}"), verdict
 
     assert not (state_dir / "state.json").exists()
     ours = f"alertcap-demo{demo.pid % 100000}-"  # the demo's private namespace names (other runs may be live)
