@@ -7,6 +7,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.triage import conversations, file_chunks, summarize, talkers
+
 SIZE_UNITS = {"bytes": 1, "kB": 10**3, "MB": 10**6, "GB": 10**9}
 
 
@@ -55,3 +57,25 @@ def size_matches(ours: int, shown: str) -> bool:
     number, unit = shown.split()
     scale = SIZE_UNITS[unit]
     return ours == int(number) if scale == 1 else abs(ours / scale - int(number)) <= 1
+
+
+def assert_matches_tshark(path: Path, chunk: int = 1 << 20) -> None:
+    """Totals, every TCP/UDP conversation (both directions) and every IPv4 endpoint equal tshark's."""
+    summary, tables = summarize(file_chunks(path, chunk), source=path.name)
+    view = run(path)
+    assert (summary.packets, summary.bytes) == (view.frames, view.bytes)
+    ours = {}
+    for conv in conversations(tables):
+        a, b = f"{conv.a}:{conv.a_port}", f"{conv.b}:{conv.b_port}"  # tshark 4.0: no brackets for IPv6
+        ours[(conv.protocol, frozenset((a, b)))] = (conv.packets, conv.bytes, {(a, b): conv.packets_ab,
+                                                                                (b, a): conv.packets_ba})
+    assert set(ours) == set(view.conversations)
+    for key, (frames, size, directions) in ours.items():
+        assert frames == view.conversations[key][0], key
+        assert size_matches(size, view.conversations[key][1]), (key, size, view.conversations[key])
+        for (src, dst), count in directions.items():
+            assert view.directions[(key[0], src, dst)] == count, (key, src, dst)
+    v4 = {t.address: (t.packets, t.bytes, t.tx_packets, t.tx_bytes, t.rx_packets, t.rx_bytes)
+          for t in talkers(tables) if ":" not in t.address}
+    assert v4 == view.endpoints
+    assert view.frames > 0

@@ -9,7 +9,7 @@ import pytest
 import triage_oracle as oracle
 import triage_pcaps as gen
 
-from core.triage import conversations, file_chunks, summarize, talkers
+from core.triage import file_chunks, summarize
 
 SYN, ACK, RST, PSH = dpkt.tcp.TH_SYN, dpkt.tcp.TH_ACK, dpkt.tcp.TH_RST, dpkt.tcp.TH_PUSH
 
@@ -37,28 +37,6 @@ def timed(frames: list[bytes], start: float = 1_700_000_000.25) -> list[gen.Fram
     return [(start + i * 0.01, frame) for i, frame in enumerate(frames)]
 
 
-def assert_matches_tshark(path: Path, chunk: int = 1 << 20) -> None:
-    """Totals, every TCP/UDP conversation (both directions) and every IPv4 endpoint equal tshark's."""
-    summary, tables = summarize(file_chunks(path, chunk), source=path.name)
-    view = oracle.run(path)
-    assert (summary.packets, summary.bytes) == (view.frames, view.bytes)
-    ours = {}
-    for conv in conversations(tables):
-        a, b = f"{conv.a}:{conv.a_port}", f"{conv.b}:{conv.b_port}"  # tshark 4.0: no brackets for IPv6
-        ours[(conv.protocol, frozenset((a, b)))] = (conv.packets, conv.bytes, {(a, b): conv.packets_ab,
-                                                                                (b, a): conv.packets_ba})
-    assert set(ours) == set(view.conversations)
-    for key, (frames, size, directions) in ours.items():
-        assert frames == view.conversations[key][0], key
-        assert oracle.size_matches(size, view.conversations[key][1]), (key, size, view.conversations[key])
-        for (src, dst), count in directions.items():
-            assert view.directions[(key[0], src, dst)] == count, (key, src, dst)
-    v4 = {t.address: (t.packets, t.bytes, t.tx_packets, t.tx_bytes, t.rx_packets, t.rx_bytes)
-          for t in talkers(tables) if ":" not in t.address}
-    assert v4 == view.endpoints
-    assert view.frames > 0
-
-
 @pytest.mark.parametrize("shape", ["pcap", "pcap-big-endian", "pcap-nanosecond", "pcapng",
                                    "pcapng-unknown-blocks"])
 def test_file_formats_match_tshark(tmp_path: Path, shape: str) -> None:
@@ -68,7 +46,7 @@ def test_file_formats_match_tshark(tmp_path: Path, shape: str) -> None:
         gen.write_pcapng(path, frames, unknown_every=7 if "unknown" in shape else 0)
     else:
         gen.write_pcap(path, frames, big_endian="big" in shape, nano="nano" in shape)
-    assert_matches_tshark(path)
+    oracle.assert_matches_tshark(path)
     summary, _ = summarize(file_chunks(path))
     assert summary.file_format.startswith(shape.split("-")[0])
     assert summary.first_time == pytest.approx(1_700_000_000.25, abs=1e-6)
@@ -83,7 +61,7 @@ def test_link_types_match_tshark(tmp_path: Path, link: str) -> None:
     build = {"vlan": lambda p: gen.ethernet(p, vlan=42), "sll": gen.sll, "sll2": gen.sll2, "raw": bytes}[link]
     linktype = {"vlan": 1, "sll": 113, "sll2": 276, "raw": 101}[link]
     path = gen.write_pcap(tmp_path / f"{link}.pcap", timed([build(p) for p in packets]), linktype=linktype)
-    assert_matches_tshark(path)
+    oracle.assert_matches_tshark(path)
     summary, _ = summarize(file_chunks(path))
     mix = {p.protocol: p.packets for p in summary.protocols}
     assert mix == {"TCP": 67, "UDP": 13, "ICMP": 1, "ICMPv6": 1}
