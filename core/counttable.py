@@ -28,12 +28,15 @@ def hash_columns(*columns: np.ndarray) -> np.ndarray:
 class CountTable:
     """Counters (int64 columns) per key, plus the identifying ``fields`` of each key."""
 
-    def __init__(self, field_names: tuple[str, ...], counter_count: int, cap: int, weight: int) -> None:
+    def __init__(self, field_names: tuple[str, ...], counter_count: int, cap: int, weight: int,
+                 first_columns: tuple[int, ...] = ()) -> None:
+        """``first_columns`` keep the value of a key's first row instead of a sum (e.g. a first direction)."""
         self.field_names = field_names
         self.keys = np.zeros(0, dtype=np.uint64)
         self.fields = {name: np.zeros(0, dtype=np.uint64) for name in field_names}
         self.counters = np.zeros((0, counter_count), dtype=np.int64)
         self.cap, self.weight = cap, weight
+        self.first_columns = list(first_columns)
         self.evicted = False
 
     def __len__(self) -> int:
@@ -47,12 +50,17 @@ class CountTable:
         sums = np.empty((len(unique), self.counters.shape[1]), dtype=np.int64)
         for column in range(sums.shape[1]):  # float sums are exact: one batch stays far below 2**53
             sums[:, column] = np.bincount(inverse, weights=counters[:, column], minlength=len(unique))
+        if self.first_columns:
+            sums[:, self.first_columns] = counters[first][:, self.first_columns]
         self._merge(unique, {name: fields[name][first].astype(np.uint64) for name in self.field_names}, sums)
 
     def _merge(self, unique: np.ndarray, fields: dict[str, np.ndarray], sums: np.ndarray) -> None:
         place = np.searchsorted(self.keys, unique)
         found = place < len(self.keys)
         found[found] = self.keys[place[found]] == unique[found]
+        if self.first_columns:
+            sums = sums.copy()
+            sums[np.ix_(found, self.first_columns)] = 0  # a known key keeps its first value
         self.counters[place[found]] += sums[found]
         new = ~found
         if new.any():

@@ -25,3 +25,6 @@ def service_name(protocol: str, port: int) -> str:
     """The service usually on ``protocol`` (``"TCP"``/``"UDP"``) ``port``, or ``""``."""
     table = _TCP if protocol.upper() == "TCP" else _UDP
     return table.get(port) or _BOTH.get(port, "")
+
+
+KNOWN_PORTS = sorted({*_BOTH, *_TCP, *_UDP})  # ports with a service name (either protocol)

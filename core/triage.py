@@ -18,12 +18,14 @@ import numpy as np
 
 from core.capfile import WalkState, decode, walk
 from core.capfile.decode import TCP, address_text
-from core.services import service_name
+from core.counttable import CountTable
+from core.services import KNOWN_PORTS, service_name
 from core.triage_model import Conversation, PortUse, ProtocolUse, Talker, TcpHealth, TriageSummary
 from core.triage_tables import (
     CONV_BYTES,
     CONV_BYTES_AB,
     CONV_BYTES_BA,
+    CONV_FIRST_TO_B,
     CONV_PACKETS_AB,
     CONV_PACKETS_BA,
     CONV_SYN_TO_A,
@@ -131,16 +133,30 @@ def conversations(tables: Tables) -> list[Conversation]:
     return [_conversation(tables, row) for row in range(len(tables.conversations))]
 
 
-def _ports(tables: Tables) -> list[PortUse]:
-    """Traffic per service port: the port SYNs went to; without SYNs, the lower port of the conversation."""
-    table = tables.conversations
-    if not len(table):
-        return []
+def _service_ports(table: CountTable) -> np.ndarray:
+    """Per conversation, the port of its service: where its SYNs went; else the one well-known port
+    (below 1024 or named); else where its first packet went."""
     c, f = table.counters, table.fields
     a_port, b_port = f["a_port"].astype(np.int64), f["b_port"].astype(np.int64)
     to_b = (c[:, CONV_SYN_TO_B] > 0) & (c[:, CONV_SYN_TO_A] == 0)
     to_a = (c[:, CONV_SYN_TO_A] > 0) & (c[:, CONV_SYN_TO_B] == 0)
-    port = np.where(to_b, b_port, np.where(to_a, a_port, np.minimum(a_port, b_port)))
+    a_known, b_known = _well_known(a_port), _well_known(b_port)
+    port = np.where(c[:, CONV_FIRST_TO_B] > 0, b_port, a_port)
+    port = np.where(a_known & ~b_known, a_port, np.where(b_known & ~a_known, b_port, port))
+    return np.where(to_b, b_port, np.where(to_a, a_port, port))
+
+
+def _well_known(ports: np.ndarray) -> np.ndarray:
+    return (ports < 1024) | np.isin(ports, KNOWN_PORTS)
+
+
+def _ports(tables: Tables) -> list[PortUse]:
+    """Traffic per service port (see ``_service_ports``)."""
+    table = tables.conversations
+    if not len(table):
+        return []
+    c, f = table.counters, table.fields
+    port = _service_ports(table)
     proto = f["proto"].astype(np.int64)
     keys, inverse = np.unique(proto * 65536 + port, return_inverse=True)
     packets = np.bincount(inverse, c[:, CONV_PACKETS_AB] + c[:, CONV_PACKETS_BA]).astype(np.int64)

@@ -45,9 +45,10 @@ def _sums(values: np.ndarray, order: np.ndarray, starts: np.ndarray) -> list[int
 
 
 CONVERSATION_FIELDS = ("proto", "a_hi", "a_lo", "a_port", "b_hi", "b_lo", "b_port")
-# conversation counters: packets a->b, bytes a->b, packets b->a, bytes b->a, SYNs to b, SYNs to a, bytes
+# conversation counters: packets a->b, bytes a->b, packets b->a, bytes b->a, SYNs to b, SYNs to a, bytes,
+# and whether the first packet went a->b (kept from the first packet, not summed)
 (CONV_PACKETS_AB, CONV_BYTES_AB, CONV_PACKETS_BA, CONV_BYTES_BA, CONV_SYN_TO_B, CONV_SYN_TO_A,
- CONV_BYTES) = range(7)
+ CONV_BYTES, CONV_FIRST_TO_B) = range(8)
 # endpoint counters: tx packets, tx bytes, rx packets, rx bytes, bytes, packets
 EP_TX_PACKETS, EP_TX_BYTES, EP_RX_PACKETS, EP_RX_BYTES, EP_BYTES, EP_PACKETS = range(6)
 
@@ -68,7 +69,8 @@ class Tables:
     peak_pps: int = 0
     peak_bps: int = 0
     conversations: CountTable = field(
-        default_factory=lambda: CountTable(CONVERSATION_FIELDS, 7, CONVERSATION_CAP, CONV_BYTES))
+        default_factory=lambda: CountTable(CONVERSATION_FIELDS, 8, CONVERSATION_CAP, CONV_BYTES,
+                                           first_columns=(CONV_FIRST_TO_B,)))
     endpoints: CountTable = field(default_factory=lambda: CountTable(("hi", "lo"), 6, ENDPOINT_CAP, EP_BYTES))
     services: CountTable = field(  # counters: SYNs to the service, SYN-ACKs from it
         default_factory=lambda: CountTable(("hi", "lo", "port"), 2, SERVICE_CAP, 0))
@@ -165,7 +167,7 @@ class Tables:
         syn = (proto == TCP) & ((pk.flags[ported] & (SYN | ACK)) == SYN)
         ab = src_first.astype(np.int64)
         ba = 1 - ab
-        counters = _column_stack(ab, size * ab, ba, size * ba, syn & (ab == 1), syn & (ab == 0), size)
+        counters = _column_stack(ab, size * ab, ba, size * ba, syn & (ab == 1), syn & (ab == 0), size, ab)
         fields = dict(zip(CONVERSATION_FIELDS, (proto, ah, al, ap, bh, bl, bp), strict=True))
         self.conversations.add(hash_columns(proto, ah, al, ap, bh, bl, bp), fields, counters)
 

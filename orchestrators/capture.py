@@ -146,6 +146,7 @@ class CaptureRun:
             failed = yield from harvest_incident(self, SentryView.from_dict(self.req.sentry))
             if failed:
                 raise RunFailed(failed)
+            yield from self._triage()
             return
         watcher, located = yield from self._locate()
         region, agent = yield from self._clean_and_check(watcher)
@@ -286,8 +287,11 @@ class CaptureRun:
                 return
 
     def _triage(self) -> Generator[Any, Any, None]:
-        """Summarise the capture file(s) for the email; a failure here never fails the run."""
-        files = [self.record.storage_path] if self.record.storage_path and self.record.size_bytes else []
+        """Summarise the capture file(s) for the email (a scale set's: each file and a merged view); a failure
+        here never fails the run."""
+        files = [f.url for f in self.record.files if f.size_bytes]
+        if not files and self.record.storage_path and self.record.size_bytes:
+            files = [self.record.storage_path]
         if not files:
             return
         self._phase("summarising the capture", capture=self.record.capture_name)

@@ -60,6 +60,7 @@ class FakeAzure:
     blob_after_describes: int = 1
     email_calls: int = 0
     triage_refused: bool = False
+    instance_files: tuple[tuple[str, int], ...] = ()
 
     def __call__(self, name: str, payload: dict[str, Any], attempt: int) -> Any:
         if name == "send_email":
@@ -113,6 +114,8 @@ class FakeAzure:
         self.blob_after_describes -= 1
         path = "https://caps.blob.core.windows.net/network-watcher-logs/x.cap"
         files = [CaptureFile(path, 2048)] if self.blob_after_describes <= 0 else []
+        if files and self.instance_files:
+            files = [CaptureFile(f"{path[:-4]}/{name}.cap", size, name) for name, size in self.instance_files]
         return Outcome.success(**DescribedCapture(path, files, bool(files)).to_dict())
 
     def triage_capture(self, payload: dict) -> Outcome:
@@ -420,3 +423,15 @@ def test_a_triage_failure_never_fails_the_run(azure: FakeAzure) -> None:
 def test_no_capture_file_means_no_triage() -> None:
     result = run(FakeAzure(statuses=["Error"], errors=["CaptureFailed"]))
     assert not result.called("triage_capture") and result.output["triage"] == {}
+
+
+def test_a_scale_set_capture_triages_each_non_empty_instance_file() -> None:
+    vmss = VM.replace("virtualMachines/web-1", "virtualMachineScaleSets/pool")
+    request = make_input()
+    request["target"] = Target(vmss, "AzureVMSS", ("pool_1", "pool_2", "pool_3")).to_dict()
+    azure = FakeAzure(instance_files=(("pool_1", 4096), ("pool_2", 0), ("pool_3", 900)))
+    result = ReplayHarness(capture_orchestration, request, azure).run()
+    (call,) = result.called("triage_capture")
+    assert [url.rsplit("/", 1)[-1] for url in call["files"]] == ["pool_1.cap", "pool_3.cap"]
+    assert [f.source for f in TriageResult.from_dict(result.output["triage"]).files] == ["pool_1.cap",
+                                                                                         "pool_3.cap"]

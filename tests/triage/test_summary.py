@@ -176,3 +176,12 @@ def test_email_says_when_triage_was_unavailable() -> None:
     mail = render(record, None)
     assert "Triage: unavailable: triage failed after retries: HTTP 503" in mail.plain_text
     assert "unavailable" in mail.html
+
+
+def test_udp_service_port_is_where_the_first_datagram_went_unless_one_is_well_known(tmp_path: Path) -> None:
+    packets = [gen.udp("10.0.0.3", "10.0.0.4", 40000, 50000), gen.udp("10.0.0.4", "10.0.0.3", 50000, 40000),
+               gen.udp("10.0.0.4", "10.0.0.3", 50000, 40000),
+               gen.udp("10.0.0.5", "10.0.0.6", 61000, 60000), gen.udp("10.0.0.6", "10.0.0.5", 60000, 61000),
+               gen.udp("10.0.0.9", "10.0.0.8", 123, 45000)]  # a reply first, but 123 is ntp
+    summary, _ = summarize(file_chunks(write(tmp_path, packets), 100))
+    assert {(p.port, p.packets) for p in summary.top_ports} == {(50000, 3), (60000, 2), (123, 1)}
