@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -121,11 +122,25 @@ def calibration() -> float:
     return time.perf_counter() - start
 
 
-def timed(argv: list[str]) -> tuple[float, int]:
-    """Wall time of ``argv`` and the peak RSS (bytes) of the children reaped so far."""
+@dataclass
+class Timing:
+    """One child process: wall time, CPU time (user + system) and the children's peak RSS so far."""
+
+    wall: float
+    cpu: float
+    rss: int
+
+
+def timed(argv: list[str]) -> Timing:
+    """Run ``argv`` in a child process. CPU time is what the ratios use: on a shared machine wall time
+    mostly measures waiting for a core."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Timing(wall, cpu, after.ru_maxrss * 1024)
 
 
 OURS = ("import sys, time; from core.triage import summarize_file; s = summarize_file(sys.argv[1]); "
@@ -171,25 +186,29 @@ def approaches(path: Path) -> None:
                        ("pure-Python struct per packet (conversations only)",
                         [sys.executable, "-c", APPROACH_STRUCT]),
                        ("ours: record walk + numpy decode, full summary", [sys.executable, "-c", OURS])):
-        seconds, _ = timed([*argv, str(path)])
-        print(f"  approach {name}: {seconds:.2f} s ({size / seconds:.0f} MiB/s)")
+        took = timed([*argv, str(path)])
+        print(f"  approach {name}: CPU {took.cpu:.2f} s ({size / took.cpu:.0f} MiB/s), "
+              f"wall {took.wall:.2f} s")
 
 
 def measure(path: Path) -> None:
-    """Print ours vs tshark vs capinfos for ``path``."""
-    size = path.stat().st_size
-    ours, rss = timed([sys.executable, "-c", OURS, str(path)])  # first: RUSAGE_CHILDREN is a running max
+    """Print ours vs tshark vs capinfos for ``path`` (ratios of CPU time; wall times alongside)."""
+    size = path.stat().st_size / 2**20
+    ours = timed([sys.executable, "-c", OURS, str(path)])  # first: RUSAGE_CHILDREN's RSS is a running max
     summary = subprocess.run([sys.executable, "-c", OURS, str(path)], check=True, capture_output=True,
                              text=True, cwd=REPO).stdout.strip()
-    tshark, _ = timed(["tshark", "-r", str(path), "-q", "-z", "conv,tcp", "-z", "conv,udp",
-                       "-z", "endpoints,ip", "-z", "io,stat,1"])
-    capinfos, _ = timed(["capinfos", str(path)])
-    count_only, _ = timed(["capinfos", "-c", str(path)])
-    print(f"{path.name}: {size / 2**20:.1f} MiB; ours {ours:.2f} s ({size / 2**20 / ours:.0f} MiB/s), "
-          f"peak RSS {rss / 1e6:.0f} MB")
-    print(f"  tshark {tshark:.2f} s -> tshark/ours = {tshark / ours:.1f}x (target >= 5)")
-    print(f"  capinfos {capinfos:.2f} s -> ours/capinfos = {ours / capinfos:.2f} (target <= 2); "
-          f"capinfos -c {count_only:.2f} s -> ours/capinfos-c = {ours / count_only:.2f}")
+    tshark = timed(["tshark", "-r", str(path), "-q", "-z", "conv,tcp", "-z", "conv,udp",
+                    "-z", "endpoints,ip", "-z", "io,stat,1"])
+    capinfos = timed(["capinfos", str(path)])
+    count_only = timed(["capinfos", "-c", str(path)])
+    print(f"{path.name}: {size:.1f} MiB; ours CPU {ours.cpu:.2f} s ({size / ours.cpu:.0f} MiB/s), "
+          f"wall {ours.wall:.2f} s, peak RSS {ours.rss / 1e6:.0f} MB (target < 100)")
+    print(f"  tshark CPU {tshark.cpu:.2f} s, wall {tshark.wall:.2f} s -> tshark/ours = "
+          f"{tshark.cpu / ours.cpu:.1f}x CPU, {tshark.wall / ours.wall:.1f}x wall (target >= 5)")
+    print(f"  capinfos CPU {capinfos.cpu:.2f} s, wall {capinfos.wall:.2f} s -> ours/capinfos = "
+          f"{ours.cpu / capinfos.cpu:.2f} CPU, {ours.wall / capinfos.wall:.2f} wall (target <= 2)")
+    print(f"  capinfos -c (count only) CPU {count_only.cpu:.2f} s -> ours/capinfos-c = "
+          f"{ours.cpu / count_only.cpu:.1f} CPU")
     print(f"  summary: {summary[:200]}")
 
 

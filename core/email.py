@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from core.incident_email import incident_rows, is_incident_link
 from core.records import SUCCEEDED, RunRecord
 from core.triage_model import TriageResult
-from core.triage_text import TriageSection, plain_lines, triage_sections
+from core.triage_text import TriageSection, plain_lines, size_text, triage_sections
 
 
 @dataclass(frozen=True)
@@ -52,12 +52,7 @@ def _size(size_bytes: int | None) -> str:
     """`146.0 KiB (149,552 bytes)`; '' when unknown."""
     if size_bytes is None:
         return ""
-    value, unit = float(size_bytes), "bytes"
-    for next_unit in ("KiB", "MiB", "GiB"):
-        if value < 1024:
-            break
-        value, unit = value / 1024, next_unit
-    return f"{size_bytes} bytes" if unit == "bytes" else f"{value:.1f} {unit} ({size_bytes:,} bytes)"
+    return f"{size_bytes} bytes" if size_bytes < 1024 else f"{size_text(size_bytes)} ({size_bytes:,} bytes)"
 
 
 def _per_instance(record: RunRecord) -> bool:
