@@ -120,6 +120,7 @@ def _network(frames: _Frames, ethertype: np.ndarray, l3: np.ndarray) -> tuple[np
     v4 = (ethertype == ETH_IPV4) & frames.has(l3, 20) & (first == 4)
     v6 = (ethertype == ETH_IPV6) & frames.has(l3, 40) & (first == 6)
     ihl = (frames.u8(l3, v4) & 0x0F) * 4
+    v4 &= ihl >= 20  # a bogus header length: not dissected as IP (tshark neither)
     proto = np.where(v4, frames.u8(l3 + 9, v4), -1)
     whole = v4 & ((frames.u16(l3 + 6, v4) & 0x1FFF) == 0)  # not a later fragment: the L4 header is here
     l4 = np.where(v4, l3 + ihl, l3 + 40)
@@ -148,12 +149,14 @@ def decode(batch: Batch) -> Packets:
     sport = np.where(ported, frames.u16(l4, ported), -1)
     dport = np.where(ported, frames.u16(l4 + 2, ported), -1)
     tcp = ported & (proto == TCP) & frames.has(l4, 16)
-    sport = np.where(ported & (proto == TCP) & ~tcp, -1, sport)  # a TCP header cut short has no usable ports
-    dport = np.where(ported & (proto == TCP) & ~tcp, -1, dport)
+    header = (frames.u8(l4 + 12, tcp) >> 4) * 4
+    tcp &= header >= 20  # a bogus data offset: tshark does not dissect (or count) the segment either
+    unusable = ported & (proto == TCP) & ~tcp  # cut short or bogus: no usable ports
+    sport = np.where(unusable, -1, sport)
+    dport = np.where(unusable, -1, dport)
     flags = frames.u8(l4 + 13, tcp)
     window = np.where(tcp, frames.u16(l4 + 14, tcp), -1)
     seq = frames.u32(l4 + 4, tcp)
-    header = (frames.u8(l4 + 12, tcp) >> 4) * 4
     payload = np.where(tcp, np.maximum(ip_end - l4 - header, 0), 0)
     src_hi, src_lo, dst_hi, dst_lo = _addresses(frames, l3, v4, v6)
     return Packets(ethertype, ip, proto, src_hi, src_lo, dst_hi, dst_lo, sport, dport, flags, window, seq,

@@ -76,3 +76,18 @@ def test_record_split_across_every_chunk_boundary(tmp_path: Path) -> None:
             tiny, _ = summarize(file_chunks(path, size))
             assert tiny == whole, size
         assert whole.complete and not whole.warnings
+
+
+def test_bogus_header_lengths_are_not_transport_headers(tmp_path: Path) -> None:
+    good = gen.tcp("10.0.0.1", "10.0.0.2", 40000, 443, payload=b"g" * 30)
+    bad_tcp = bytearray(bytes(gen.tcp("10.0.0.1", "10.0.0.2", 40001, 443, payload=b"b" * 30)))
+    bad_tcp[20 + 12] = 0x20  # TCP data offset 2 words (8 bytes): bogus
+    bad_ip = bytearray(bytes(gen.udp("10.0.0.1", "10.0.0.2", 5000, 53)))
+    bad_ip[0] = 0x43  # IHL 3 words (12 bytes): bogus
+    frames = [bytes(gen.ethernet(good)), gen.MAC_B + gen.MAC_A + b"\x08\x00" + bytes(bad_tcp),
+              gen.MAC_B + gen.MAC_A + b"\x08\x00" + bytes(bad_ip)]
+    path = gen.write_pcap(tmp_path / "bogus.pcap", timed(frames))
+    oracle.assert_matches_tshark(path)
+    summary, _ = summarize(file_chunks(path))
+    assert summary.packets == 3
+    assert [(c.a_port, c.b_port) for c in summary.top_conversations_by_packets] == [(40000, 443)]
