@@ -17,7 +17,7 @@ import pytest
 
 from core.naming import window_start
 from devstack.product_testing import post, wait_for_run
-from devstack.testing import AdminClient, DevstackState
+from devstack.testing import AdminClient, DevstackState, wait_until
 
 pytestmark = pytest.mark.e2e
 RUN_TIMEOUT = 60.0
