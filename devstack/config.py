@@ -1,7 +1,9 @@
-"""The devstack configuration: a TOML file turned into dataclasses.
+"""Loading the devstack configuration: a TOML file turned into the dataclasses of `devstack.schema`.
 
 `load_config(None)` reads the default `devstack/devstack.toml`. Every problem is reported as a `ConfigError`
-whose message names the offending key (for example `vms[1].power_state`).
+whose message names the offending key (for example `vms[1].power_state`). The app's roles, their
+assignments and the capture account's properties are not in the TOML: they are read from `infra/`
+(`devstack.infra`), the files the Azure deployment uses, or from the directory the TOML's `infra_dir` names.
 """
 
 from __future__ import annotations
@@ -11,186 +13,40 @@ import hashlib
 import re
 import tomllib
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from devstack import infra
+from devstack.common.builtin_roles import BUILTIN_ROLES
+from devstack.schema import (  # noqa: F401  (re-exported: the schema's names are importable from here)
+    ALERT_METRICS,
+    ALERT_OPERATORS,
+    OS_TYPES,
+    PORT_SERVICES,
+    POWER_STATES,
+    REPO_INFRA_DIR,
+    AlertRuleConfig,
+    CaptureConfig,
+    CommunicationServiceConfig,
+    ConfigError,
+    DevstackConfig,
+    EmailConfig,
+    PortsConfig,
+    RoleAssignment,
+    RoleDefinitionConfig,
+    ScaleSetConfig,
+    StorageAccountConfig,
+    VmConfig,
+    region_name,
+    vm_resource_id,
+)
+
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("devstack.toml")
 
-POWER_STATES = ("running", "deallocated", "stopped")
-OS_TYPES = ("Linux", "Windows")
-ALERT_METRICS = ("TcpSegmentsSent", "NetworkOutTotal")
-ALERT_OPERATORS = ("GreaterThan", "GreaterThanOrEqual", "LessThan", "LessThanOrEqual")
-PORT_SERVICES = ("identity", "arm", "acs", "admin", "blob")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._()-]{0,79}$")
 _ACCOUNT_RE = re.compile(r"^[a-z0-9]{3,24}$")
 _GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
-
-
-class ConfigError(ValueError):
-    """The configuration file is unreadable or a key holds a bad value (the message names the key)."""
-
-
-_REGION_RE = re.compile(r"^[a-z0-9]{1,40}$")
-
-
-def region_name(value: object) -> str:
-    """An Azure region's programmatic name (`West Europe` -> `westeurope`); ValueError if it cannot be one
-    (it becomes part of ids such as `NetworkWatcher_<region>`)."""
-    region = value.lower().replace(" ", "") if isinstance(value, str) else ""
-    if not _REGION_RE.match(region):
-        raise ValueError(f"location must be a region name such as 'westeurope', got {value!r}")
-    return region
-
-
-@dataclass(frozen=True)
-class VmConfig:
-    """One emulated virtual machine and the local interface its captures run on."""
-
-    id: str
-    name: str
-    subscription_id: str
-    resource_group: str
-    location: str
-    os: str = "Linux"
-    interface: str = "lo"
-    netns: str | None = None
-    agent_installed: bool = True
-    power_state: str = "running"
-    vm_id: str = ""
-
-
-@dataclass(frozen=True)
-class ScaleSetConfig:
-    """One emulated VM scale set; `instances` are instance VM names such as `vmss-web_0`."""
-
-    id: str
-    name: str
-    subscription_id: str
-    resource_group: str
-    location: str
-    os: str = "Linux"
-    interface: str = "lo"
-    netns: str | None = None
-    agent_installed: bool = True
-    power_state: str = "running"
-    vm_id: str = ""
-    instances: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class StorageAccountConfig:
-    """A storage account served by Azurite (`key` is its base64 shared key)."""
-
-    id: str
-    name: str
-    key: str
-
-
-@dataclass(frozen=True)
-class RoleDefinitionConfig:
-    """A custom role, evaluated like an Azure role definition (wildcards, case-insensitive)."""
-
-    name: str
-    actions: list[str]
-    not_actions: list[str] = field(default_factory=list)
-    data_actions: list[str] = field(default_factory=list)
-    not_data_actions: list[str] = field(default_factory=list)
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class RoleAssignment:
-    """`principal_id` holds `role` (a built-in or custom role name) at `scope` (an ARM id prefix)."""
-
-    principal_id: str
-    role: str
-    scope: str
-
-
-@dataclass(frozen=True)
-class AlertRuleConfig:
-    """A metric alert rule evaluated by the devstack monitor (issue 5)."""
-
-    name: str
-    vm: str
-    metric: str
-    operator: str
-    threshold: float
-    window_seconds: int
-    frequency_seconds: int
-    severity: int = 3
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class CommunicationServiceConfig:
-    """The emulated Azure Communication Services resource (`key` signs HMAC requests)."""
-
-    id: str
-    name: str
-    key: str
-
-
-@dataclass(frozen=True)
-class CaptureConfig:
-    """Capture timing: `speed` multiplies real time (2.0 = a 60 s capture lasts 30 s)."""
-
-    speed: float = 1.0
-
-
-@dataclass(frozen=True)
-class EmailConfig:
-    """Email defaults: the sender domain the ACS emulator accepts and the default recipients."""
-
-    sender_domain: str = "alertcap.localhost"
-    sender: str = "DoNotReply@alertcap.localhost"
-    recipients: list[str] = field(default_factory=lambda: ["oncall@alertcap.localhost"])
-
-
-@dataclass(frozen=True)
-class PortsConfig:
-    """Listening ports per service on 127.0.0.1; 0 picks a free port."""
-
-    identity: int = 0
-    arm: int = 0
-    acs: int = 0
-    admin: int = 0
-    blob: int = 0
-
-
-@dataclass(frozen=True)
-class DevstackConfig:
-    """Everything `python -m devstack up` emulates."""
-
-    subscription_id: str
-    tenant_id: str
-    principal_id: str
-    vms: list[VmConfig]
-    scale_sets: list[ScaleSetConfig]
-    storage_accounts: list[StorageAccountConfig]
-    capture_storage_account: str
-    role_assignments: list[RoleAssignment]
-    custom_roles: list[RoleDefinitionConfig] = field(default_factory=list)
-    communication_service: CommunicationServiceConfig | None = None  # always set by load_config
-    session_limit_per_region: int = 10000
-    capture: CaptureConfig = field(default_factory=CaptureConfig)
-    ports: PortsConfig = field(default_factory=PortsConfig)
-    alert_rules: list[AlertRuleConfig] = field(default_factory=list)
-    email: EmailConfig = field(default_factory=EmailConfig)
-    app_settings: dict[str, str] = field(default_factory=dict)
-
-    def storage_account(self, account_id: str) -> StorageAccountConfig:
-        """The storage account with this ARM id (case-insensitive); KeyError if unknown."""
-        for account in self.storage_accounts:
-            if account.id.lower() == account_id.lower():
-                return account
-        raise KeyError(account_id)
-
-    @property
-    def capture_account(self) -> StorageAccountConfig:
-        """The storage account capture files go to."""
-        return self.storage_account(self.capture_storage_account)
 
 
 def load_config(path: Path | None = None) -> DevstackConfig:
@@ -203,13 +59,14 @@ def load_config(path: Path | None = None) -> DevstackConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
     try:
-        return parse_config(raw)
+        return parse_config(raw, base_dir=path.parent)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
 
 
-def parse_config(raw: dict[str, Any]) -> DevstackConfig:
-    """Validate an already-parsed TOML document and build the config."""
+def parse_config(raw: dict[str, Any], base_dir: Path | None = None) -> DevstackConfig:
+    """Validate an already-parsed TOML document and build the config; `infra_dir` (default: the repository's
+    `infra/`) is resolved against `base_dir` (the TOML file's folder) when relative."""
     r = _Reader(raw, "")
     sub = r.guid("subscription_id")
     tenant = r.guid("tenant_id")
@@ -219,7 +76,7 @@ def parse_config(raw: dict[str, Any]) -> DevstackConfig:
         for i, t in enumerate(r.tables("storage_accounts"))
     ]
     capture_account = _resolve_account(r.str("capture_storage_account"), storage)
-    custom = [_custom_role(_Reader(t, f"custom_roles[{i}]")) for i, t in enumerate(r.tables("custom_roles"))]
+    infra_dir = _infra_dir(r, base_dir)
     assignments = [
         _assignment(_Reader(t, f"role_assignments[{i}]"), principal, sub)
         for i, t in enumerate(r.tables("role_assignments"))
@@ -238,7 +95,6 @@ def parse_config(raw: dict[str, Any]) -> DevstackConfig:
         storage_accounts=storage,
         capture_storage_account=capture_account,
         role_assignments=assignments,
-        custom_roles=custom,
         communication_service=_acs(_Reader(acs if acs is not None else {}, "communication_service"), sub),
         session_limit_per_region=r.int("session_limit_per_region", 10000, minimum=1),
         capture=_capture(_Reader(r.table("capture") or {}, "capture")),
@@ -246,17 +102,52 @@ def parse_config(raw: dict[str, Any]) -> DevstackConfig:
         alert_rules=[_alert(_Reader(t, f"alert_rules[{i}]")) for i, t in enumerate(r.tables("alert_rules"))],
         email=_email(_Reader(r.table("email") or {}, "email")),
         app_settings=_app_settings(r.table("app_settings") or {}),
+        infra_dir=infra_dir,
     )
     r.reject_unknown()
+    config = _with_infra(config)
     _check_cross_references(config)
     return config
 
 
-def vm_resource_id(subscription_id: str, resource_group: str, name: str, scale_set: bool = False) -> str:
-    """The ARM id of a VM (or a scale set when `scale_set`)."""
-    kind = "virtualMachineScaleSets" if scale_set else "virtualMachines"
-    rg_id = f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
-    return f"{rg_id}/providers/Microsoft.Compute/{kind}/{name}"
+def _infra_dir(r: _Reader, base_dir: Path | None) -> Path:
+    value = r.get("infra_dir")
+    if value is None:
+        return REPO_INFRA_DIR
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"infra_dir must be a non-empty path, got {value!r}")
+    path = Path(value)
+    return path if path.is_absolute() or base_dir is None else (base_dir / path).resolve()
+
+
+def _with_infra(config: DevstackConfig) -> DevstackConfig:
+    """The config plus what `infra/` deploys: the app's custom roles, its role assignments (scopes mapped to
+    the devstack's subscription, capture account and ACS resource) and the capture account's shared keys."""
+    try:
+        deployed = infra.load_infra(config.infra_dir)
+    except infra.InfraError as exc:
+        raise ConfigError(f"infra_dir: {exc}") from None
+    assert config.communication_service is not None
+    scopes = {
+        "subscription": f"/subscriptions/{config.subscription_id}",
+        "captureStorage": config.capture_storage_account,
+        "communication": config.communication_service.id,
+    }
+    switch = {"agentAutoInstall": "AGENT_AUTO_INSTALL", "networkWatcherAutoCreate": "NETWORK_WATCHER_AUTO_CREATE"}
+    parameters = {p: config.app_settings.get(name, "false").lower() == "true" for p, name in switch.items()}
+    app_assignments = deployed.app_assignments(config.principal_id, scopes, parameters)
+    shared_key = deployed.capture_allows_shared_key
+    accounts = [
+        replace(a, allow_shared_key_access=shared_key) if a.id == config.capture_storage_account else a
+        for a in config.storage_accounts
+    ]
+    return replace(
+        config,
+        custom_roles=list(deployed.custom_roles.values()),
+        role_assignments=[*config.role_assignments, *app_assignments],
+        storage_accounts=accounts,
+    )
+
 
 
 class _Reader:
@@ -439,19 +330,6 @@ def _resolve_account(ref: str, accounts: list[StorageAccountConfig]) -> str:
     raise ConfigError(f"capture_storage_account {ref!r} is not one of the [[storage_accounts]]")
 
 
-def _custom_role(r: _Reader) -> RoleDefinitionConfig:
-    role = RoleDefinitionConfig(
-        name=r.str("name"),
-        actions=r.str_list("actions"),
-        not_actions=r.str_list("not_actions", []),
-        data_actions=r.str_list("data_actions", []),
-        not_data_actions=r.str_list("not_data_actions", []),
-        description=r.get("description", ""),
-    )
-    r.reject_unknown()
-    return role
-
-
 def _assignment(r: _Reader, app_principal: str, sub: str) -> RoleAssignment:
     principal = r.str("principal_id", "app")
     principal = app_principal if principal == "app" else r.guid("principal_id")
@@ -515,13 +393,11 @@ def _app_settings(table: dict[str, Any]) -> dict[str, str]:
 
 def _check_cross_references(config: DevstackConfig) -> None:
     custom = {role.name.lower() for role in config.custom_roles}
-    from devstack.common.rbac import BUILTIN_ROLES  # local import: rbac imports this module's dataclasses
-
     known = custom | {name.lower() for name in BUILTIN_ROLES}
     for i, assignment in enumerate(config.role_assignments):
         if assignment.role.lower() not in known:
             raise ConfigError(
-                f"role_assignments[{i}].role {assignment.role!r} is neither built-in nor in [[custom_roles]]"
+                f"role_assignments[{i}].role {assignment.role!r} is neither built-in nor in infra/roles/"
             )
     names = [vm.name.lower() for vm in config.vms]
     machine_ids = [m.id.lower() for m in [*config.vms, *config.scale_sets]]

@@ -46,6 +46,7 @@ TASK_HUB = "alertcap"
 HOST_READY_TIMEOUT = 30.0
 CA_ENV_VARS = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 FOREIGN_AZURE_ENV = ("AZURE_", "MSI_", "IDENTITY_", "IMDS_")
+ARM_AUDIENCE = "https://management.azure.com"  # the audience the ARM emulator accepts, as Azure's ARM does
 
 
 class StackError(RuntimeError):
@@ -204,13 +205,16 @@ class Stack:
         self.log("  namespaces        " + ", ".join(sorted({vm.netns for vm in self.config.vms if vm.netns})))
 
     def app_settings(self) -> dict[str, str]:
-        """The function app's settings for this devstack (the `local.settings.json` `Values`)."""
+        """The function app's settings for this devstack (the `local.settings.json` `Values`): the names
+        `infra/app-settings.json` lists (as main.bicep sets them in Azure) with the devstack's endpoints, plus
+        its `devstackOnly` names; `[app_settings]` of the config is merged last."""
         config, state = self.config, self.state
         bundle = state["ca_bundle"]
         settings = {
             "FUNCTIONS_WORKER_RUNTIME": "python",
             "AzureWebJobsStorage": "UseDevelopmentStorage=true",
             "ARM_ENDPOINT": state["arm_endpoint"],
+            "ARM_AUDIENCE": ARM_AUDIENCE,
             "IDENTITY_ENDPOINT": state["identity_endpoint"],
             "IDENTITY_HEADER": state["identity_header"],
             "REQUESTS_CA_BUNDLE": bundle,
@@ -219,6 +223,10 @@ class Stack:
             "EMAIL_SENDER": config.email.sender,
             "EMAIL_RECIPIENTS": ";".join(config.email.recipients),
             "CAPTURE_STORAGE_ACCOUNT_ID": config.capture_storage_account,
+            "CAPTURE_TIME_LIMIT_SECONDS": "300",  # main.bicep's captureTimeLimitSeconds default
+            "AGENT_AUTO_INSTALL": "false",  # main.bicep's agentAutoInstall default
+            "NETWORK_WATCHER_AUTO_CREATE": "false",  # main.bicep's networkWatcherAutoCreate default
+            "ALLOWED_SCOPES": f"/subscriptions/{config.subscription_id}",  # Azure: the deployment's one
             **self._webhook_auth_settings(),
         }
         settings.update(config.app_settings)

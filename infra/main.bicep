@@ -1,5 +1,6 @@
-// alertcap: function app (Flex Consumption) with one user-assigned identity, identity-only storage, ACS Email,
-// App Insights without local auth, and the least-privilege roles of docs/settings.md.
+// alertcap: function app (Flex Consumption) with one user-assigned identity, identity-only host storage, a capture
+// account Network Watcher can write to (SAS), ACS Email, App Insights without local auth, the least-privilege roles
+// of infra/roles/ and an action group (plus an optional example alert rule) that calls the app.
 targetScope = 'subscription'
 
 @minLength(1)
@@ -8,28 +9,78 @@ targetScope = 'subscription'
 param environmentName string
 
 @minLength(1)
-@description('Region of the app and its resources (captures work in every region with a Network Watcher).')
+@description('Region of the app and its resources: one with Flex Consumption (the list of the official azd samples). Captures work for VMs in every region that has a Network Watcher.')
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'eastus2euap'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
+@metadata({ azd: { type: 'location' } })
 param location string
 
+@minLength(3)
 @description('Operators to email, separated by ";".')
 param emailRecipients string
 
-@description('Let the app install the Network Watcher agent extension (grants virtualMachines/extensions/write).')
-param agentAutoInstall bool = false
+@description('"true": the app installs the Network Watcher agent extension on VMs that lack it (grants virtualMachines/extensions/write through a separate role). A string so azd can pass ALERTCAP_AGENT_AUTO_INSTALL.')
+@allowed(['true', 'false'])
+param agentAutoInstall string = 'false'
 
-@description('Let the app create a missing Network Watcher and NetworkWatcherRG (grants their writes).')
-param networkWatcherAutoCreate bool = false
+@description('"true": the app creates a missing Network Watcher (and NetworkWatcherRG) in a VM\'s region (grants their writes through a separate role).')
+@allowed(['true', 'false'])
+param networkWatcherAutoCreate string = 'false'
 
 @description('Capture time limit in seconds (Network Watcher maximum 18000).')
+@minValue(1)
 @maxValue(18000)
 param captureTimeLimitSeconds int = 300
 
-@description('Optional overrides of generated names.')
+@description('Optional: ARM id of a VM for the example metric alert rule ("Network Out Total" above alertThresholdBytes). Empty: no rule.')
+param alertVmId string = ''
+
+@description('Bytes sent by the VM in 5 minutes above which the example rule fires.')
+@minValue(1)
+param alertThresholdBytes int = 500000000
+
+@description('Optional override of the resource group name.')
 param resourceGroupName string = ''
 
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
+var switches = {
+  agentAutoInstall: agentAutoInstall == 'true'
+  networkWatcherAutoCreate: networkWatcherAutoCreate == 'true'
+}
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: !empty(resourceGroupName) ? resourceGroupName : '${abbrs.resourcesResourceGroups}${environmentName}'
@@ -79,6 +130,27 @@ module comms 'app/comms.bicep' = {
   }
 }
 
+// Every app setting is named in app-settings.json (the devstack gives the host the same names); this object
+// holds the value each one takes in Azure, by the key app-settings.json names.
+var settingValues = {
+  hostStorageName: storage.outputs.hostStorageName
+  managedIdentityCredential: 'managedidentity'
+  identityClientId: identity.outputs.clientId
+  appInsightsConnectionString: monitoring.outputs.connectionString
+  appInsightsAuthentication: 'ClientId=${identity.outputs.clientId};Authorization=AAD'
+  armEndpoint: environment().resourceManager
+  armAudience: environment().resourceManager
+  acsEndpoint: comms.outputs.endpoint
+  emailSender: comms.outputs.senderAddress
+  emailRecipients: emailRecipients
+  captureStorageAccountId: storage.outputs.captureStorageId
+  captureTimeLimitSeconds: string(captureTimeLimitSeconds)
+  agentAutoInstall: agentAutoInstall
+  networkWatcherAutoCreate: networkWatcherAutoCreate
+  allowedScopes: subscription().id
+}
+var settingSpec = loadJsonContent('app-settings.json').settings
+
 module functionApp 'app/function.bicep' = {
   name: 'function'
   scope: rg
@@ -88,36 +160,22 @@ module functionApp 'app/function.bicep' = {
     location: location
     tags: union(tags, { 'azd-service-name': 'alertcap' })
     identityId: identity.outputs.id
-    identityClientId: identity.outputs.clientId
     hostStorageName: storage.outputs.hostStorageName
-    appInsightsConnectionString: monitoring.outputs.connectionString
-    appSettings: {
-      ARM_ENDPOINT: environment().resourceManager
-      ARM_AUDIENCE: environment().resourceManager
-      ACS_ENDPOINT: comms.outputs.endpoint
-      EMAIL_SENDER: comms.outputs.senderAddress
-      EMAIL_RECIPIENTS: emailRecipients
-      CAPTURE_STORAGE_ACCOUNT_ID: storage.outputs.captureStorageId
-      CAPTURE_TIME_LIMIT_SECONDS: string(captureTimeLimitSeconds)
-      AGENT_AUTO_INSTALL: string(agentAutoInstall)
-      NETWORK_WATCHER_AUTO_CREATE: string(networkWatcherAutoCreate)
-      ALLOWED_SCOPES: subscription().id
-    }
+    appSettings: toObject(items(settingSpec), s => s.key, s => settingValues[s.value.bicep])
   }
 }
 
-// Control plane: the custom role at the subscription (captures may target any VM in it).
-module captureRole 'app/capture-role.bicep' = {
-  name: 'capture-role'
+// Custom roles (infra/roles/*.json) and the subscription-wide assignment of the capture operator role.
+module customRoles 'app/custom-roles.bicep' = {
+  name: 'custom-roles'
   params: {
     principalId: identity.outputs.principalId
-    agentAutoInstall: agentAutoInstall
-    networkWatcherAutoCreate: networkWatcherAutoCreate
-    roleName: 'alertcap packet capture operator (${environmentName})'
+    environmentName: environmentName
+    switches: switches
   }
 }
 
-// Data plane and email, each scoped to one resource.
+// Assignments scoped to one resource each (capture account, host account, App Insights, ACS).
 module resourceRoles 'app/resource-roles.bicep' = {
   name: 'resource-roles'
   scope: rg
@@ -127,12 +185,29 @@ module resourceRoles 'app/resource-roles.bicep' = {
     captureStorageName: storage.outputs.captureStorageName
     appInsightsName: monitoring.outputs.appInsightsName
     communicationName: comms.outputs.name
-    emailSenderRoleId: captureRole.outputs.emailRoleId
+    customRoleIds: customRoles.outputs.roleIds
+  }
+}
+
+// The action group that calls /api/alerts (and the optional example rule on alertVmId).
+module alerts 'app/alerts.bicep' = {
+  name: 'alerts'
+  scope: rg
+  params: {
+    actionGroupName: 'ag-alertcap-${resourceToken}'
+    siteName: functionApp.outputs.name
+    tags: tags
+    alertVmId: alertVmId
+    alertThresholdBytes: alertThresholdBytes
   }
 }
 
 output AZURE_LOCATION string = location
 output AZURE_RESOURCE_GROUP string = rg.name
 output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output ALERTCAP_APP_URL string = 'https://${functionApp.outputs.defaultHostName}'
+@description('The webhook without its key: the action group calls it with ?code=<function key>.')
 output ALERTCAP_WEBHOOK_URL string = 'https://${functionApp.outputs.defaultHostName}/api/alerts'
+@description('Add this action group to any alert rule (actions.actionGroups) to capture on its alerts.')
+output ALERTCAP_ACTION_GROUP_ID string = alerts.outputs.actionGroupId
 output ALERTCAP_CAPTURE_STORAGE_ACCOUNT_ID string = storage.outputs.captureStorageId

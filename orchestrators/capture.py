@@ -29,6 +29,7 @@ from activities.blueprint import (
     triage_capture,
 )
 from core.arm_ids import parse_resource_id
+from core.capture_errors import explain_capture_errors
 from core.capture_files import DescribedCapture, DescribeRequest
 from core.errors import InvalidRequest
 from core.naming import capture_name, email_operation_id
@@ -268,7 +269,8 @@ class CaptureRun:
         self.record.timings["capture_finished"] = self._now().isoformat()
         if status["status"].lower() == "error":
             codes = ", ".join(self.record.capture_errors) or "no code"
-            raise RunFailed(f"the capture ended in Error: {codes}")
+            hint = explain_capture_errors(self.record.capture_errors)
+            raise RunFailed(f"the capture ended in Error: {codes}" + (f". {hint}" if hint else ""))
         yield from self._read_blob(capture_id)
 
     def _read_blob(self, capture_id: str) -> Generator[Any, Any, None]:

@@ -67,21 +67,23 @@ def verify_hmac(request: web.Request, body: bytes, access_key: str) -> Caller:
     raise Unauthorized("The HMAC signature is invalid.")
 
 
-def verify_bearer(request: web.Request, ctx: StackContext, action: str, scope: str) -> Caller:
-    """Check a bearer token (audience ACS) and that its principal may perform `action` on `scope`."""
+def verify_bearer(request: web.Request, ctx: StackContext, actions: tuple[str, ...], scope: str) -> Caller:
+    """Check a bearer token (audience ACS) and that its principal may perform every one of `actions` on
+    `scope` (the first one missing is named in the 403)."""
     try:
         claims = ctx.tokens.verify(bearer_token(request.headers.get("Authorization")), ACS_AUDIENCES)
     except TokenError as exc:
         raise Unauthorized(exc.message) from exc
-    if not ctx.rbac.check(claims.principal_id, action, scope):
-        raise Forbidden(
-            f"The principal '{claims.principal_id}' does not have authorization to perform action "
-            f"'{action}' over scope '{scope}'."
-        )
+    for action in actions:
+        if not ctx.rbac.check(claims.principal_id, action, scope):
+            raise Forbidden(
+                f"The principal '{claims.principal_id}' does not have authorization to perform action "
+                f"'{action}' over scope '{scope}'."
+            )
     return Caller("bearer", claims.principal_id)
 
 
-def authenticate(request: web.Request, body: bytes, ctx: StackContext, action: str) -> Caller:
+def authenticate(request: web.Request, body: bytes, ctx: StackContext, actions: tuple[str, ...]) -> Caller:
     """Authenticate by whichever scheme the Authorization header uses."""
     acs = ctx.config.communication_service
     assert acs is not None
@@ -90,4 +92,4 @@ def authenticate(request: web.Request, body: bytes, ctx: StackContext, action: s
         return verify_hmac(request, body, acs.key)
     if not header:
         raise Unauthorized("The request has no Authorization header (HMAC-SHA256 or Bearer).")
-    return verify_bearer(request, ctx, action, acs.id)
+    return verify_bearer(request, ctx, actions, acs.id)

@@ -10,8 +10,14 @@ from devstack.acs.models import MAX_REQUEST_BYTES, EmailBackend
 from devstack.common.context import StackContext
 from devstack.common.errors import JSON_ERRORS, read_body, strict_loads
 
-SEND_ACTION = "Microsoft.Communication/CommunicationServices/Write"
 READ_ACTION = "Microsoft.Communication/CommunicationServices/Read"
+# Sending with a Microsoft Entra identity needs the three actions of the custom role ACS documents for it
+# (Communication Services Read and Write, Email Services write), held on the Communication Services resource.
+SEND_ACTIONS = (
+    READ_ACTION,
+    "Microsoft.Communication/CommunicationServices/Write",
+    "Microsoft.Communication/EmailServices/write",
+)
 
 
 def _api_version(request: web.Request) -> str:
@@ -33,7 +39,7 @@ class EmailResponses:
     async def send(self, request: web.Request) -> web.Response:
         """POST /emails:send?api-version=... → 202 + Operation-Location."""
         body = await self._body(request)
-        caller = authenticate(request, body, self.ctx, SEND_ACTION)
+        caller = authenticate(request, body, self.ctx, SEND_ACTIONS)
         version = _api_version(request)
         try:
             message = strict_loads(body) if body.strip() else None
@@ -51,7 +57,7 @@ class EmailResponses:
     async def get_send_result(self, request: web.Request) -> web.Response:
         """GET /emails/operations/{operationId}?api-version=... → 200 EmailSendResult."""
         body = await self._body(request)
-        authenticate(request, body, self.ctx, READ_ACTION)
+        authenticate(request, body, self.ctx, (READ_ACTION,))
         _api_version(request)
         record = self.backend.poll(request.match_info["operation_id"])
         headers = {}

@@ -67,6 +67,23 @@ class AuthorizationFailed(ApiError):
         )
 
 
+class LinkedAuthorizationFailed(ApiError):
+    """403: the principal may perform `action` on `scope` but not `linked_action` on a resource the request
+    links to (`linked_scope`), e.g. the storage account a packet capture writes into (ARM's wording)."""
+
+    def __init__(
+        self, principal_id: str, action: str, scope: str, linked_action: str, linked_scope: str
+    ) -> None:
+        super().__init__(
+            403,
+            "LinkedAuthorizationFailed",
+            f"The client '{principal_id}' with object id '{principal_id}' has permission to perform action "
+            f"'{action}' on scope '{scope}'; however, it does not have permission to perform action(s) "
+            f"'{linked_action}' on the linked scope(s) '{linked_scope}' (respectively) or the linked "
+            "scope(s) are invalid.",
+        )
+
+
 class SubscriptionNotFound(ApiError):
     """404: a subscription the emulator does not know."""
 

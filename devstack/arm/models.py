@@ -60,6 +60,10 @@ def _body_location(body: Any) -> str:
         raise InvalidParameter(f"location must be an Azure region, got {location!r}.", "location") from exc
 
 
+class SharedKeyNotPermitted(RuntimeError):
+    """The capture account refuses the SAS Network Watcher writes with (allowSharedKeyAccess is false)."""
+
+
 class ArmBackend:
     """All emulated ARM state of one devstack."""
 
@@ -409,11 +413,26 @@ class ArmBackend:
         what that interface carried; the folder layout is what the product must read.
         """
         capture = next((c for c in self.captures.values() if c.storage_path == storage_path), None)
+        if capture is not None:
+            self._check_shared_key(capture.params.storage_location.get("storageId", ""))
         targets = capture.instance_files if capture is not None and capture.instances else [storage_path]
         for url in targets:
             result = self._upload(url, file)
             if inspect.isawaitable(result):
                 await result
+
+    def _check_shared_key(self, storage_id: str) -> None:
+        """Network Watcher uploads with a SAS; an account with `allowSharedKeyAccess: false` rejects it with
+        Azure Storage's 403, which the agent reports as the capture's `StorageFailed` error."""
+        try:
+            account = self.ctx.config.storage_account(storage_id)
+        except KeyError:
+            return
+        if not account.allow_shared_key_access:
+            raise SharedKeyNotPermitted(
+                f"{account.name}: KeyBasedAuthenticationNotPermitted: "
+                "Key based authentication is not permitted on this storage account."
+            )
 
     async def _provision(self, capture: PacketCapture) -> None:
         machine, params = capture.machine, capture.params

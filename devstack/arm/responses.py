@@ -22,6 +22,7 @@ from devstack.arm.exceptions import (
     InvalidAuthenticationTokenAudience,
     InvalidParameter,
     InvalidRequestContent,
+    LinkedAuthorizationFailed,
     MissingApiVersion,
     NotFound,
 )
@@ -36,6 +37,15 @@ NW = "Microsoft.Network/networkWatchers"
 PC = f"{NW}/packetCaptures"
 RG = "Microsoft.Resources/subscriptions/resourceGroups"
 MAX_BODY = 1 << 20
+INSTANCE_VIEW_READ = "Microsoft.Compute/virtualMachines/instanceView/read"
+# What Network Watcher needs of the caller on the storage account a capture writes into: it obtains the SAS it
+# uploads with through these (Network Watcher required RBAC permissions, "Additional actions").
+CAPTURE_STORAGE_ACTIONS = (
+    "Microsoft.Storage/storageAccounts/read",
+    "Microsoft.Storage/storageAccounts/listServiceSas/action",
+    "Microsoft.Storage/storageAccounts/listAccountSas/action",
+    "Microsoft.Storage/storageAccounts/listKeys/action",
+)
 
 
 class ArmResponses:
@@ -95,6 +105,19 @@ class ArmResponses:
         if not self.ctx.rbac.check(principal, action, scope):
             raise AuthorizationFailed(principal, action, scope)
 
+    def _authorize_capture_storage(self, request: web.Request, body: Any, scope: str) -> None:
+        """Linked check on the capture's storage account: the caller must hold what lets Network Watcher get
+        a SAS for it. A missing or malformed storage id is left to the model's validation."""
+        properties = body.get("properties") if isinstance(body, dict) else None
+        location = properties.get("storageLocation") if isinstance(properties, dict) else None
+        storage_id = location.get("storageId") if isinstance(location, dict) else None
+        if not isinstance(storage_id, str) or not storage_id.startswith("/"):
+            return
+        principal = request["principal"]
+        for action in CAPTURE_STORAGE_ACTIONS:
+            if not self.ctx.rbac.check(principal, action, storage_id):
+                raise LinkedAuthorizationFailed(principal, f"{PC}/write", scope, action, storage_id)
+
     # -- network watchers --------------------------------------------------------------------------
 
     async def network_watchers_list_all(self, request: web.Request) -> web.Response:
@@ -143,6 +166,7 @@ class ArmResponses:
         m = request.match_info
         self._authorize(request, f"{PC}/write", _scope(request, 10))
         body = await _read_json(request)
+        self._authorize_capture_storage(request, body, _scope(request, 10))
         capture, op = self.backend.create_capture(m["sub"], m["rg"], m["nw"], m["name"], body)
         headers = {
             "Azure-AsyncOperation": op.urls(_base(request), _api(request))["Azure-AsyncOperation"],
@@ -178,15 +202,18 @@ class ArmResponses:
         self._authorize(request, f"{PC}/queryStatus/action", _scope(request, 10))
         return _json(self.backend.query_status(m["sub"], m["rg"], m["nw"], m["name"]))
 
-    # -- async operations (signed URLs in Azure: token checked, no RBAC) ---------------------------
+    # -- async operations: ARM authorises the status URLs like any read -----------------------------
+    # (`<provider>/locations/operations/read`, `.../locations/operationResults/read` at the URL's scope)
 
     async def async_operations_get(self, request: web.Request) -> web.Response:
         m = request.match_info
+        self._authorize(request, f"{m['provider']}/locations/operations/read", request.path)
         op = await self.backend.poll_operation(m["sub"], m["provider"], m["location"], m["op"])
         return _json(op.body())
 
     async def async_operation_results_get(self, request: web.Request) -> web.Response:
         m = request.match_info
+        self._authorize(request, f"{m['provider']}/locations/operationResults/read", request.path)
         op = await self.backend.poll_operation(m["sub"], m["provider"], m["location"], m["op"])
         if op.status == "InProgress":
             return web.Response(status=202, headers={"Location": str(request.url), "Retry-After": "0"})
@@ -205,10 +232,12 @@ class ArmResponses:
         expand = request.query.get("$expand", "")
         if expand and expand.lower() not in ("instanceview", "userdata"):
             raise InvalidParameter(f"The value '{expand}' of $expand is not supported.", "$expand")
+        if expand.lower() == "instanceview":
+            self._authorize(request, INSTANCE_VIEW_READ, _scope(request, 8))
         return _json(compute.vm_body(machine, expand_instance_view=expand.lower() == "instanceview"))
 
     async def virtual_machines_instance_view(self, request: web.Request) -> web.Response:
-        machine = self._machine(request, "vm", "Microsoft.Compute/virtualMachines/read")
+        machine = self._machine(request, "vm", INSTANCE_VIEW_READ)
         return _json(compute.instance_view(machine))
 
     async def virtual_machine_extensions_list(self, request: web.Request) -> web.Response:

@@ -4,10 +4,8 @@ param siteName string
 param location string
 param tags object
 param identityId string
-param identityClientId string
 param hostStorageName string
-param appInsightsConnectionString string
-@description('Product settings (docs/settings.md).')
+@description('Every app setting (main.bicep builds them from infra/app-settings.json).')
 param appSettings object
 
 resource hostStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
@@ -21,15 +19,6 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   kind: 'functionapp'
   sku: { name: 'FC1', tier: 'FlexConsumption' }
   properties: { reserved: true }
-}
-
-var platformSettings = {
-  AzureWebJobsStorage__accountName: hostStorage.name
-  AzureWebJobsStorage__credential: 'managedidentity'
-  AzureWebJobsStorage__clientId: identityClientId
-  AZURE_CLIENT_ID: identityClientId
-  APPLICATIONINSIGHTS_CONNECTION_STRING: appInsightsConnectionString
-  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
 }
 
 resource site 'Microsoft.Web/sites@2024-04-01' = {
@@ -71,7 +60,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
 resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: site
   name: 'appsettings'
-  properties: union(platformSettings, appSettings)
+  properties: appSettings
 }
 
 output name string = site.name

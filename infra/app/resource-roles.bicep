@@ -1,19 +1,14 @@
-// Data-plane and email role assignments, each scoped to one resource (a loop, not copied blocks).
+// Role assignments scoped to one resource each (infra/roles/assignments.json): the capture account (SAS for
+// Network Watcher, blob read and delegation key for the app), the host account, App Insights and ACS.
 param principalId string
 param hostStorageName string
 param captureStorageName string
 param appInsightsName string
 param communicationName string
-param emailSenderRoleId string
+@description('Custom role definition ids by role file name (custom-roles.bicep output).')
+param customRoleIds object
 
-// Built-in role definition ids
-var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'        // host: deployment package, leases
-var storageQueueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88' // host: Durable work-item queues
-var storageTableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3' // host: Durable history/instances
-// captures: size + delegation key for the email links, and the sentry's harvest (docs/sentry.md): list the
-// ring, server-side copies into incidents/ (container create, blob write), deleting retired ring files
-var storageBlobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
-var monitoringMetricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb' // App Insights with Entra auth
+var assignments = loadJsonContent('../roles/assignments.json').assignments
 
 resource hostStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: hostStorageName
@@ -28,44 +23,53 @@ resource communication 'Microsoft.Communication/communicationServices@2023-04-01
   name: communicationName
 }
 
-var hostRoles = [storageBlobDataOwner, storageQueueDataContributor, storageTableDataContributor]
+// A built-in role by its GUID, a custom role by its file name.
+func roleId(a object, custom object) string => contains(a, 'customRole') ? custom[a.customRole] : subscriptionResourceId('Microsoft.Authorization/roleDefinitions', a.roleDefinitionId)
 
-resource hostAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for role in hostRoles: {
-  name: guid(hostStorage.id, principalId, role)
-  scope: hostStorage
-  properties: {
-    principalId: principalId
-    principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role)
+resource hostAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for a in filter(assignments, a => a.scope == 'hostStorage'): {
+    name: guid(hostStorage.id, principalId, roleId(a, customRoleIds))
+    scope: hostStorage
+    properties: {
+      principalId: principalId
+      principalType: 'ServicePrincipal'
+      roleDefinitionId: roleId(a, customRoleIds)
+    }
   }
-}]
+]
 
-resource captureData 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(captureStorage.id, principalId, storageBlobDataContributor)
-  scope: captureStorage // the capture account only
-  properties: {
-    principalId: principalId
-    principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataContributor)
+resource captureAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for a in filter(assignments, a => a.scope == 'captureStorage'): {
+    name: guid(captureStorage.id, principalId, roleId(a, customRoleIds))
+    scope: captureStorage
+    properties: {
+      principalId: principalId
+      principalType: 'ServicePrincipal'
+      roleDefinitionId: roleId(a, customRoleIds)
+    }
   }
-}
+]
 
-resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(appInsights.id, principalId, monitoringMetricsPublisher)
-  scope: appInsights
-  properties: {
-    principalId: principalId
-    principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', monitoringMetricsPublisher)
+resource insightsAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for a in filter(assignments, a => a.scope == 'appInsights'): {
+    name: guid(appInsights.id, principalId, roleId(a, customRoleIds))
+    scope: appInsights
+    properties: {
+      principalId: principalId
+      principalType: 'ServicePrincipal'
+      roleDefinitionId: roleId(a, customRoleIds)
+    }
   }
-}
+]
 
-resource emailSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(communication.id, principalId, emailSenderRoleId)
-  scope: communication
-  properties: {
-    principalId: principalId
-    principalType: 'ServicePrincipal'
-    roleDefinitionId: emailSenderRoleId
+resource communicationAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for a in filter(assignments, a => a.scope == 'communication'): {
+    name: guid(communication.id, principalId, roleId(a, customRoleIds))
+    scope: communication
+    properties: {
+      principalId: principalId
+      principalType: 'ServicePrincipal'
+      roleDefinitionId: roleId(a, customRoleIds)
+    }
   }
-}
+]

@@ -1,16 +1,12 @@
-// Two StorageV2 accounts, identity-only (no shared keys): the Functions host's (Durable task hub, deployment
-// package) and the capture account Network Watcher writes .cap files into.
+// Two StorageV2 accounts with the properties of infra/storage-accounts.json: the Functions host's (identity only:
+// Durable task hub, deployment package) and the capture account Network Watcher writes .cap files into (Network
+// Watcher writes with a SAS, so that account must allow shared keys; the app itself only uses its identity).
 param hostStorageName string
 param captureStorageName string
 param location string
 param tags object
 
-var common = {
-  allowBlobPublicAccess: false
-  allowSharedKeyAccess: false
-  minimumTlsVersion: 'TLS1_2'
-  supportsHttpsTrafficOnly: true
-}
+var accounts = loadJsonContent('../storage-accounts.json')
 
 resource host 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: take(hostStorageName, 24)
@@ -18,11 +14,17 @@ resource host 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   tags: tags
   kind: 'StorageV2'
   sku: { name: 'Standard_LRS' }
-  properties: common
+  properties: accounts.host
+}
+
+resource hostBlob 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: host
+  name: 'default'
 }
 
 resource deployments 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
-  name: '${host.name}/default/deploymentpackage'
+  parent: hostBlob
+  name: 'deploymentpackage'
 }
 
 resource capture 'Microsoft.Storage/storageAccounts@2023-05-01' = {
@@ -31,7 +33,7 @@ resource capture 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   tags: tags
   kind: 'StorageV2'
   sku: { name: 'Standard_LRS' } // Network Watcher does not support Premium accounts
-  properties: common
+  properties: accounts.capture
 }
 
 output hostStorageName string = host.name

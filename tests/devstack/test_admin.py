@@ -83,7 +83,7 @@ def test_clock_manual_advance_and_reset(devstack_admin: AdminClient) -> None:
 
 def test_removing_the_apps_role_denies_it_until_reset(devstack_admin: AdminClient) -> None:
     state = devstack_admin.state
-    assert devstack_admin.remove_role_assignments(state.principal_id) == 1
+    assert devstack_admin.remove_role_assignments(state.principal_id) == 4  # infra/roles/assignments.json
     client = EmailClient(state.acs_endpoint, DefaultAzureCredential())
     body = {
         "senderAddress": "DoNotReply@alertcap.localhost",
@@ -94,7 +94,7 @@ def test_removing_the_apps_role_denies_it_until_reset(devstack_admin: AdminClien
         client.begin_send(body, polling_interval=0)
     assert info.value.status_code == 403
     devstack_admin.reset()
-    assert [a["principal_id"] for a in devstack_admin.role_assignments()] == [state.principal_id]
+    assert [a["principal_id"] for a in devstack_admin.role_assignments()] == [state.principal_id] * 4
     assert client.begin_send(body, polling_interval=0).result()["status"] == "Succeeded"
     assert len(devstack_admin.emails()) == 1
 

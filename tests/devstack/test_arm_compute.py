@@ -25,6 +25,14 @@ def arm(azure_env) -> ArmClients:
     return ArmClients.for_state(azure_env)
 
 
+@pytest.fixture
+def agent_installer(arm, devstack_admin) -> None:
+    """The role infra/ assigns when agentAutoInstall is true (virtualMachines/extensions/write)."""
+    role = "alertcap network watcher agent installer"
+    subscription = f"/subscriptions/{arm.state.subscription_id}"
+    devstack_admin.add_role_assignment(arm.state.principal_id, role, subscription)
+
+
 def test_vm_get_with_instance_view(arm):
     vm = arm.compute.virtual_machines.get("rg-alertcap-demo", "vm-web-01", expand="instanceView")
     assert vm.id == arm.vm_id("rg-alertcap-demo", "vm-web-01") and vm.location == "westeurope"
@@ -58,7 +66,7 @@ def test_instance_view_reports_power_state_of_added_vm(arm, devstack_admin):
     ] == ["NetworkWatcherAgentWindows"]
 
 
-def test_install_agent_is_an_lro_and_unblocks_captures(arm):
+def test_install_agent_is_an_lro_and_unblocks_captures(arm, agent_installer):
     extensions = arm.compute.virtual_machine_extensions
     assert extensions.list("rg-alertcap-east", "vm-noagent").value == []
     poller = extensions.begin_create_or_update(
@@ -72,7 +80,7 @@ def test_install_agent_is_an_lro_and_unblocks_captures(arm):
     assert created.provisioning_state == "Succeeded"
 
 
-def test_extension_wire_is_201_with_compute_async_operation(arm, devstack_admin):
+def test_extension_wire_is_201_with_compute_async_operation(arm, devstack_admin, agent_installer):
     from devstack.arm.testing import app_token, raw_arm
 
     path = f"/subscriptions/{arm.state.subscription_id}/resourceGroups/rg-alertcap-east/providers/"

@@ -91,8 +91,8 @@ def test_without_read_access_a_missing_resource_is_403_not_404(arm, devstack_adm
     )
     groups = f"/subscriptions/{arm.state.subscription_id}/resourceGroups"
     missing_ids = {
-        f"{groups}/rg-alertcap-demo/providers/Microsoft.Storage/storageAccounts/gone": "Microsoft.Storage/"
-        "storageAccounts/read",
+        f"{groups}/rg-alertcap-demo/providers/Microsoft.Network/networkWatchers/gone": "Microsoft.Network/"
+        "networkWatchers/read",
         f"{groups}/rg-missing": "Microsoft.Resources/subscriptions/resourceGroups/read",
         arm.vm_id("rg-missing", "vm-gone"): "Microsoft.Compute/virtualMachines/read",
     }
@@ -113,7 +113,15 @@ def test_network_contributor_cannot_read_vms(arm, devstack_admin):
         principal, "Network Contributor", f"/subscriptions/{arm.state.subscription_id}"
     )
     vm = arm.vm_id("rg-alertcap-demo", "vm-web-01")
-    created = arm.create("pc-netcontrib", vm)  # Microsoft.Network/* covers every capture action
+    # Microsoft.Network/* covers every capture action, but not the storage account's key/SAS actions Network
+    # Watcher needs of the caller (a linked check on the capture account)
+    with pytest.raises(HttpResponseError) as err:
+        arm.create("pc-netcontrib", vm)
+    assert err.value.status_code == 403 and err.value.error.code == "LinkedAuthorizationFailed"
+    assert "Microsoft.Storage/storageAccounts/" in err.value.error.message
+    account = arm.state.capture_storage_account_id
+    devstack_admin.add_role_assignment(principal, "alertcap capture storage writer", account)
+    created = arm.create("pc-netcontrib", vm)
     assert created.provisioning_state == "Succeeded"
     with pytest.raises(HttpResponseError) as err:
         arm.compute.virtual_machines.get("rg-alertcap-demo", "vm-web-01")

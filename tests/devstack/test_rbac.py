@@ -1,7 +1,7 @@
 """RBAC evaluation: wildcards, NotActions, case-insensitivity and scope prefixes, as ARM evaluates them."""
 
 from devstack.common.rbac import Rbac, action_matches, scope_covers
-from devstack.config import RoleAssignment, RoleDefinitionConfig, load_config
+from devstack.config import DEFAULT_CONFIG_PATH, RoleAssignment, RoleDefinitionConfig, load_config
 
 SUB = "/subscriptions/00000000-0000-0000-0000-000000000001"
 PC_WRITE = "Microsoft.Network/networkWatchers/packetCaptures/write"
@@ -65,20 +65,40 @@ def test_custom_role_with_not_actions_and_data_actions() -> None:
     assert not rbac.check("p", blob_read, SUB)  # data actions do not grant control-plane actions
 
 
-def test_default_config_grants_the_app_exactly_what_it_needs() -> None:
+def test_default_config_grants_the_app_exactly_what_infra_deploys() -> None:
     config = load_config(None)
     rbac = Rbac.from_config(config.role_assignments, config.custom_roles)
     vm = config.vms[0].id
-    for action in (
-        PC_WRITE,
-        "Microsoft.Network/networkWatchers/packetCaptures/queryStatus/action",
-        "Microsoft.Network/networkWatchers/read",
-        "Microsoft.Compute/virtualMachines/read",
-        "Microsoft.Compute/virtualMachines/extensions/write",
+    region_ops = f"{SUB}/providers/Microsoft.Network/locations/westeurope/operations/x"
+    for action, scope in (
+        (PC_WRITE, vm),
+        ("Microsoft.Network/networkWatchers/packetCaptures/queryStatus/action", vm),
+        ("Microsoft.Network/networkWatchers/read", vm),
+        ("Microsoft.Compute/virtualMachines/read", vm),
+        ("Microsoft.Compute/virtualMachines/instanceView/read", vm),
+        ("Microsoft.Network/locations/operations/read", region_ops),
+        ("Microsoft.Storage/storageAccounts/listKeys/action", config.capture_storage_account),
+        ("Microsoft.Communication/EmailServices/write", config.communication_service.id),
     ):
-        assert rbac.check(config.principal_id, action, vm), action
+        assert rbac.check(config.principal_id, action, scope), action
+    # agentAutoInstall is off by default: no extension write (the agent installer role is not assigned)
+    assert not rbac.check(config.principal_id, "Microsoft.Compute/virtualMachines/extensions/write", vm)
+    # key listing only on the capture account, not on other accounts of the subscription
+    other = f"{SUB}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/other"
+    assert not rbac.check(config.principal_id, "Microsoft.Storage/storageAccounts/listKeys/action", other)
     assert not rbac.check(config.principal_id, "Microsoft.Compute/virtualMachines/delete", vm)
     assert not rbac.check(config.principal_id, "Microsoft.Network/virtualNetworks/write", vm)
     assert not rbac.check(
         "22222222-2222-2222-2222-222222222222", "Microsoft.Network/networkWatchers/read", vm
     )
+
+
+def test_agent_auto_install_setting_assigns_the_installer_role(tmp_path) -> None:
+    setting = '[app_settings]\nAGENT_AUTO_INSTALL = "true"\n'
+    text = DEFAULT_CONFIG_PATH.read_text().replace("[app_settings]\n", setting)
+    path = tmp_path / "devstack.toml"
+    path.write_text(text)
+    config = load_config(path)
+    rbac = Rbac.from_config(config.role_assignments, config.custom_roles)
+    write = "Microsoft.Compute/virtualMachines/extensions/write"
+    assert rbac.check(config.principal_id, write, config.vms[0].id)

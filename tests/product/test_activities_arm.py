@@ -123,11 +123,18 @@ def test_request_timeouts_and_busy_resources_are_raised_for_the_retry_policy(
     assert outcome_activity(network_ops.stop_capture)(created["value"]["id"])["ok"] is True
 
 
-def test_agent_is_found_by_publisher_and_type_and_can_be_installed(azure: DevstackState) -> None:
+def test_agent_is_found_by_publisher_and_type_and_can_be_installed(
+    azure: DevstackState, devstack_admin: AdminClient
+) -> None:
     installed = outcome_activity(compute_ops.check_agent)(vm_id(azure, "vm-web-01"), "AzureVM")
     assert installed["value"]["installed"] is True
     missing_vm = vm_id(azure, "vm-noagent", "rg-alertcap-east")
     assert outcome_activity(compute_ops.check_agent)(missing_vm, "AzureVM")["value"]["installed"] is False
+    # infra/ grants virtualMachines/extensions/write only with agentAutoInstall (roles/agent-installer.json)
+    denied = outcome_activity(compute_ops.install_agent)(missing_vm, "AzureVM", "eastus", "linux")
+    assert denied["ok"] is False and "extensions/write" in str(denied), denied
+    devstack_admin.add_role_assignment(azure.principal_id, "alertcap network watcher agent installer",
+                                       f"/subscriptions/{azure.subscription_id}")
     done = outcome_activity(compute_ops.install_agent)(missing_vm, "AzureVM", "eastus", "linux")
     assert done["ok"] is True, done
     assert outcome_activity(compute_ops.check_agent)(missing_vm, "AzureVM")["value"]["installed"] is True
