@@ -133,7 +133,10 @@ def _with_infra(config: DevstackConfig) -> DevstackConfig:
         "captureStorage": config.capture_storage_account,
         "communication": config.communication_service.id,
     }
-    switch = {"agentAutoInstall": "AGENT_AUTO_INSTALL", "networkWatcherAutoCreate": "NETWORK_WATCHER_AUTO_CREATE"}
+    switch = {
+        "agentAutoInstall": "AGENT_AUTO_INSTALL",
+        "networkWatcherAutoCreate": "NETWORK_WATCHER_AUTO_CREATE",
+    }
     parameters = {p: config.app_settings.get(name, "false").lower() == "true" for p, name in switch.items()}
     app_assignments = deployed.app_assignments(config.principal_id, scopes, parameters)
     shared_key = deployed.capture_allows_shared_key

@@ -1,6 +1,6 @@
-"""The roles infra/ deploys are the roles the devstack enforces: every custom role file is loaded by the Bicep,
-every built-in role is referenced by a GUID the devstack knows under the same name, and the least-privilege
-shape the issue asks for holds (LRO polling, key listing only on the capture account, ACS's documented role)."""
+"""The roles infra/ deploys are the roles the devstack enforces: every custom role file is loaded by the
+Bicep, every built-in role is referenced by a GUID the devstack knows under the same name, and the
+least-privilege shape holds (LRO polling, key listing only on the capture account, ACS's documented role)."""
 
 from __future__ import annotations
 
@@ -57,7 +57,8 @@ def test_email_role_is_the_documented_acs_role() -> None:
 
 def test_custom_role_names_are_unique_per_subscription_and_environment() -> None:
     bicep = (REPO_INFRA_DIR / "app" / "custom-roles.bicep").read_text()
-    assert "roleName: '${item.value.roleName} (${environmentName}, ${subscription().subscriptionId})'" in bicep
+    name = "roleName: '${item.value.roleName} (${environmentName}, ${subscription().subscriptionId})'"
+    assert name in bicep
 
 
 def test_capture_account_allows_shared_keys_for_network_watcher() -> None:
