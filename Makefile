@@ -1,7 +1,7 @@
 # The two commands of the README: `make demo` and `make test`. Each runs `make setup` first.
 PY := .venv/bin/python
 
-.PHONY: setup demo test lint bench up clean
+.PHONY: setup demo test lint bench up clean package check-infra
 
 setup:
 	@bash scripts/setup.sh
@@ -12,7 +12,16 @@ demo: setup
 
 test: setup
 	$(PY) -m ruff check .
+	$(PY) scripts/check_infra.py
 	$(PY) -m pytest
+
+# The deployment zip, as Core Tools/azd build it (honours .funcignore): dist/alertcap.zip
+package: setup
+	$(PY) scripts/package.py
+
+# Offline validation of infra/ (every .bicep parses, JSON is valid); also run by `make test`
+check-infra: setup
+	$(PY) scripts/check_infra.py
 
 lint: setup
 	$(PY) -m ruff check .
