@@ -75,32 +75,24 @@ def fresh_vm(admin: AdminClient, product_stack: DevstackState) -> str:
     return vm_id
 
 
+SUBSCRIPTION = "00000000-0000-0000-0000-000000000001"  # devstack/devstack.toml's
 WATCHERLESS_SUB = "00000000-0000-0000-0000-0000000000e2"  # no VM of the default config: no watcher at all
 
 
 def auto_create_config(path: Path) -> Path:
-    """The product config with NETWORK_WATCHER_AUTO_CREATE on and what infra/ grants with it (the resource
-    group and watcher writes), in a second subscription the app may also capture in."""
-    product_config(path, settings={"NETWORK_WATCHER_AUTO_CREATE": "true", "AGENT_AUTO_INSTALL": "true"})
+    """The product config with NETWORK_WATCHER_AUTO_CREATE on (infra/ then assigns the watcher creator role at
+    the subscription, as its networkWatcherAutoCreate parameter does in Azure), and the same roles in a second
+    subscription the app may also capture in."""
     scope = f"/subscriptions/{WATCHERLESS_SUB}"
-    role = "alertcap network watcher creator"
-    path.write_text(path.read_text() + f"""
-[[custom_roles]]
-name = "{role}"
-description = "What NETWORK_WATCHER_AUTO_CREATE needs: create NetworkWatcherRG and a region's watcher."
-actions = ["Microsoft.Resources/subscriptions/resourceGroups/write",
-           "Microsoft.Network/networkWatchers/write"]
-
+    product_config(path, settings={"NETWORK_WATCHER_AUTO_CREATE": "true", "AGENT_AUTO_INSTALL": "true",
+                                   "ALLOWED_SCOPES": f"/subscriptions/{SUBSCRIPTION};{scope}"})
+    assignments = "".join(f"""
 [[role_assignments]]
 principal_id = "app"
 role = "{role}"
 scope = "{scope}"
-
-[[role_assignments]]
-principal_id = "app"
-role = "alertcap packet capture operator"
-scope = "{scope}"
-""")
+""" for role in ("alertcap network watcher creator", "alertcap packet capture operator"))
+    path.write_text(path.read_text() + assignments)
     return path
 
 
