@@ -28,9 +28,15 @@ def used_types(infra: Path) -> set[str]:
     return {f"{r.type}@{r.api_version}" for r in declared_resources(infra)}
 
 
-def type_files(checkout: Path) -> list[Path]:
-    """All generated types.json files of the checkout (git-tracked or on disk)."""
-    return sorted((checkout / "generated").rglob("types.json"))
+def _git(checkout: Path, *args: str) -> str:
+    done = subprocess.run(["git", "-C", str(checkout), *args], capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def type_files(checkout: Path) -> list[str]:
+    """The generated types.json paths of the checkout (a work tree or a bare mirror), relative to it."""
+    listing = _git(checkout, "ls-tree", "-r", "--name-only", "HEAD", "generated")
+    return sorted(line for line in listing.splitlines() if line.endswith("/types.json"))
 
 
 def _tree(types: list[dict[str, Any]], ref: str, depth: int) -> dict[str, Any]:
@@ -45,7 +51,8 @@ def _tree(types: list[dict[str, Any]], ref: str, depth: int) -> dict[str, Any]:
             out["a"] = 1
         return out
     if kind == "DiscriminatedObjectType":
-        props = {k: _tree(types, v["type"]["$ref"], depth + 1) for k, v in node.get("baseProperties", {}).items()}
+        base = node.get("baseProperties", {})
+        props = {k: _tree(types, v["type"]["$ref"], depth + 1) for k, v in base.items()}
         props[node["discriminator"]] = {}
         for element in node.get("elements", {}).values():
             props.update(_tree(types, element["$ref"], depth + 1).get("p", {}))
@@ -68,10 +75,11 @@ def _tree(types: list[dict[str, Any]], ref: str, depth: int) -> dict[str, Any]:
 def extract(checkout: Path, wanted: set[str]) -> dict[str, Any]:
     """`type@apiVersion` -> property tree for every wanted type found in the checkout."""
     found: dict[str, Any] = {}
+    versions = {w.split("@")[1] for w in wanted}
     for path in type_files(checkout):
-        if not any(f"/{w.split('@')[1]}/" in f"/{path.parent.name}/" for w in wanted):
+        if path.split("/")[-2] not in versions:
             continue
-        types = json.loads(path.read_text())
+        types = json.loads(_git(checkout, "show", f"HEAD:{path}"))
         for node in types:
             if node.get("$type") == "ResourceType" and node["name"] in wanted and node["name"] not in found:
                 found[node["name"]] = _tree(types, node["body"]["$ref"], 0)

@@ -11,16 +11,11 @@ resource site 'Microsoft.Web/sites@2024-04-01' existing = {
   name: siteName
 }
 
-resource functionHost 'Microsoft.Web/sites/host@2024-04-01' existing = {
-  parent: site
-  name: 'default'
-}
-
 // One entry per way of calling the app; more receivers (e.g. a secure webhook with useAadAuth) go in this list.
 var webhookReceivers = [
   {
     name: 'alertcap'
-    serviceUri: 'https://${site.properties.defaultHostName}/api/alerts?code=${functionHost.listKeys().functionKeys.default}'
+    serviceUri: 'https://${site.properties.defaultHostName}/api/alerts?code=${listKeys('${site.id}/host/default', '2024-04-01').functionKeys.default}'
     useCommonAlertSchema: true
     useAadAuth: false
   }
