@@ -213,7 +213,7 @@ class ArmResponses:
 
     async def async_operation_results_get(self, request: web.Request) -> web.Response:
         m = request.match_info
-        self._authorize(request, f"{m['provider']}/locations/operationResults/read", request.path)
+        self._authorize(request, _operation_results_action(m["provider"]), request.path)
         op = await self.backend.poll_operation(m["sub"], m["provider"], m["location"], m["op"])
         if op.status == "InProgress":
             return web.Response(status=202, headers={"Location": str(request.url), "Retry-After": "0"})
@@ -332,6 +332,15 @@ class ArmResponses:
         if start + PAGE_SIZE < len(items):
             body["nextLink"] = str(request.url.update_query({"$skiptoken": str(start + PAGE_SIZE)}))
         return _json(body)
+
+
+def _operation_results_action(provider: str) -> str:
+    """The action ARM checks on a `Location` (operationResults) URL: Microsoft.Network publishes
+    `locations/operationResults/read`; Microsoft.Compute publishes only `locations/operations/read` ("Gets the
+    status of an asynchronous operation", resource provider operations list), used for both of its URLs."""
+    if provider.lower() == "microsoft.compute":
+        return "Microsoft.Compute/locations/operations/read"
+    return f"{provider}/locations/operationResults/read"
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:

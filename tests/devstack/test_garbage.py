@@ -151,6 +151,8 @@ def test_large_valid_bodies_are_read_whole(devstack_state: DevstackState) -> Non
         assert fault.status_code < 300, fault.text
         admin.clear_faults()
         vm = f"/subscriptions/{devstack_state.subscription_id}/resourceGroups/rg-alertcap-demo/providers"
+        admin.add_role_assignment(devstack_state.principal_id, "alertcap network watcher agent installer",
+                                  f"/subscriptions/{devstack_state.subscription_id}")  # extensions/write
         with raw_arm(devstack_state, app_token(admin)) as arm:
             extension = arm.put(
                 vm + "/Microsoft.Compute/virtualMachines/vm-web-01/extensions/big",

@@ -295,6 +295,9 @@ def test_agent_on_a_scale_set_goes_on_its_model_then_on_the_captured_instances_o
                            "instances": [f"{name}_0", f"{name}_1", f"{name}_2"]})
     check = outcome_activity(scale_set_agent.check_scale_set_agent)
     assert check(vmss, ["1"])["value"]["installed"] is False
+    # infra/ grants the scale-set extension write and manualUpgrade only with agentAutoInstall
+    devstack_admin.add_role_assignment(azure.principal_id, "alertcap network watcher agent installer",
+                                       f"/subscriptions/{azure.subscription_id}")
     installed = outcome_activity(scale_set_agent.install_scale_set_agent)(vmss, ["1"], "linux")
     assert installed["ok"] is True and installed["value"]["upgraded"] == ["1"], installed
     assert check(vmss, ["1"])["value"]["installed"] is True
