@@ -152,9 +152,14 @@ def processes_mentioning(text: str) -> list[int]:
 
 @contextlib.contextmanager
 def run_devstack(
-    state_dir: Path, config_path: Path | None = None, host: bool = True, timeout: float = 60.0
+    state_dir: Path,
+    config_path: Path | None = None,
+    host: bool = True,
+    timeout: float = 60.0,
+    extra_args: tuple[str, ...] = (),
 ) -> Iterator[DevstackState]:
-    """Run `python -m devstack up` as a child until the block ends (then SIGINT), yielding its state.
+    """Run `python -m devstack up` (plus `extra_args`, e.g. `--fresh`) as a child until the block ends (then
+    SIGINT), yielding its state.
 
     On exit it asserts that the devstack stopped cleanly: exit code 0, state.json removed, no endpoint
     still accepting connections, no process left that mentions the state dir.
@@ -166,6 +171,7 @@ def run_devstack(
         command += ["--config", str(config_path)]
     if not host:
         command.append("--no-host")
+    command += extra_args
     log_path = state_dir / "devstack.log"
     with log_path.open("ab") as log:
         child = subprocess.Popen(  # a crashed test run takes its devstack down with it
