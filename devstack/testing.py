@@ -125,6 +125,17 @@ def isolated_azure_env(state: DevstackState, base: dict[str, str] | None = None)
     return env
 
 
+def point_azure_env_at(state: DevstackState, monkeypatch: Any) -> DevstackState:
+    """Through pytest's `monkeypatch`: Azure SDK credentials and TLS see only this devstack (every
+    AZURE_*/MSI_*/IDENTITY_*/IMDS_* variable of the real environment removed); returns `state`."""
+    for name in list(os.environ):
+        if name.startswith(AZURE_ENV_PREFIXES):
+            monkeypatch.delenv(name)
+    for name, value in state.azure_env().items():
+        monkeypatch.setenv(name, value)
+    return state
+
+
 def port_open(url: str) -> bool:
     """Whether something accepts TCP connections at the URL's host:port."""
     parts = urlsplit(url)

@@ -6,12 +6,10 @@ a capture that was running comes back as an interrupted agent shows it; `/_devst
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
@@ -20,11 +18,11 @@ from azure.core.exceptions import ResourceNotFoundError
 
 from devstack.arm.testing import WATCHER_RG, ArmClients, Listener
 from devstack.testing import (
-    AZURE_ENV_PREFIXES,
     REPO_ROOT,
     AdminClient,
     DevstackState,
     loopback_config,
+    point_azure_env_at,
     run_devstack,
     wait_until,
 )
@@ -33,18 +31,10 @@ REGION = "northeurope"
 WATCHER = f"NetworkWatcher_{REGION}"
 
 
-@contextmanager
-def sdk_env(state: DevstackState) -> Iterator[ArmClients]:
-    """SDK clients for `state`, with the environment pointing at it (and nothing from the real one)."""
-    saved = dict(os.environ)
-    for name in [n for n in os.environ if n.startswith(AZURE_ENV_PREFIXES)]:
-        del os.environ[name]
-    os.environ.update(state.azure_env())
-    try:
-        yield ArmClients.for_state(state)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+@pytest.fixture
+def sdk_env(monkeypatch: pytest.MonkeyPatch):
+    """`sdk_env(state)`: SDK clients for that devstack, the environment pointing at it."""
+    return lambda state: nullcontext(ArmClients.for_state(point_azure_env_at(state, monkeypatch)))
 
 
 def send_email(state: DevstackState, subject: str) -> str:
@@ -80,7 +70,7 @@ def up(state_dir: Path, *extra: str):
     return run_devstack(state_dir, config_path=state_dir / "devstack.toml", host=False, extra_args=extra)
 
 
-def test_everything_comes_back_after_down_and_up_and_only_fresh_forgets_it(state_dir: Path) -> None:
+def test_everything_comes_back_after_down_and_up_and_only_fresh_forgets_it(state_dir: Path, sdk_env) -> None:
     with up(state_dir) as first, AdminClient(first) as admin, sdk_env(first) as arm:
         vm_id = arm.vm_id("rg-persist", "vm-added-at-run-time")
         admin.add_vm({"id": vm_id, "location": REGION})
@@ -126,7 +116,7 @@ def test_everything_comes_back_after_down_and_up_and_only_fresh_forgets_it(state
             arm.download(fresh_blob)
 
 
-def test_reset_is_persisted_so_a_restart_does_not_bring_back_what_it_cleared(state_dir: Path) -> None:
+def test_reset_is_persisted_so_a_restart_does_not_bring_back_what_it_cleared(state_dir: Path, sdk_env):
     with up(state_dir) as first, AdminClient(first) as admin, sdk_env(first) as arm:
         vm_id = arm.vm_id("rg-persist", "vm-reset")
         admin.add_vm({"id": vm_id, "location": REGION})
