@@ -165,7 +165,6 @@ def test_scale_set_alert_captures_the_named_instance(product_stack, admin) -> No
     assert output["size_bytes"] == output["files"][0]["size_bytes"] >= 24
 
 
-
 def test_after_down_and_up_an_old_run_keeps_its_capture_and_pcap_and_its_alert_is_a_duplicate(
         restartable_product_dir, monkeypatch) -> None:
     state_dir, config = restartable_product_dir, restartable_product_dir / "devstack.toml"
