@@ -15,9 +15,11 @@ from typing import Annotated
 
 import typer
 
+from devstack.common.persist import PersistedStateError
 from devstack.common.process import pid_alive
 from devstack.common.statefile import is_devstack, read_state
 from devstack.config import ConfigError, load_config
+from devstack.persistence import StackPortError, StateDirInUse, prepare
 from devstack.stack import DEFAULT_STATE_DIR, print_endpoints, serve
 
 cli = typer.Typer(
@@ -48,14 +50,32 @@ def up(
     ] = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for readiness with --detach.")] = 60.0,
     setting: SettingOption = None,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh",
+            help="Start empty: drop the state a previous devstack left (emulated resources, captures, blobs, "
+            "emails, durable instances).",
+        ),
+    ] = False,
 ) -> None:
-    """Start every emulator, print the endpoints and write <state dir>/state.json; Ctrl-C stops everything."""
+    """Start every emulator, print the endpoints and write <state dir>/state.json; Ctrl-C stops everything.
+    State persists across restarts unless --fresh."""
     try:
         loaded = load_config(config)
         loaded = replace(loaded, app_settings={**loaded.app_settings, **parse_settings(setting or [])})
     except ConfigError as exc:
         typer.echo(f"devstack: {exc}", err=True)
         raise typer.Exit(2) from exc
+    state_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        loaded = prepare(loaded, state_dir.resolve(), fresh)
+    except PersistedStateError as exc:
+        typer.echo(f"devstack: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except (StateDirInUse, StackPortError) as exc:
+        typer.echo(f"devstack: {exc}", err=True)
+        raise typer.Exit(1) from exc
     if detach:
         raise typer.Exit(_detach(config, state_dir, no_host, timeout, setting or []))
     raise typer.Exit(asyncio.run(serve(loaded, state_dir, with_host=not no_host)))

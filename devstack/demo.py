@@ -1,6 +1,6 @@
 """`make demo`: the main job end to end on one machine, from real traffic to the operator's inbox.
 
-1. starts the devstack (`python -m devstack up --state-dir .devstack`) as a child and waits until it is ready;
+1. starts an empty devstack (`python -m devstack up --fresh --state-dir .devstack/demo`) as a child and waits;
 2. sends bursts of TCP segments from the demo VM's network namespace to a sink on the veth's outer IP;
 3. the devstack's monitor sees "TCP segments sent" breach its rule and posts a common-schema alert to the
    function app, which starts a run: locate the VM, start a Network Watcher capture, wait, email;
@@ -50,7 +50,7 @@ from devstack.monitor.traffic import TrafficSink, run_burst_in_namespace
 
 DEFAULT_STATE_DIR = REPO_ROOT / ".devstack" / "demo"
 DEFAULT_CAPTURES_DIR = REPO_ROOT / ".devstack" / "captures"
-RUN_STATE = ("host", "outbox", "monitor", "azurite")
+RUN_STATE = ("monitor",)  # the demo's own journal; `up --fresh` drops the devstack's persisted state
 _NETNS_LINE = re.compile(r'^(\s*netns\s*=\s*")([^"]+)("\s*(?:#.*)?\n?)$')
 CAPTURE_SECONDS = 20
 DEADLINE_SECONDS = 115
@@ -178,7 +178,7 @@ class Demo:
         self.stack = DevstackProcess(
             self.state_dir, config_path,
             env={JOURNAL_ENV: str(observe.journal_path(self.state_dir))},
-            extra_args=stack_settings(capture_seconds, webhook_auth),
+            extra_args=["--fresh", *stack_settings(capture_seconds, webhook_auth)],
         )
         self.seen = DemoState()
         twin = demo_sentry.find_twin(config)
@@ -204,7 +204,7 @@ class Demo:
         return pcap
 
     async def _start_stack(self) -> None:
-        command = f"python -m devstack up --state-dir {self.relative(self.state_dir)}"
+        command = f"python -m devstack up --fresh --state-dir {self.relative(self.state_dir)}"
         self.progress.update("stack", f"starting `{command}`")
         started = time.monotonic()
         try:
@@ -222,7 +222,8 @@ class Demo:
                                     f"{state['function_host']}, admin {state['admin_url']}")
 
     def _forget_previous_run(self) -> None:
-        """An earlier demo's durable history, outbox and journal would show old runs and emails: drop them."""
+        """An earlier demo's journal would show old runs (`--fresh` drops its durable history, captures, blobs
+        and emails)."""
         for name in RUN_STATE:
             shutil.rmtree(self.state_dir / name, ignore_errors=True)
 

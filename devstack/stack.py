@@ -28,6 +28,7 @@ from devstack.capture.netns import NetnsError
 from devstack.common.clock import Clock
 from devstack.common.context import StackContext, StorageRuntime
 from devstack.common.faults import FaultInjector
+from devstack.common.persist import PersistedStateError
 from devstack.common.process import die_with_parent, stop_process_group
 from devstack.common.rbac import Rbac
 from devstack.common.server import start_https
@@ -39,6 +40,7 @@ from devstack.entra import AppRegistration, EntraEmulator
 from devstack.identity import IDENTITY_PATH, IdentityEmulator
 from devstack.monitor import AlertEvaluator
 from devstack.monitor.secure_webhook import secure_webhook_caller
+from devstack.persistence import remember_ports
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_STATE_DIR = Path(".devstack")
@@ -111,6 +113,7 @@ class Stack:
         if self.with_host:
             await self._start_host()
             await self._start_monitor()
+        remember_ports(self.state_dir, ctx.endpoints)  # a restart binds them again (devstack.persistence)
         write_json_atomic(self.state_file, self.state)
 
     def _make_context(self) -> StackContext:
@@ -374,7 +377,7 @@ async def serve(config: DevstackConfig, state_dir: Path, with_host: bool = True)
         await stop.wait()
         print("devstack: stopping", file=sys.stderr, flush=True)
         return 0
-    except (StackError, AzuriteError, NetnsError, OSError) as exc:
+    except (StackError, AzuriteError, NetnsError, PersistedStateError, OSError) as exc:
         print(f"devstack: failed to start: {exc}", file=sys.stderr)
         return 1
     finally:

@@ -125,6 +125,17 @@ def isolated_azure_env(state: DevstackState, base: dict[str, str] | None = None)
     return env
 
 
+def point_azure_env_at(state: DevstackState, monkeypatch: Any) -> DevstackState:
+    """Through pytest's `monkeypatch`: Azure SDK credentials and TLS see only this devstack (every
+    AZURE_*/MSI_*/IDENTITY_*/IMDS_* variable of the real environment removed); returns `state`."""
+    for name in list(os.environ):
+        if name.startswith(AZURE_ENV_PREFIXES):
+            monkeypatch.delenv(name)
+    for name, value in state.azure_env().items():
+        monkeypatch.setenv(name, value)
+    return state
+
+
 def port_open(url: str) -> bool:
     """Whether something accepts TCP connections at the URL's host:port."""
     parts = urlsplit(url)
@@ -152,9 +163,14 @@ def processes_mentioning(text: str) -> list[int]:
 
 @contextlib.contextmanager
 def run_devstack(
-    state_dir: Path, config_path: Path | None = None, host: bool = True, timeout: float = 60.0
+    state_dir: Path,
+    config_path: Path | None = None,
+    host: bool = True,
+    timeout: float = 60.0,
+    extra_args: tuple[str, ...] = (),
 ) -> Iterator[DevstackState]:
-    """Run `python -m devstack up` as a child until the block ends (then SIGINT), yielding its state.
+    """Run `python -m devstack up` (plus `extra_args`, e.g. `--fresh`) as a child until the block ends (then
+    SIGINT), yielding its state.
 
     On exit it asserts that the devstack stopped cleanly: exit code 0, state.json removed, no endpoint
     still accepting connections, no process left that mentions the state dir.
@@ -166,6 +182,7 @@ def run_devstack(
         command += ["--config", str(config_path)]
     if not host:
         command.append("--no-host")
+    command += extra_args
     log_path = state_dir / "devstack.log"
     with log_path.open("ab") as log:
         child = subprocess.Popen(  # a crashed test run takes its devstack down with it

@@ -14,13 +14,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import pytest_asyncio
 
-from devstack.testing import AZURE_ENV_PREFIXES, AdminClient, DevstackState, loopback_config, run_devstack
+from devstack.testing import AdminClient, DevstackState, loopback_config, point_azure_env_at, run_devstack
 
 
 def _loopback_devstack(
@@ -74,12 +73,7 @@ def devstack_host_state(devstack_host_session: DevstackState) -> DevstackState:
 @pytest.fixture
 def azure_env(devstack_state: DevstackState, monkeypatch: pytest.MonkeyPatch) -> DevstackState:
     """Point Azure SDK credentials and TLS at the devstack, with nothing from the real environment."""
-    for name in list(os.environ):
-        if name.startswith(AZURE_ENV_PREFIXES):
-            monkeypatch.delenv(name)
-    for name, value in devstack_state.azure_env().items():
-        monkeypatch.setenv(name, value)
-    return devstack_state
+    return point_azure_env_at(devstack_state, monkeypatch)
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session", autouse=True)

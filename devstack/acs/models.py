@@ -12,10 +12,11 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from devstack.acs.auth import Caller
 from devstack.acs.exceptions import BadRequest, DomainNotLinked, OperationNotFound, PayloadTooLarge
+from devstack.common.persist import TRANSIENT
 
 MAX_RECIPIENTS = 50
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
@@ -123,7 +124,7 @@ class EmailRecord:
     polls: int = 0
     error: dict[str, str] | None = None
     outcome: SendOutcome | None = None
-    _payloads: list[bytes] = field(default_factory=list, repr=False)
+    _payloads: list[bytes] = field(default_factory=list, repr=False, metadata=TRANSIENT)
 
     def status_body(self) -> dict[str, Any]:
         """The `EmailSendResult` wire body."""
@@ -226,6 +227,14 @@ def _attachments(value: Any) -> tuple[list[Attachment], list[bytes]]:
     return infos, payloads
 
 
+class RecordStore(Protocol):
+    """Where send operations are persisted (devstack.acs.store.OutboxStore)."""
+
+    def load(self) -> list[EmailRecord]: ...
+    def save(self, record: EmailRecord) -> None: ...
+    def remove(self, operation_id: str) -> None: ...
+
+
 class EmailBackend:
     """Accepts messages, keeps them in an in-memory outbox and as `.eml` files, and answers status polls.
 
@@ -234,13 +243,20 @@ class EmailBackend:
     """
 
     def __init__(
-        self, sender_domain: str, outbox_dir: Path, polls_to_complete: int = 0, retry_after: int | None = None
+        self,
+        sender_domain: str,
+        outbox_dir: Path,
+        polls_to_complete: int = 0,
+        retry_after: int | None = None,
+        store: RecordStore | None = None,
     ) -> None:
+        """`store` persists each operation (and gives back the saved ones); none keeps them in memory."""
         self.sender_domain = sender_domain.lower()
         self.outbox_dir = outbox_dir
         self.polls_to_complete = polls_to_complete
         self.retry_after = retry_after
-        self._records: dict[str, EmailRecord] = {}
+        self.store = store
+        self._records: dict[str, EmailRecord] = {r.id: r for r in (store.load() if store else [])}
         self._outcomes: list[list[Any]] = []  # [outcome, sends left (None = unlimited)]
         self._lock = threading.Lock()
 
@@ -279,7 +295,12 @@ class EmailBackend:
             if record.id not in self._records:
                 record.outcome = self._take_outcome()
                 self._records[record.id] = record
+                self._save(record)
             return self._records[record.id]
+
+    def _save(self, record: EmailRecord) -> None:
+        if self.store is not None:
+            self.store.save(record)
 
     def _validate(self, message: Any, operation_id: str, caller: Caller) -> EmailRecord:
         if not isinstance(message, dict):
@@ -386,6 +407,7 @@ class EmailBackend:
                 record.polls += 1
                 if record.polls > outcome.polls:
                     record.status, record.error = outcome.status, outcome.error()
+                self._save(record)
             return record
 
     def get(self, operation_id: str) -> EmailRecord:
@@ -406,9 +428,11 @@ class EmailBackend:
             return list(self._records.values())
 
     def reset(self) -> None:
-        """Forget the outbox (the .eml files are removed too)."""
+        """Forget the outbox (the .eml files and persisted records are removed too)."""
         with self._lock:
             records, self._records = list(self._records.values()), {}
             self._outcomes.clear()
         for record in records:
             Path(record.eml_path).unlink(missing_ok=True)
+            if self.store is not None:
+                self.store.remove(record.id)

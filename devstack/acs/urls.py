@@ -6,6 +6,7 @@ from aiohttp import web
 
 from devstack.acs.models import EmailBackend
 from devstack.acs.responses import EmailResponses
+from devstack.acs.store import OutboxStore
 from devstack.common.context import StackContext
 from devstack.common.errors import error_middleware
 
@@ -14,8 +15,9 @@ class AcsEmulator:
     """The ACS Email emulator: `.app` to serve, `.backend` holding the outbox."""
 
     def __init__(self, ctx: StackContext, polls_to_complete: int = 0) -> None:
+        outbox = ctx.state_dir / "outbox"
         self.backend = EmailBackend(
-            ctx.config.email.sender_domain, ctx.state_dir / "outbox", polls_to_complete
+            ctx.config.email.sender_domain, outbox, polls_to_complete, store=OutboxStore(outbox)
         )
         responses = EmailResponses(ctx, self.backend)
         self.app = web.Application(

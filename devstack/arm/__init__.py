@@ -25,12 +25,20 @@ class ArmEmulator:
         self.backend = ArmBackend(ctx, upload=upload)
         self.responses = ArmResponses(self.backend)
         self.app = web.Application(
-            # authentication first (as ARM), then injected faults, so fault answers carry the ARM headers too
-            middlewares=[self.responses.arm_middleware, ctx.faults.middleware("arm")],
+            # persistence outermost (whatever a request changed is saved), then authentication (as ARM), then
+            # injected faults, so fault answers carry the ARM headers too
+            middlewares=[self._save_after, self.responses.arm_middleware, ctx.faults.middleware("arm")],
             client_max_size=1 << 20,
             router=ArmRouter(),
         )
         self.app.add_routes(routes(self.responses))
+
+    @web.middleware
+    async def _save_after(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        finally:
+            self.backend.changed()
 
     @property
     def errors(self):
@@ -39,7 +47,9 @@ class ArmEmulator:
 
     def add_vm(self, spec: dict[str, Any]) -> dict[str, Any]:
         """Add a VM or scale set at run time (admin `POST /_devstack/vms` body); ValueError if bad."""
-        return self.backend.add_machine(spec).summary()
+        machine = self.backend.add_machine(spec)
+        self.backend.changed()
+        return machine.summary()
 
     def list_captures(self) -> list[dict[str, Any]]:
         """Every packet capture with its target, status and pcap location (blob URL and local file)."""

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from devstack.common.persist import TRANSIENT
+
 TERMINAL = ("Succeeded", "Failed", "Canceled")
 LONG_POLL_S = 0.5
 
@@ -32,10 +34,11 @@ class AsyncOperation:
     status: str = "InProgress"
     error: dict[str, str] | None = None
     polls_left: int = 0
-    work: asyncio.Task | None = None
+    background: bool = False  # driven by `work` (a task), not by a number of polls
     start_time: datetime = field(default_factory=lambda: datetime.now(UTC))
     end_time: datetime | None = None
-    on_done: Callable[[AsyncOperation], None] | None = None
+    work: asyncio.Task | None = field(default=None, metadata=TRANSIENT)
+    on_done: Callable[[AsyncOperation], None] | None = field(default=None, metadata=TRANSIENT)
 
     @property
     def path(self) -> str:
@@ -49,6 +52,16 @@ class AsyncOperation:
             "Azure-AsyncOperation": f"{base}{self.path}/operations/{self.id}{query}",
             "Location": f"{base}{self.path}/operationResults/{self.id}{query}",
         }
+
+    def interrupt(self) -> None:
+        """The devstack went down while this ran: background work is `Canceled` (it will never end);
+        an operation that only waited for polls completed meanwhile (as a quick Azure LRO would)."""
+        if self.status in TERMINAL:
+            return
+        if self.background:
+            self.status, self.end_time = "Canceled", datetime.now(UTC)
+        else:
+            self.finish()
 
     def finish(self, error: dict[str, str] | None = None) -> None:
         """Mark the operation done (Failed when `error`)."""
@@ -78,8 +91,9 @@ class AsyncOperation:
 class AsyncOperations:
     """All operations of one emulator, by id."""
 
-    def __init__(self) -> None:
-        self._ops: dict[str, AsyncOperation] = {}
+    def __init__(self, ops: dict[str, AsyncOperation] | None = None) -> None:
+        """`ops` is the dict to keep them in (the emulator's persisted state); a new one by default."""
+        self._ops: dict[str, AsyncOperation] = {} if ops is None else ops
 
     def start(
         self,
@@ -98,6 +112,7 @@ class AsyncOperations:
             location=location,
             result_status=result_status,
             polls_left=0 if work is not None else polls,
+            background=work is not None,
         )
         if work is not None:
             op.work = asyncio.ensure_future(work)
@@ -130,14 +145,18 @@ class AsyncOperations:
                 op.finish()
         return op
 
+    def busy(self) -> bool:
+        """Whether some operation is still in progress."""
+        return any(op.status not in TERMINAL for op in self._ops.values())
+
     async def close(self) -> None:
-        """Cancel unfinished work."""
+        """Cancel unfinished work; the operations stay (Canceled) in the state, as a restart finds them."""
         for op in self._ops.values():
             if op.work is not None and not op.work.done():
                 op.work.cancel()
                 with contextlib.suppress(BaseException):
                     await op.work
-        self._ops.clear()
+            op.interrupt()
 
     def clear(self) -> None:
         """Forget every operation (reset); unfinished work is cancelled."""

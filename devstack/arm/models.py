@@ -7,7 +7,6 @@ Every failure is a typed error from `exceptions.py`, or an ASSUMED error from `A
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import inspect
 import uuid
 from datetime import timedelta
@@ -44,10 +43,11 @@ from devstack.arm.network import (
     PacketCapture,
     ResourceGroup,
 )
+from devstack.arm.state import ArmState
+from devstack.arm.store import ArmStore
 from devstack.arm.validation import CaptureParameters, parse_capture_body
-from devstack.capture import netns
-from devstack.capture.agent import STOP_MANUAL, CaptureAgent, CaptureSpec, Uploader
-from devstack.capture.ring import RingSettings
+from devstack.capture.agent import STOP_MANUAL, CaptureAgent, Uploader
+from devstack.common.persist import Autosaver
 from devstack.config import region_name
 
 
@@ -65,23 +65,84 @@ class SharedKeyNotPermitted(RuntimeError):
 
 
 class ArmBackend:
-    """All emulated ARM state of one devstack."""
+    """All emulated ARM state of one devstack, kept in `self.state` and persisted by `self.store`."""
 
     def __init__(self, ctx: Any, upload: Uploader | None = None) -> None:
+        """Starts from the configured machines, then what `<state dir>/arm/state.json` holds (if any);
+        PersistedStateError when that file is damaged."""
         self.ctx = ctx
         self.errors = AssumedErrors()
-        self.machines: dict[str, Machine] = {}
-        self.captures: dict[str, PacketCapture] = {}
-        self.operations = AsyncOperations()
+        self.state = ArmState()
+        self.operations = AsyncOperations(self.state.operations)
         delete = getattr(ctx, "delete_blob", None)  # ring files beyond fileCount
         self._upload = upload or ctx.upload_blob
         self.agent = CaptureAgent(ctx.clock, self._upload_capture, delete=delete)
         self.capture_dir = Path(ctx.state_dir) / "captures"
         self.session_limit = ctx.config.session_limit_per_region
-        self.watcherless: set[tuple[str, str]] = set()  # (sub, region) whose default watcher was opted out
-        self.created_watchers: set[tuple[str, str]] = set()  # (sub, region) created through a PUT
-        self.created_groups: dict[tuple[str, str], ResourceGroup] = {}  # (sub, lower name) -> group
+        self.store = ArmStore(Path(ctx.state_dir))
+        self.autosave = Autosaver(lambda: self.store.save(self.state), busy=self._busy)
         self._load_config_machines()
+        saved = self.store.load()
+        if saved is not None:
+            self.restore(saved)
+
+    @property
+    def machines(self) -> dict[str, Machine]:
+        """VMs and scale sets by lower-case id."""
+        return self.state.machines
+
+    @property
+    def captures(self) -> dict[str, PacketCapture]:
+        """Packet captures by lower-case id, oldest first."""
+        return self.state.captures
+
+    @property
+    def watcherless(self) -> set[tuple[str, str]]:
+        """(sub, region) whose default watcher was opted out."""
+        return self.state.watcherless
+
+    @property
+    def created_watchers(self) -> set[tuple[str, str]]:
+        """(sub, region) whose watcher was created through a PUT."""
+        return self.state.created_watchers
+
+    @property
+    def created_groups(self) -> dict[tuple[str, str], ResourceGroup]:
+        """(sub, lower-case name) -> a resource group created through a PUT."""
+        return self.state.created_groups
+
+    # -- persistence -------------------------------------------------------------------------------
+
+    def restore(self, saved: ArmState) -> None:
+        """Continue from a saved state. Machines of the config keep their configured properties and get
+        the extensions they had (installed at run time); other saved machines come back as they were.
+        Work the devstack was doing when it went down is settled: running captures end in `Error` with
+        `AgentStopped`, unfinished operations are `Canceled` (quick poll-driven ones complete)."""
+        configured = dict(self.state.machines)
+        self.state = saved
+        for key, machine in configured.items():
+            kept = saved.machines.get(key)
+            if kept is not None:
+                machine.extensions = kept.extensions
+            saved.machines[key] = machine
+        for capture in saved.captures.values():
+            capture.machine = saved.machines.get(capture.machine.id.lower(), capture.machine)
+            if capture.active:
+                capture.agent_stopped()
+        self.operations = AsyncOperations(saved.operations)
+        for op in saved.operations.values():
+            op.interrupt()
+        for machine in saved.machines.values():
+            for extension in machine.extensions.values():
+                if extension.provisioning_state in ("Creating", "Updating"):
+                    extension.provisioning_state = "Succeeded"
+
+    def changed(self) -> None:
+        """Something may have changed (a request was served): save soon."""
+        self.autosave.touch()
+
+    def _busy(self) -> bool:
+        return self.operations.busy() or any(c.active for c in self.captures.values())
 
     # -- machines ----------------------------------------------------------------------------------
 
@@ -435,24 +496,7 @@ class ArmBackend:
             )
 
     async def _provision(self, capture: PacketCapture) -> None:
-        machine, params = capture.machine, capture.params
-        spec = CaptureSpec(
-            capture_id=capture.id,
-            interface=netns.INNER_INTERFACE if machine.netns else machine.interface,
-            netns=machine.netns,
-            snaplen=params.bytes_to_capture_per_packet,
-            bpf=params.bpf,
-            time_limit_s=params.time_limit_in_seconds or 18000,
-            total_bytes=params.total_bytes_per_session,
-            storage_path=capture.storage_path,
-            file_path=capture.file_path,
-        )
-        if params.continuous and params.capture_settings is not None:
-            settings = params.capture_settings  # the session limit replaces the one-shot limits
-            spec = dataclasses.replace(
-                spec, time_limit_s=settings["sessionTimeLimitInSeconds"], total_bytes=0,
-                ring=RingSettings(settings["fileCount"], settings["fileSizeInBytes"]))
-        capture.session = await self.agent.start(spec)
+        capture.session = await self.agent.start(capture.spec())
         capture.provisioning_state = "Succeeded"
         capture.etag = f'W/"{uuid.uuid4()}"'
 
@@ -504,8 +548,8 @@ class ArmBackend:
         return [c.summary() for c in self.captures.values()]
 
     def reset(self) -> None:
-        """Back to the configured state: tcpdumps killed; captures, operations, added VMs, created watchers
-        and resource groups gone."""
+        """Back to the configured state (persisted at once): tcpdumps killed; captures, operations, added
+        VMs, created watchers and resource groups gone."""
         self.watcherless.clear()
         self.created_watchers.clear()
         self.created_groups.clear()
@@ -516,11 +560,17 @@ class ArmBackend:
         self.captures.clear()
         self.operations.clear()
         self._load_config_machines()
+        self.autosave.save_now()
 
     async def close(self) -> None:
-        """Stop every tcpdump (no uploads) and cancel pending work."""
+        """Stop every tcpdump (no uploads), cancel pending work and save the state a restart continues
+        from: captures that were running end as the agent's interruption shows them (`AgentStopped`)."""
+        interrupted = [c for c in self.captures.values() if c.active]
         for capture in self.captures.values():
             if capture.provisioning is not None and not capture.provisioning.done():
                 capture.provisioning.cancel()
         await self.operations.close()
         await self.agent.close()
+        for capture in interrupted:
+            capture.agent_stopped()
+        await self.autosave.close()

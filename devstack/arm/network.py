@@ -6,6 +6,7 @@ Pure state and bodies; the rules that create and change them live in `models.py`
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -14,7 +15,10 @@ from typing import Any
 
 from devstack.arm.compute import Machine
 from devstack.arm.validation import CaptureParameters
-from devstack.capture.agent import CaptureSession
+from devstack.capture import netns
+from devstack.capture.agent import CaptureSession, CaptureSpec
+from devstack.capture.ring import RingSettings
+from devstack.common.persist import TRANSIENT
 
 WATCHER_RG = "NetworkWatcherRG"
 WATCHER_TYPE = "Microsoft.Network/networkWatchers"
@@ -89,7 +93,7 @@ class PacketCapture:
     provisioning_state: str = "Updating"
     etag: str = field(default_factory=lambda: f'W/"{uuid.uuid4()}"')
     session: CaptureSession | None = None
-    provisioning: asyncio.Task | None = None
+    provisioning: asyncio.Task | None = field(default=None, metadata=TRANSIENT)
     instances: list[str] = field(default_factory=list)  # a scale set's captured instance VM names
 
     @property
@@ -109,6 +113,36 @@ class PacketCapture:
         if self.session is None:
             return self.provisioning_state == "Updating"
         return self.session.status in ("NotStarted", "Running")
+
+    def spec(self) -> CaptureSpec:
+        """What the agent runs for this capture."""
+        machine, params = self.machine, self.params
+        spec = CaptureSpec(
+            capture_id=self.id,
+            interface=netns.INNER_INTERFACE if machine.netns else machine.interface,
+            netns=machine.netns,
+            snaplen=params.bytes_to_capture_per_packet,
+            bpf=params.bpf,
+            time_limit_s=params.time_limit_in_seconds or 18000,
+            total_bytes=params.total_bytes_per_session,
+            storage_path=self.storage_path,
+            file_path=self.file_path,
+        )
+        if params.continuous and params.capture_settings is not None:
+            settings = params.capture_settings  # the session limit replaces the one-shot limits
+            spec = dataclasses.replace(
+                spec, time_limit_s=settings["sessionTimeLimitInSeconds"], total_bytes=0,
+                ring=RingSettings(settings["fileCount"], settings["fileSizeInBytes"]))
+        return spec
+
+    def agent_stopped(self) -> None:
+        """The devstack went down while this capture was starting or running. It comes back as Network
+        Watcher shows a session whose agent was interrupted: `Error` with `AgentStopped`, no stop reason,
+        the local file kept and nothing uploaded; a capture still being created gets provisioning `Failed`."""
+        if self.session is None:
+            self.session = CaptureSession(spec=self.spec())
+            self.provisioning_state = "Failed"
+        self.session.agent_stopped()
 
     def body(self) -> dict[str, Any]:
         """The `PacketCaptureResult` body."""

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 from devstack.capture.pcap import trim_to_limit
 from devstack.capture.ring import Deleter, RingSettings, RingStore, RingWriter
+from devstack.common.persist import TRANSIENT
 from devstack.common.process import die_with_parent
 
 log = logging.getLogger(__name__)
@@ -89,13 +90,13 @@ class CaptureSession:
     start_time: float | None = None  # emulated epoch seconds, from the clock
     uploaded: bool = False
     bytes_written: int = 0
-    process: asyncio.subprocess.Process | None = None
     stderr_tail: list[str] = field(default_factory=list)
-    finished: asyncio.Event = field(default_factory=asyncio.Event)
-    ring: RingWriter | None = None
-    ring_store: RingStore | None = None
-    _pump: asyncio.Task | None = None
-    _stopping: asyncio.Task | None = None
+    process: asyncio.subprocess.Process | None = field(default=None, metadata=TRANSIENT)
+    finished: asyncio.Event = field(default_factory=asyncio.Event, metadata=TRANSIENT)
+    ring: RingWriter | None = field(default=None, metadata=TRANSIENT)
+    ring_store: RingStore | None = field(default=None, metadata=TRANSIENT)
+    _pump: asyncio.Task | None = field(default=None, metadata=TRANSIENT)
+    _stopping: asyncio.Task | None = field(default=None, metadata=TRANSIENT)
 
     @property
     def start_datetime(self) -> datetime | None:
@@ -106,6 +107,16 @@ class CaptureSession:
     def running(self) -> bool:
         """True while tcpdump is (supposed to be) capturing."""
         return self.status == "Running" and self._stopping is None
+
+    def agent_stopped(self) -> None:
+        """The agent went away mid-session (the devstack stopped or was killed): `Error` with
+        `AgentStopped`, as Network Watcher reports an interrupted agent; the local file stays as it is."""
+        if "AgentStopped" not in self.errors:
+            self.errors.append("AgentStopped")
+        self.status, self.stop_reason = "Error", ""
+        with contextlib.suppress(OSError):
+            self.bytes_written = self.spec.file_path.stat().st_size
+        self.finished.set()
 
 
 class CaptureAgent:

@@ -14,11 +14,15 @@ from devstack.common.process import pid_alive
 
 def write_json_atomic(path: Path, data: dict[str, Any], mode: int = 0o600) -> None:
     """Write JSON to a temp file next to `path`, then rename it into place."""
+    write_text_atomic(path, json.dumps(data, indent=2) + "\n", mode)
+
+
+def write_text_atomic(path: Path, text: str, mode: int = 0o600) -> None:
+    """Write `text` to a temp file next to `path`, then rename it into place (readers see old or new)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2)
-        f.write("\n")
+        f.write(text)
     tmp.replace(path)
 
 

@@ -102,3 +102,12 @@ def auto_create_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devs
     state_dir = tmp_path_factory.mktemp("watcher-auto-create")
     with product_devstack(state_dir, auto_create_config(state_dir / "devstack.toml")) as state:
         yield state
+
+
+@pytest.fixture
+def restartable_product_dir(tmp_path: Path) -> Path:
+    """A state dir with the product config, for tests that run several devstacks on it in turn."""
+    state_dir = tmp_path / "restartable"
+    state_dir.mkdir()
+    product_config(state_dir / "devstack.toml")
+    return state_dir

@@ -16,8 +16,9 @@ import product_payloads as p
 import pytest
 
 from core.naming import window_start
-from devstack.product_testing import post, wait_for_run
-from devstack.testing import AdminClient, DevstackState, wait_until
+from devstack.arm.testing import WATCHER_RG, ArmClients
+from devstack.product_testing import post, run_status, wait_for_run
+from devstack.testing import AdminClient, DevstackState, point_azure_env_at, run_devstack, wait_until
 
 pytestmark = pytest.mark.e2e
 RUN_TIMEOUT = 60.0
@@ -206,3 +207,30 @@ def test_the_email_says_what_the_capture_caught(product_stack, admin, fresh_vm) 
     assert re.search(r"^Verdict: .+$", plain, re.MULTILINE).group(0) == f"Verdict: {summary['verdict']}"
     assert "<td style='padding:3px 10px 3px 0;vertical-align:top;word-break:break-word'>127.0.0.2</td>" in \
         email["html"] and f">{port}</td>" in email["html"]
+
+def test_after_down_and_up_an_old_run_keeps_its_capture_and_pcap_and_its_alert_is_a_duplicate(
+        restartable_product_dir, monkeypatch) -> None:
+    state_dir, config = restartable_product_dir, restartable_product_dir / "devstack.toml"
+    with run_devstack(state_dir, config, host=True, timeout=120) as first, AdminClient(first) as admin:
+        vm_id = (f"/subscriptions/{first.subscription_id}/resourceGroups/rg-alertcap-demo/providers/"
+                 "Microsoft.Compute/virtualMachines/vm-e2e-restart")
+        admin.add_vm({"id": vm_id, "location": "westeurope"})
+        alert = p.common_metric_static(targets=[vm_id.lower()], fired=fired_now())
+        (run,) = post(first, alert).json()["runs"]
+        output = wait_for_run(first, run["instanceId"])["output"]
+        assert output["status"] == "succeeded", output
+    with run_devstack(state_dir, config, host=True, timeout=120) as second:
+        arm = ArmClients.for_state(point_azure_env_at(second, monkeypatch))
+        watcher, name = output["network_watcher"].rsplit("/", 1)[-1], output["capture_name"]
+        (listed,) = [c for c in arm.network.packet_captures.list(WATCHER_RG, watcher) if c.name == name]
+        assert listed.target.lower() == vm_id.lower()
+        assert listed.storage_location.storage_path == output["storage_path"]
+        pcap = arm.download(output["storage_path"])  # azure-storage-blob with the managed identity
+        assert len(pcap) == output["size_bytes"]
+        list(dpkt.pcap.Reader(io.BytesIO(pcap)))  # still a valid pcap
+        replay = post(second, alert)
+        assert replay.status_code == 200, replay.text
+        (again,) = replay.json()["runs"]
+        assert again["outcome"] == "duplicate" and again["instanceId"] == run["instanceId"]
+        assert arm.network.packet_captures.get(WATCHER_RG, watcher, name).id == listed.id
+        assert run_status(second, run["instanceId"])["output"]["capture_id"].lower() == listed.id.lower()
