@@ -1,5 +1,5 @@
 """The reliability suite's devstack: emulators + durable host + the function app with fast settings (3 s
-captures, 40 s email retry window), one per session; VMs are added per test so run ids never collide.
+captures, 25 s email retry window), one per session; VMs are added per test so run ids never collide.
 
 `kit.py` (helpers shared with bench/reliability.py) is loaded here under the name `reliability_kit`.
 """
