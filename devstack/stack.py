@@ -33,6 +33,7 @@ from devstack.common.process import die_with_parent, stop_process_group
 from devstack.common.rbac import Rbac
 from devstack.common.server import start_https
 from devstack.common.statefile import live_owner, read_state, write_json_atomic
+from devstack.common.supervisor import Supervisor, stop_stray_process
 from devstack.common.tls import ensure_tls
 from devstack.common.tokens import TokenIssuer
 from devstack.config import DevstackConfig
@@ -67,6 +68,9 @@ class Stack:
     state: dict[str, Any] = field(default_factory=dict)
     _cleanups: list[Callable[[], Awaitable[None] | None]] = field(default_factory=list)
     _host: asyncio.subprocess.Process | None = None
+    _host_port: int = 0
+    _azurite: Azurite | None = None
+    supervisor: Supervisor | None = None
 
     @property
     def state_file(self) -> Path:
@@ -114,6 +118,7 @@ class Stack:
             await self._start_host()
             await self._start_monitor()
         remember_ports(self.state_dir, ctx.endpoints)  # a restart binds them again (devstack.persistence)
+        self._supervise()
         write_json_atomic(self.state_file, self.state)
 
     def _make_context(self) -> StackContext:
@@ -139,6 +144,7 @@ class Stack:
         acs = AcsEmulator(ctx)
         arm = self._make_arm(ctx)
         admin = AdminApi(ctx, acs, arm)
+        admin.parts = lambda: self.supervisor.health() if self.supervisor else {}
         entra = EntraEmulator(ctx.config.tenant_id, lambda: [ctx.tokens], ctx.faults)
         ports = ctx.config.ports
         urls = {
@@ -178,6 +184,7 @@ class Stack:
             ctx.tls, ctx.config.storage_accounts, self.state_dir / "azurite", ctx.config.ports.blob
         )
         self._cleanups.append(azurite.stop)
+        self._azurite = azurite
         await azurite.start()
         ctx.endpoints["blob"] = azurite.base_url
         for account in ctx.config.storage_accounts:
@@ -245,7 +252,31 @@ class Stack:
             "WEBHOOK_AUTHORITY_HOST": self.state["entra_authority"],
         }
 
-    async def _start_host(self) -> None:
+    def _supervise(self) -> None:
+        """Restart Azurite and the host if they die (stopped first when the devstack goes down)."""
+        supervisor = self.supervisor = Supervisor(self.log)
+        if self._azurite is not None:
+            supervisor.watch("blob", lambda: self._azurite.process if self._azurite else None,
+                             self._restart_azurite)
+        if self._host is not None:
+            supervisor.watch("host", lambda: self._host, self._restart_host)
+        self._cleanups.append(supervisor.stop)
+
+    async def _restart_azurite(self) -> None:
+        assert self._azurite is not None
+        self._azurite.requested_port = self._azurite.port or 0  # the same port: clients keep the URL
+        await self._azurite.stop()
+        await self._azurite.start()
+
+    async def _restart_host(self) -> None:
+        """Start the host again on its first port (same URL and keys, so state.json stays right)."""
+        try:
+            await self._start_host(port=self._host_port)
+        except BaseException:
+            await self._stop_host()
+            raise
+
+    async def _start_host(self, port: int = 0) -> None:
         host_dir = self.state_dir / "host"
         host_state = host_dir / "state.json"
         host_state.unlink(missing_ok=True)
@@ -258,7 +289,7 @@ class Stack:
             "--app",
             str(REPO_ROOT),
             "--port",
-            "0",
+            str(port),
             "--state-dir",
             str(host_dir),
             "--settings",
@@ -279,7 +310,8 @@ class Stack:
             )
         finally:
             log.close()
-        self._cleanups.append(self._stop_host)
+        if self._stop_host not in self._cleanups:
+            self._cleanups.append(self._stop_host)
         deadline = time.monotonic() + HOST_READY_TIMEOUT
         while (host := read_state(host_state)) is None:
             if self._host.returncode is not None:
@@ -298,13 +330,16 @@ class Stack:
                 "task_hub": host.get("task_hub", TASK_HUB),
             }
         )
+        self._host_port = int(host["base_url"].rsplit(":", 1)[1].split("/", 1)[0])
         self.log(f"  function host     {host['base_url']}")
 
     async def _stop_host(self) -> None:
         process, self._host = self._host, None
-        if process is None:
-            return
-        await stop_process_group(process)
+        if process is not None:
+            await stop_process_group(process)
+        # a host started by hand on this state dir (its pid is in host/state.json) goes down with us too
+        stray = read_state(self.state_dir / "host" / "state.json") or {}
+        await stop_stray_process(stray.get("pid"), "devstack.host", str(self.state_dir / "host"))
 
     async def _start_monitor(self) -> None:
         if not self.config.alert_rules or "function_host" not in self.state:

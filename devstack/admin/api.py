@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any, Protocol
@@ -40,6 +41,7 @@ class AdminApi:
     ) -> None:
         self.ctx, self.acs, self.arm = ctx, acs, arm
         self.on_reset = on_reset or []
+        self.parts: Callable[[], dict[str, dict[str, Any]]] = dict  # supervised children (the stack sets it)
         self._initial_assignments = list(ctx.rbac.assignments)
         self._initial_clock = (ctx.clock.speed, ctx.clock.manual)
         self.app = web.Application(middlewares=[error_middleware])
@@ -67,8 +69,13 @@ class AdminApi:
             self.app.router.add_route(method, ADMIN_PREFIX + path, handler, name=name)
 
     async def health(self, request: web.Request) -> web.Response:
-        """GET health: 200 while the devstack serves."""
-        return web.json_response({"ok": True, "endpoints": self.ctx.endpoints})
+        """GET health: each part's state; 200 when all run, 503 while a child is down or restarting."""
+        parts: dict[str, dict] = {name: {"state": "running", "pid": os.getpid()}
+                                  for name in self.ctx.endpoints if name != "blob"}  # served in-process
+        parts.update(self.parts())
+        ok = all(part["state"] == "running" for part in parts.values())
+        return web.json_response({"ok": ok, "parts": parts, "endpoints": self.ctx.endpoints},
+                                 status=200 if ok else 503)
 
     async def reset(self, request: web.Request) -> web.Response:
         """POST reset: forget captures, added VMs, emails, faults, runtime role assignments; reset clock."""

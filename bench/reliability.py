@@ -1,0 +1,200 @@
+"""The reliability suite at full size, on a devstack with the durable host and the real function app.
+
+- storm: 1,000 alerts over 50 VMs from 20 concurrent clients inside one window, then 5 repeats of each
+  delivery: runs, captures, blobs and emails per VM, 5xx count, webhook answer p50/p99 and their ratio to the
+  answer time of a single alert on the idle stack (the baseline, measured in the same run);
+- crash: 20 runs, `kill -9` of the host in each phase at least once and at random moments, the devstack
+  restarting it: runs ended, capture blobs per run, orphan blobs, emails per run;
+- history: orchestration history events of a 5-hour capture and of a 5-minute one (the replay harness of
+  tests/product, which drives the real orchestrator through the SDK; the devstack host's timers run on the
+  wall clock, so a 5-hour run cannot be driven on it in a bench);
+- calibration: SHA-256 of 1 MiB (median), so figures from different machines can be compared.
+
+Run: .venv/bin/python bench/reliability.py [--vms 50 --alerts 1000 --clients 20 --repeats 5 --crash-runs 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import importlib.util
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import ModuleType
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from devstack.testing import AdminClient, DevstackState, run_devstack, wait_until  # noqa: E402
+
+PHASES = ("locating", "cleaning", "creating", "capturing", "notifying")
+
+
+def load(name: str, path: Path) -> ModuleType:
+    """A helper module of the test suite, by path (the test folders are not packages)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+payloads = load("product_payloads", REPO / "tests" / "product" / "payloads.py")
+kit = load("reliability_kit", REPO / "tests" / "reliability" / "kit.py")
+
+
+def calibration_ms() -> float:
+    block = b"x" * (1 << 20)
+    samples = []
+    for _ in range(50):
+        started = time.perf_counter()
+        hashlib.sha256(block).digest()
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples)
+
+
+def baseline_seconds(state: DevstackState, admin: AdminClient) -> float:
+    """Median answer time of single alerts (each for a new VM) on the idle stack."""
+    vms = kit.add_vms(admin, state, 5, "base")
+    times = []
+    for vm in vms:
+        body = payloads.common_metric_static(targets=[vm.lower()], fired=kit.fired_now())
+        (answer,) = asyncio.run(kit.post_alerts(state, [body], clients=1))
+        times.append(answer.seconds)
+    return statistics.median(times)
+
+
+def storm(state: DevstackState, admin: AdminClient, args: argparse.Namespace, baseline: float) -> bool:
+    started = time.perf_counter()
+    result = kit.storm(state, admin, args.vms, args.alerts, args.clients, args.repeats, timeout=900)
+    elapsed = time.perf_counter() - started
+    p50, p99 = result.percentile(0.50), result.percentile(0.99)
+    duplicated = sum(1 for n in result.captures.values() if n != 1) + sum(
+        1 for n in result.blobs.values() if n != 1)
+    emails_off = sum(1 for n in result.emails.values() if n != 1)
+    print(f"storm: {len(result.answers)} deliveries ({args.alerts} alerts x {1 + args.repeats}) over "
+          f"{args.vms} VMs from {args.clients} clients in {elapsed:.1f} s")
+    print(f"storm: runs {len(result.runs)} (want {args.vms}), captures {sum(result.captures.values())}, "
+          f"blobs {sum(result.blobs.values())}, emails {sum(result.emails.values())}, "
+          f"5xx/no answer {result.server_errors}")
+    print(f"storm: webhook answer p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms; "
+          f"baseline (one alert, idle) {baseline * 1000:.0f} ms; p99/baseline {p99 / baseline:.1f}x")
+    return (len(result.runs) == args.vms and not duplicated and not emails_off
+            and result.server_errors == 0)
+
+
+def live_phases(state: DevstackState, ids: set[str]) -> dict[str, str]:
+    phases = {}
+    for run_id in ids:
+        status = kit.run_status(state, run_id) or {}
+        custom = status.get("customStatus") or {}
+        if status.get("runtimeStatus") not in kit.TERMINAL and isinstance(custom, dict):
+            phases[run_id] = custom.get("phase", "")
+    return phases
+
+
+def crash(state: DevstackState, admin: AdminClient, runs: int, seed: int = 9) -> bool:
+    rng = random.Random(seed)
+    vms = kit.add_vms(admin, state, runs, "crash")
+    admin.add_fault({"service": "arm", "operation": "*", "delay": 0.5})  # phases long enough to be hit
+    admin.add_fault({"service": "acs", "operation": "*", "delay": 1.0})
+    ids: set[str] = set()
+    hit: dict[str, int] = dict.fromkeys(PHASES, 0)
+    kills = 0
+    started = time.perf_counter()
+
+    def kill_in(phases: dict[str, str]) -> None:
+        nonlocal kills
+        old = kit.kill_host(state)
+        kills += 1
+        for phase in set(phases.values()):
+            if phase in hit:
+                hit[phase] += 1
+        kit.wait_host_back(state, old)
+
+    for index, vm in enumerate(vms):
+        body = payloads.common_metric_static(targets=[vm.lower()], fired=kit.fired_now())
+        (answer,) = asyncio.run(kit.post_alerts(state, [body], clients=1))
+        ids |= kit.run_ids([answer])
+        if index < len(PHASES):  # one kill aimed at each phase first
+            wanted = PHASES[index]
+            try:
+                found = wait_until(lambda w=wanted, i=frozenset(ids): (p := live_phases(state, set(i)))
+                                   and w in p.values() and p,
+                                   60, interval=0.05, message=f"a run in phase {wanted}")
+            except AssertionError:
+                continue
+            kill_in(found)
+        elif rng.random() < 0.5:  # then at random moments
+            time.sleep(rng.uniform(0.2, 3.0))  # the random moment itself
+            kill_in(live_phases(state, ids))
+    done = kit.wait_for_runs(state, ids, timeout=600)
+    elapsed = time.perf_counter() - started
+    blobs = kit.blobs_per_vm(state, vms)
+    captures = kit.captures_per_vm(admin, vms)
+    emails = kit.emails_per_vm(admin, vms)
+    ended = sum(1 for s in done.values() if s["runtimeStatus"] in kit.TERMINAL)
+    succeeded = sum(1 for s in done.values() if (s.get("output") or {}).get("status") == "succeeded")
+    duplicates = sum(1 for n in blobs.values() if n > 1) + sum(1 for n in captures.values() if n > 1)
+    orphans = sum(max(0, n - 1) for n in blobs.values())
+    lost = sum(1 for n in emails.values() if n == 0)
+    doubled = sum(1 for n in emails.values() if n > 1)
+    print(f"crash: {runs} runs, {kills} kill -9 of the host in {elapsed:.1f} s; phases hit "
+          + ", ".join(f"{p} {n}" for p, n in hit.items()))
+    one_blob = sum(1 for n in blobs.values() if n == 1)
+    print(f"crash: runs ended {ended}/{runs} (succeeded {succeeded}), runs with exactly one blob "
+          f"{one_blob}/{runs}, duplicates {duplicates}, orphan blobs {orphans}, "
+          f"lost emails {lost}, doubled emails {doubled}, host restarts "
+          f"{kit.health(state)['parts']['host']['restarts']}")
+    admin.clear_faults()
+    return ended == runs and duplicates == 0 and orphans == 0 and lost == 0 and doubled == 0 \
+        and all(hit.values())
+
+
+def history() -> None:
+    load("product_replay_harness", REPO / "tests" / "product" / "replay_harness.py")
+    replay = load("bench_orchestrator_replay", REPO / "tests" / "product" / "test_orchestrator_replay.py")
+    from core.schedule import status_check_offsets
+
+    for label, limit in (("5-hour", 18000), ("5-minute", 300)):
+        checks = len(status_check_offsets(limit, 300))
+        azure = replay.FakeAzure(statuses=["Running"] * (checks - 1) + ["Stopped"])
+        result = replay.run(azure, time_limit_seconds=limit, overrun_grace_seconds=300)
+        print(f"history: {label} capture -> {len(result.history)} history events "
+              f"({result.output['status_checks']} status checks)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--vms", type=int, default=50)
+    parser.add_argument("--alerts", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--crash-runs", type=int, default=20)
+    args = parser.parse_args()
+    print(f"calibration: sha256 of 1 MiB {calibration_ms():.2f} ms (median of 50)")
+    history()
+    conftest = load("reliability_conftest", REPO / "tests" / "reliability" / "conftest.py")
+    ok = True
+    with tempfile.TemporaryDirectory() as tmp:
+        config = conftest.reliability_config(Path(tmp) / "devstack.toml", {
+            **kit.FAST_SETTINGS, "REGION_CAPTURE_LIMIT": str(max(100, args.vms * 2))})
+        with run_devstack(Path(tmp) / "ds", config_path=config, host=True, timeout=180) as state, \
+                AdminClient(state, timeout=60) as admin:
+            admin.reset()
+            baseline = baseline_seconds(state, admin)
+            ok &= storm(state, admin, args, baseline)
+            admin.reset()
+            ok &= crash(state, admin, args.crash_runs)
+    print("result: " + ("all invariants held" if ok else "AN INVARIANT WAS BROKEN"))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
