@@ -1,7 +1,8 @@
 """An httpx client for the Durable HTTP management API and the alert webhook, with typed results and errors.
 
-Spec: the Durable Functions HTTP API (`/runtime/webhooks/durabletask/`), as summarised in
-shared/reference/durable-host-protocol.md §4. The key travels in the `x-functions-key` header, never in a URL.
+Spec: the Durable Functions HTTP API (`/runtime/webhooks/durabletask/`),
+https://learn.microsoft.com/azure/azure-functions/durable/durable-functions-http-api (docs/host.md).
+The key travels in the `x-functions-key` header, never in a URL.
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 Supported: the common alert schema (metric static/dynamic, log search, activity log), the non-common
 ``AzureMonitorMetricAlert`` and ``Microsoft.Insights/activityLogs`` schemas, and the classic metric
 alert webhook.
-Facts: ``shared/reference/alert-webhooks.md``. Wrong shapes raise :class:`InvalidRequest` naming the field.
+Facts: https://learn.microsoft.com/azure/azure-monitor/alerts/alerts-common-schema and
+https://learn.microsoft.com/azure/azure-monitor/alerts/alerts-webhooks (classic).
+Wrong shapes raise :class:`InvalidRequest` naming the field.
 """
 
 from __future__ import annotations

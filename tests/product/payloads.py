@@ -1,4 +1,4 @@
-"""Webhook payloads written from the documented structures (shared/reference/alert-webhooks.md)."""
+"""Webhook payloads written from the documented structures (Azure Monitor's common alert schema docs)."""
 
 from __future__ import annotations
 
