@@ -49,6 +49,7 @@ from core.sentry import SentryView
 from core.triage_model import TRIAGE_BUDGET_SECONDS, TriageRequest, TriageResult
 from core.watchers import CreatedWatcher, WatcherRequest, missing_watcher_reason
 from orchestrators.harvest import harvest_incident
+from orchestrators.inputs import orchestration_input
 
 EXTRA_ALERT_EVENT = "extra_alert"
 MAX_RECORDED_EXTRA_ALERTS = 20
@@ -76,9 +77,7 @@ class RunFailed(Exception):
 
 def capture_orchestration(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     """Entry point: validate the input first, then run the capture and always report."""
-    raw = context.get_input()
-    if isinstance(raw, str):
-        raw = json.loads(raw)
+    raw = orchestration_input(context)
     try:
         request = CaptureRequest.from_dict(raw)
     except InvalidRequest as exc:

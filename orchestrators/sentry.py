@@ -13,7 +13,6 @@ idempotent (the capture name carries the generation), so replays after a host cr
 
 from __future__ import annotations
 
-import json
 from collections.abc import Generator
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -38,6 +37,7 @@ from core.sentry import (
     ring_capture_name,
     ring_name_prefix,
 )
+from orchestrators.inputs import orchestration_input
 
 TERMINAL = {"stopped", "error"}
 
@@ -48,9 +48,7 @@ class SentryFailed(Exception):
 
 def sentry_orchestration(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     """Entry point: validate the input, then do one step of the sentry."""
-    raw = context.get_input()
-    if isinstance(raw, str):
-        raw = json.loads(raw)
+    raw = orchestration_input(context)
     try:
         state = SentryState.from_dict(raw)
     except (InvalidRequest, KeyError, TypeError, ValueError) as exc:
