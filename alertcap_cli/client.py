@@ -144,26 +144,15 @@ class DurableClient:
                 return
             seen_tokens.add(token)
 
-    def _post_action(self, instance_id: str, action: str, reason: str | None) -> None:
+    def post_action(self, instance_id: str, action: str, reason: str | None = None) -> None:
+        """POST instances/{id}/{action} (terminate, suspend, resume, rewind) with an optional reason."""
         params = self._params({"reason": reason} if reason is not None else {})
         response = self._request("POST", f"instances/{_quote(instance_id)}/{action}", params=params)
         self._check(response, f"{action} {instance_id}", instance_id)
 
-    def terminate(self, instance_id: str, reason: str) -> None:
-        """POST instances/{id}/terminate."""
-        self._post_action(instance_id, "terminate", reason)
-
-    def suspend(self, instance_id: str, reason: str | None = None) -> None:
-        """POST instances/{id}/suspend."""
-        self._post_action(instance_id, "suspend", reason)
-
-    def resume(self, instance_id: str, reason: str | None = None) -> None:
-        """POST instances/{id}/resume."""
-        self._post_action(instance_id, "resume", reason)
-
     def rewind(self, instance_id: str, reason: str) -> None:
         """POST instances/{id}/rewind (Failed runs only)."""
-        self._post_action(instance_id, "rewind", reason)
+        self.post_action(instance_id, "rewind", reason)
 
     def restart(self, instance_id: str) -> None:
         """POST instances/{id}/restart?restartWithNewInstanceId=false: same id and input, from the start."""

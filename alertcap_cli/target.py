@@ -10,9 +10,9 @@ from pathlib import Path
 
 from alertcap_cli import armkeys
 from alertcap_cli.errors import AuthError, CliError, UsageError
+from devstack.paths import REPO_ROOT
 
 STATE_DIR_NAME = ".devstack"
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def tls_verify(verify: str | bool) -> ssl.SSLContext | bool:

@@ -14,10 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the checkout importable
 
-from devstack.testing import loopback_config, run_devstack  # noqa: E402
+from devstack.testing import loopback_config, run_devstack
 
 
 def calibration() -> float:

@@ -23,12 +23,11 @@ from typing import Any
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the checkout importable
 
-from core.schedule import status_check_offsets  # noqa: E402
-from core.settings import Settings  # noqa: E402
-from devstack.testing import AdminClient, DevstackState, loopback_config, run_devstack, wait_until  # noqa: E402
+from core.schedule import status_check_offsets
+from core.settings import Settings
+from devstack.testing import AdminClient, DevstackState, loopback_config, run_devstack, wait_until
 
 APP_SETTINGS = {"CAPTURE_TIME_LIMIT_SECONDS": "3", "ARM_POLLING_INTERVAL_SECONDS": "0.1",
                 "CAPTURE_TOTAL_BYTES": "1048576", "CAPTURE_BYTES_PER_PACKET": "256",

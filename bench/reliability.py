@@ -27,10 +27,9 @@ import time
 from pathlib import Path
 from types import ModuleType
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from devstack.testing import AdminClient, DevstackState, run_devstack, wait_until  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the checkout importable
+from devstack.paths import REPO_ROOT
+from devstack.testing import AdminClient, DevstackState, run_devstack, wait_until
 
 PHASES = ("locating", "cleaning", "creating", "capturing", "notifying")
 
@@ -45,8 +44,8 @@ def load(name: str, path: Path) -> ModuleType:
     return module
 
 
-payloads = load("product_payloads", REPO / "tests" / "product" / "payloads.py")
-kit = load("reliability_kit", REPO / "tests" / "reliability" / "kit.py")
+payloads = load("product_payloads", REPO_ROOT / "tests" / "product" / "payloads.py")
+kit = load("reliability_kit", REPO_ROOT / "tests" / "reliability" / "kit.py")
 
 
 def calibration_ms() -> float:
@@ -158,8 +157,9 @@ def crash(state: DevstackState, admin: AdminClient, runs: int, seed: int = 9) ->
 
 
 def history() -> None:
-    load("product_replay_harness", REPO / "tests" / "product" / "replay_harness.py")
-    replay = load("bench_orchestrator_replay", REPO / "tests" / "product" / "test_orchestrator_replay.py")
+    load("product_replay_harness", REPO_ROOT / "tests" / "product" / "replay_harness.py")
+    replay_path = REPO_ROOT / "tests" / "product" / "test_orchestrator_replay.py"
+    replay = load("bench_orchestrator_replay", replay_path)
     from core.schedule import status_check_offsets
 
     for label, limit in (("5-hour", 18000), ("5-minute", 300)):
@@ -180,7 +180,7 @@ def main() -> int:
     args = parser.parse_args()
     print(f"calibration: sha256 of 1 MiB {calibration_ms():.2f} ms (median of 50)")
     history()
-    conftest = load("reliability_conftest", REPO / "tests" / "reliability" / "conftest.py")
+    conftest = load("reliability_conftest", REPO_ROOT / "tests" / "reliability" / "conftest.py")
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
         config = conftest.reliability_config(Path(tmp) / "devstack.toml", {

@@ -21,10 +21,9 @@ from pathlib import Path
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the checkout importable
 
-from devstack.testing import AdminClient, loopback_config, run_devstack, wait_until  # noqa: E402
+from devstack.testing import AdminClient, loopback_config, run_devstack, wait_until
 
 SETTINGS = {"ARM_POLLING_INTERVAL_SECONDS": "0.1", "ACTIVITY_RETRY_INTERVAL_SECONDS": "0.5"}
 

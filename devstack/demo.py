@@ -44,9 +44,11 @@ from devstack.monitor.counters import NamespaceCounters
 from devstack.monitor.evaluator import JOURNAL_ENV
 from devstack.monitor.metrics import metric_definition
 from devstack.monitor.progress import DemoProgress
-from devstack.monitor.stackproc import REPO_ROOT, DevstackProcess, StackError
+from devstack.monitor.stackproc import DevstackProcess
 from devstack.monitor.targets import resolve_target
 from devstack.monitor.traffic import TrafficSink, run_burst_in_namespace
+from devstack.paths import REPO_ROOT
+from devstack.stack import StackError
 
 DEFAULT_STATE_DIR = REPO_ROOT / ".devstack" / "demo"
 DEFAULT_CAPTURES_DIR = REPO_ROOT / ".devstack" / "captures"

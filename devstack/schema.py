@@ -10,7 +10,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO_INFRA_DIR = Path(__file__).resolve().parents[1] / "infra"
+from devstack.paths import REPO_ROOT
+
+REPO_INFRA_DIR = REPO_ROOT / "infra"
 
 POWER_STATES = ("running", "deallocated", "stopped")
 OS_TYPES = ("Linux", "Windows")

@@ -41,9 +41,9 @@ from devstack.entra import AppRegistration, EntraEmulator
 from devstack.identity import IDENTITY_PATH, IdentityEmulator
 from devstack.monitor import AlertEvaluator
 from devstack.monitor.secure_webhook import secure_webhook_caller
+from devstack.paths import REPO_ROOT
 from devstack.persistence import remember_ports
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_STATE_DIR = Path(".devstack")
 TASK_HUB = "alertcap"
 HOST_READY_TIMEOUT = 30.0

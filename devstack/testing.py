@@ -26,9 +26,9 @@ from urllib.parse import urlsplit
 import httpx
 
 from devstack.common.process import die_with_parent
+from devstack.paths import REPO_ROOT
 
 T = TypeVar("T")
-REPO_ROOT = Path(__file__).resolve().parents[1]
 AZURE_ENV_PREFIXES = ("AZURE_", "MSI_", "IDENTITY_", "IMDS_")
 
 

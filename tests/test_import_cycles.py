@@ -9,7 +9,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from devstack.paths import REPO_ROOT
+
 SKIPPED_DIRS = {".venv", ".git", "node_modules", "__pycache__", ".devstack", ".ruff_cache", ".pytest_cache"}
 
 
@@ -104,7 +105,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def test_the_repository_has_no_import_cycles() -> None:
-    graph = import_graph(REPO)
+    graph = import_graph(REPO_ROOT)
     assert "devstack.host.engine" in graph and "core" in graph  # the walk found the code
     found = cycles(graph)
     assert not found, "modules that import each other (directly or around a loop):\n" + "\n".join(

@@ -6,11 +6,11 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-ROOT = Path(__file__).resolve().parents[1]
+from devstack.paths import REPO_ROOT
 
 
 def _reqs(name: str) -> dict[str, Requirement]:
-    lines = (ROOT / name).read_text().splitlines()
+    lines = (REPO_ROOT / name).read_text().splitlines()
     reqs = [Requirement(s) for s in (ln.split("#")[0].strip() for ln in lines) if s and not s.startswith("-")]
     return {canonicalize_name(r.name): r for r in reqs}
 
@@ -35,7 +35,7 @@ def _app_imports() -> set[str]:
     """Third-party imports of the function app's own code, e.g. {'azure.mgmt.network', 'numpy'}."""
     import ast
 
-    files = [ROOT / "function_app.py", *(p for d in APP_DIRS for p in (ROOT / d).rglob("*.py"))]
+    files = [REPO_ROOT / "function_app.py", *(p for d in APP_DIRS for p in (REPO_ROOT / d).rglob("*.py"))]
     names: set[str] = set()
     for file in files:
         for node in ast.walk(ast.parse(file.read_text())):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Annotated
@@ -33,6 +34,7 @@ StatusOption = Annotated[list[str] | None, typer.Option(
     "--status", "-s", help="Runtime status (repeat or comma-separate): " + ", ".join(RUNTIME_STATUSES) + ".")]
 WaitOption = Annotated[float, typer.Option(
     "--wait", min=0, help="Seconds to wait for the run to reach the new state (0: do not wait).")]
+ReasonOption = Annotated[str | None, typer.Option("--reason", "-r", help="Why.")]
 IntervalOption = Annotated[float, typer.Option("--interval", min=0.05, help="Seconds between status polls.")]
 
 
@@ -183,6 +185,32 @@ def require_status(run: Run, allowed: Iterable[str], action: str) -> None:
                    f"{action} needs a run that is {' or '.join(sorted(allowed))}")
 
 
+@dataclass(frozen=True)
+class LifecycleChange:
+    """One of `runs terminate|suspend|resume`: the statuses that allow it and how the run shows it took."""
+
+    action: str
+    allowed: frozenset[str]
+    reached: Callable[[Run], bool]
+    past: str
+
+
+TERMINATE = LifecycleChange("terminate", frozenset({"Running", "Pending", "Suspended", "ContinuedAsNew"}),
+                            lambda r: r.status == "Terminated", "Terminated")
+SUSPEND = LifecycleChange("suspend", frozenset({"Running", "Pending"}), lambda r: r.status == "Suspended",
+                          "Suspended")
+RESUME = LifecycleChange("resume", frozenset({"Suspended"}), lambda r: r.status != "Suspended", "Resumed")
+
+
+def change_lifecycle(ctx: typer.Context, change: LifecycleChange, run_id: str, reason: str | None,
+                     wait: float, output: OutputOption) -> None:
+    """Refuse a change the run's status does not allow, else request it and confirm it (act_and_confirm)."""
+    client = cli_state(ctx).client()
+    require_status(client.get_run(run_id), change.allowed, change.action)
+    act_and_confirm(ctx, run_id, change.action, lambda: client.post_action(run_id, change.action, reason),
+                    change.reached, wait, reason, output, change.past)
+
+
 @app.command("terminate")
 def terminate_run(
     ctx: typer.Context,
@@ -192,40 +220,31 @@ def terminate_run(
     output: OutputOption = None,
 ) -> None:
     """Terminate a run (the capture itself is not stopped by this)."""
-    client = cli_state(ctx).client()
-    require_status(client.get_run(run_id), {"Running", "Pending", "Suspended", "ContinuedAsNew"}, "terminate")
-    act_and_confirm(ctx, run_id, "terminate", lambda: client.terminate(run_id, reason),
-                    lambda r: r.status == "Terminated", wait, reason, output, "Terminated")
+    change_lifecycle(ctx, TERMINATE, run_id, reason, wait, output)
 
 
 @app.command("suspend")
 def suspend_run(
     ctx: typer.Context,
     run_id: IdArgument,
-    reason: Annotated[str | None, typer.Option("--reason", "-r", help="Why.")] = None,
+    reason: ReasonOption = None,
     wait: WaitOption = 30,
     output: OutputOption = None,
 ) -> None:
     """Suspend a running run (its timers and events queue until it is resumed)."""
-    client = cli_state(ctx).client()
-    require_status(client.get_run(run_id), {"Running", "Pending"}, "suspend")
-    act_and_confirm(ctx, run_id, "suspend", lambda: client.suspend(run_id, reason),
-                    lambda r: r.status == "Suspended", wait, reason, output, "Suspended")
+    change_lifecycle(ctx, SUSPEND, run_id, reason, wait, output)
 
 
 @app.command("resume")
 def resume_run(
     ctx: typer.Context,
     run_id: IdArgument,
-    reason: Annotated[str | None, typer.Option("--reason", "-r", help="Why.")] = None,
+    reason: ReasonOption = None,
     wait: WaitOption = 30,
     output: OutputOption = None,
 ) -> None:
     """Resume a suspended run."""
-    client = cli_state(ctx).client()
-    require_status(client.get_run(run_id), {"Suspended"}, "resume")
-    act_and_confirm(ctx, run_id, "resume", lambda: client.resume(run_id, reason),
-                    lambda r: r.status != "Suspended", wait, reason, output, "Resumed")
+    change_lifecycle(ctx, RESUME, run_id, reason, wait, output)
 
 
 @app.command("rewind")

@@ -163,6 +163,17 @@ def _address_list(value: Any, where: str) -> list[Address]:
     return [_address(item, f"{where}[{i}]") for i, item in enumerate(value)]
 
 
+def _section(message: dict, key: str, allowed: set[str]) -> dict:
+    """`message[key]`, which must be an object holding only `allowed` fields."""
+    value = message.get(key)
+    if not isinstance(value, dict):
+        raise BadRequest(f"{key} is required and must be an object.", key)
+    unknown = sorted(set(value) - allowed)
+    if unknown:
+        raise BadRequest(f"Unknown field '{key}.{unknown[0]}'.", f"{key}.{unknown[0]}")
+    return value
+
+
 def _text(container: dict, key: str, where: str, required: bool = False) -> str | None:
     value = container.get(key)
     if value is None:
@@ -316,24 +327,14 @@ class EmailBackend:
         domain = sender.strip().rpartition("@")[2].lower()
         if domain != self.sender_domain:
             raise DomainNotLinked(domain)
-        content = message.get("content")
-        if not isinstance(content, dict):
-            raise BadRequest("content is required and must be an object.", "content")
-        unknown = sorted(set(content) - {"subject", "plainText", "html"})
-        if unknown:
-            raise BadRequest(f"Unknown field 'content.{unknown[0]}'.", f"content.{unknown[0]}")
+        content = _section(message, "content", {"subject", "plainText", "html"})
         subject = _text(content, "subject", "content", required=True)
         if not subject or not subject.strip():
             raise BadRequest("content.subject must not be empty.", "content.subject")
         plain, html = _text(content, "plainText", "content"), _text(content, "html", "content")
         if not (plain or html):
             raise BadRequest("content needs a non-empty plainText or html body.", "content")
-        recipients = message.get("recipients")
-        if not isinstance(recipients, dict):
-            raise BadRequest("recipients is required and must be an object.", "recipients")
-        unknown = sorted(set(recipients) - {"to", "cc", "bcc"})
-        if unknown:
-            raise BadRequest(f"Unknown field 'recipients.{unknown[0]}'.", f"recipients.{unknown[0]}")
+        recipients = _section(message, "recipients", {"to", "cc", "bcc"})
         to, cc, bcc = (_address_list(recipients.get(k), f"recipients.{k}") for k in ("to", "cc", "bcc"))
         total = len(to) + len(cc) + len(bcc)
         if total == 0:

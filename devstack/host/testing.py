@@ -17,33 +17,18 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-T = TypeVar("T")
+from devstack.paths import REPO_ROOT
+from devstack.testing import WaitTimeout, wait_until
 
 
 class HostStartError(RuntimeError):
     """The host exited or did not become ready in time; the message ends with its log tail."""
-
-
-def wait_until(
-    predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.02, message: str = "condition"
-) -> T:
-    """Poll ``predicate`` until it returns something truthy; raise TimeoutError after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"timed out after {timeout} s waiting for {message}")
-        time.sleep(interval)
 
 
 @dataclass
@@ -145,8 +130,8 @@ class HostProcess:
             return state if state.get("pid") == proc.pid else None
 
         try:
-            self.state = wait_until(ready, timeout, message="host state.json")
-        except TimeoutError as exc:
+            self.state = wait_until(ready, timeout, interval=0.02, message="host state.json")
+        except WaitTimeout as exc:
             self.kill()
             raise HostStartError(f"{exc}\n{self.log_text()[-3000:]}") from exc
         return self

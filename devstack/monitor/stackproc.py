@@ -11,13 +11,10 @@ from typing import IO, Any
 
 from devstack.common.process import die_with_parent, stop_process_group
 from devstack.common.statefile import live_owner, read_state
+from devstack.paths import REPO_ROOT
+from devstack.stack import StackError
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 STOP_GRACE_SECONDS = 20.0
-
-
-class StackError(RuntimeError):
-    """The devstack did not come up (the message says why and where its log is)."""
 
 
 class DevstackProcess:

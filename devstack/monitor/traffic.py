@@ -25,9 +25,8 @@ import socket
 import sys
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from devstack.paths import REPO_ROOT
 
 
 @dataclass

@@ -17,8 +17,8 @@ from azure.communication.email import EmailClient
 from azure.core.exceptions import ResourceNotFoundError
 
 from devstack.arm.testing import WATCHER_RG, ArmClients, Listener
+from devstack.paths import REPO_ROOT
 from devstack.testing import (
-    REPO_ROOT,
     AdminClient,
     DevstackState,
     loopback_config,

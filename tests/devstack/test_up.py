@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from devstack.paths import REPO_ROOT
 from devstack.testing import (
-    REPO_ROOT,
     AdminClient,
     DevstackState,
     loopback_config,

@@ -9,9 +9,8 @@ import pytest
 
 from devstack.__main__ import parse_settings
 from devstack.config import ConfigError
+from devstack.paths import REPO_ROOT
 from devstack.testing import loopback_config
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_parse_settings_keeps_values_with_equals_signs() -> None:
@@ -29,7 +28,7 @@ def test_a_malformed_setting_exits_2_naming_it(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "devstack", "up", "--no-host", "--state-dir", str(tmp_path),
          "--setting", "oops"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 2
     assert "'oops' is not KEY=VALUE" in result.stderr
@@ -43,7 +42,7 @@ def test_detached_devstack_writes_the_override_into_the_app_settings(tmp_path: P
     up = subprocess.run(
         [*base, "up", "--detach", "--no-host", "--config", str(config), "--state-dir", str(state_dir),
          "--setting", "CAPTURE_TIME_LIMIT_SECONDS=20"],
-        cwd=ROOT, capture_output=True, text=True, timeout=90,
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=90,
     )
     try:
         assert up.returncode == 0, up.stderr
@@ -51,5 +50,5 @@ def test_detached_devstack_writes_the_override_into_the_app_settings(tmp_path: P
         assert values["CAPTURE_TIME_LIMIT_SECONDS"] == "20"
         assert values["ARM_ENDPOINT"].startswith("https://127.0.0.1:")
     finally:
-        subprocess.run([*base, "down", "--state-dir", str(state_dir)], cwd=ROOT, timeout=60, check=True)
+        subprocess.run([*base, "down", "--state-dir", str(state_dir)], cwd=REPO_ROOT, timeout=60, check=True)
     assert not (state_dir / "state.json").exists()

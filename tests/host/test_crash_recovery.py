@@ -7,7 +7,8 @@ from pathlib import Path
 import httpx
 
 from devstack.host.history import parse_ts
-from devstack.host.testing import get_status, running_host, wait_for_status, wait_until
+from devstack.host.testing import get_status, running_host, wait_for_status
+from devstack.testing import wait_until
 
 APP = Path(__file__).parent / "apps" / "crash"
 

@@ -15,8 +15,8 @@ from devstack.host.config import HostConfigError, load_host_config, load_setting
 from devstack.host.executor import context_input, run_episode
 from devstack.host.http_triggers import compile_route
 from devstack.host.keys import load_or_create_keys
-from devstack.host.testing import REPO_ROOT
 from devstack.host.timers import TimerClock
+from devstack.paths import REPO_ROOT
 
 APPS = Path(__file__).parent / "apps"
 

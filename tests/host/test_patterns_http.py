@@ -8,7 +8,8 @@ from typing import Any
 
 import httpx
 
-from devstack.host.testing import HostProcess, get_status, wait_for_status, wait_until
+from devstack.host.testing import HostProcess, get_status, wait_for_status
+from devstack.testing import wait_until
 
 
 def start(host: HostProcess, name: str, payload: Any = None, instance_id: str | None = None) -> str:

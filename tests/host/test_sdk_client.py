@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from azure.durable_functions import OrchestrationRuntimeStatus
 
-from devstack.host.testing import HostProcess, wait_for_status, wait_until
+from devstack.host.testing import HostProcess, wait_for_status
+from devstack.testing import wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

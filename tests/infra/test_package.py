@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "scripts"))
-import package  # noqa: E402
+from devstack.paths import REPO_ROOT
+
+sys.path.insert(0, str(REPO_ROOT / "scripts"))
+import package
 
 ALLOWED_TOP = {"function_app.py", "host.json", "requirements.txt", "core", "activities", "orchestrators",
                "http_starter"}
@@ -59,7 +60,7 @@ def fresh_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     python = venv / "bin" / "python"
     subprocess.run(
         [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "--only-binary", ":all:", "-r", str(REPO / "requirements.txt")],
+         "--only-binary", ":all:", "-r", str(REPO_ROOT / "requirements.txt")],
         check=True, timeout=600,
     )
     yield python
@@ -73,7 +74,7 @@ def test_unzipped_package_indexes_every_function_with_only_requirements(
     listed = subprocess.run([str(fresh_venv), "-c", LIST_FUNCTIONS], cwd=tmp_path / "app", env=env,
                             capture_output=True, text=True, timeout=120)
     assert listed.returncode == 0, listed.stderr[-2000:]
-    expected = subprocess.run([sys.executable, "-c", LIST_FUNCTIONS], cwd=REPO, capture_output=True,
+    expected = subprocess.run([sys.executable, "-c", LIST_FUNCTIONS], cwd=REPO_ROOT, capture_output=True,
                               text=True, check=True, timeout=120)
     assert json.loads(listed.stdout) == json.loads(expected.stdout)
     assert len(json.loads(listed.stdout)) >= 5

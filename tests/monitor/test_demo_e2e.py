@@ -13,7 +13,7 @@ from pathlib import Path
 import dpkt
 import pytest
 
-from devstack.monitor.stackproc import REPO_ROOT
+from devstack.paths import REPO_ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.netns, pytest.mark.timeout(240)]
 

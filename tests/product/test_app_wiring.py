@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from devstack.paths import REPO_ROOT
 
 
 def _timespan(text: str) -> timedelta:
@@ -15,7 +14,7 @@ def _timespan(text: str) -> timedelta:
 
 
 def test_host_json_starts_captures_quickly_with_bounded_concurrency() -> None:
-    host = json.loads((ROOT / "host.json").read_text())
+    host = json.loads((REPO_ROOT / "host.json").read_text())
     assert host["extensionBundle"]["version"] == "[4.*, 5.0.0)"
     durable = host["extensions"]["durableTask"]
     assert durable["hubName"] == "alertcap"

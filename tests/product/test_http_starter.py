@@ -7,7 +7,6 @@ import asyncio
 import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import azure.functions as func
@@ -19,9 +18,9 @@ from azure.durable_functions import DurableOrchestrationClient
 from core.naming import run_prefix
 from core.sentry import sentry_instance_id
 from devstack.host.testing import HostProcess, running_host
+from devstack.paths import REPO_ROOT
 from http_starter.blueprint import alerts
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 # The SDK client keeps one module-global aiohttp session, bound to the loop that first used it: run on the
 # session loop, as every other in-process client test does (and as the Functions worker does: one loop).
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -13,7 +13,6 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import jwt
@@ -26,8 +25,8 @@ from core.webhook_auth import AZURE_MONITOR_APP_ID
 from devstack.common.tokens import TokenIssuer
 from devstack.entra.testing import TestTenant
 from devstack.host.testing import HostProcess, running_host
+from devstack.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 MODES = ("key", "entra", "key+entra")
 
 
