@@ -237,6 +237,7 @@ class Stack:
             "AGENT_AUTO_INSTALL": "false",  # main.bicep's agentAutoInstall default
             "NETWORK_WATCHER_AUTO_CREATE": "false",  # main.bicep's networkWatcherAutoCreate default
             "ALLOWED_SCOPES": f"/subscriptions/{config.subscription_id}",  # Azure: the deployment's one
+            "WEBHOOK_AUTH": "key",  # main.bicep's webhookAuth default
             **self._webhook_auth_settings(),
         }
         settings.update(config.app_settings)

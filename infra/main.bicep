@@ -71,6 +71,10 @@ param alertVmId string = ''
 @minValue(1)
 param alertThresholdBytes int = 500000000
 
+@description('How Azure Monitor authenticates to the webhook (WEBHOOK_AUTH): key = the function key in the URL; entra = a secure webhook (an Entra ID token for an app registration this template creates with the Microsoft Graph Bicep extension; the deployer needs Entra rights, see docs/webhook-auth.md); key+entra = both.')
+@allowed(['key', 'entra', 'key+entra'])
+param webhookAuth string = 'key'
+
 @description('Optional override of the resource group name.')
 param resourceGroupName string = ''
 
@@ -81,6 +85,7 @@ var switches = {
   agentAutoInstall: agentAutoInstall == 'true'
   networkWatcherAutoCreate: networkWatcherAutoCreate == 'true'
 }
+var webhookEntra = webhookAuth != 'key'
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: !empty(resourceGroupName) ? resourceGroupName : '${abbrs.resourcesResourceGroups}${environmentName}'
@@ -130,6 +135,23 @@ module comms 'app/comms.bicep' = {
   }
 }
 
+// With webhookAuth entra or key+entra: the app registration Azure Monitor's tokens are for, its
+// ActionGroupsSecureWebhook app role, and Azure Monitor's service principal assigned it (Microsoft Graph).
+module secureWebhook 'app/secure-webhook.bicep' = if (webhookEntra) {
+  name: 'secure-webhook'
+  scope: rg
+  params: {
+    uniqueName: 'alertcap-webhook-${resourceToken}'
+    displayName: 'alertcap webhook (${environmentName})'
+  }
+}
+var webhookApp = webhookEntra ? {
+  objectId: secureWebhook!.outputs.objectId
+  clientId: secureWebhook!.outputs.clientId
+  identifierUri: secureWebhook!.outputs.identifierUri
+  tenantId: secureWebhook!.outputs.tenantId
+} : { objectId: '', clientId: '', identifierUri: '', tenantId: '' }
+
 // Every app setting is named in app-settings.json (the devstack gives the host the same names); this object
 // holds the value each one takes in Azure, by the key app-settings.json names.
 var settingValues = {
@@ -148,6 +170,11 @@ var settingValues = {
   agentAutoInstall: agentAutoInstall
   networkWatcherAutoCreate: networkWatcherAutoCreate
   allowedScopes: subscription().id
+  webhookAuth: webhookAuth
+  webhookTenantId: tenant().tenantId
+  // v1 tokens carry the identifier URI (what the action group asks for), v2 tokens the client id
+  webhookAudiences: webhookEntra ? '${webhookApp.identifierUri};${webhookApp.clientId}' : ''
+  webhookAuthorityHost: environment().authentication.loginEndpoint
 }
 var settingSpec = loadJsonContent('app-settings.json').settings
 
@@ -199,6 +226,8 @@ module alerts 'app/alerts.bicep' = {
     tags: tags
     alertVmId: alertVmId
     alertThresholdBytes: alertThresholdBytes
+    webhookAuth: webhookAuth
+    secureWebhook: webhookApp
   }
 }
 
@@ -206,8 +235,13 @@ output AZURE_LOCATION string = location
 output AZURE_RESOURCE_GROUP string = rg.name
 output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 output ALERTCAP_APP_URL string = 'https://${functionApp.outputs.defaultHostName}'
-@description('The webhook without its key: the action group calls it with ?code=<function key>.')
+@description('The webhook without its key: the action group calls it with ?code=<function key> (unless webhookAuth is entra).')
 output ALERTCAP_WEBHOOK_URL string = 'https://${functionApp.outputs.defaultHostName}/api/alerts'
 @description('Add this action group to any alert rule (actions.actionGroups) to capture on its alerts.')
 output ALERTCAP_ACTION_GROUP_ID string = alerts.outputs.actionGroupId
 output ALERTCAP_CAPTURE_STORAGE_ACCOUNT_ID string = storage.outputs.captureStorageId
+output ALERTCAP_WEBHOOK_AUTH string = webhookAuth
+@description('entra/key+entra: the app registration of the secure webhook (client id; empty with key).')
+output ALERTCAP_WEBHOOK_APP_CLIENT_ID string = webhookEntra ? webhookApp.clientId : ''
+@description('entra/key+entra: its application id URI (the action group\'s identifierUri; empty with key).')
+output ALERTCAP_WEBHOOK_APP_ID_URI string = webhookEntra ? webhookApp.identifierUri : ''

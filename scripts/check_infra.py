@@ -1,7 +1,13 @@
 """Offline checks of infra/: every .bicep parses (pycep-parser, the Bicep grammar checkov uses; the Bicep CLI
 is not installable from PyPI/npm/Debian), every JSON file the Bicep loads is valid JSON, and every resource's
-`type@apiVersion` and every property path the templates set exist in Azure's published Bicep type definitions
-(the subset vendored in infra/types/bicep-types.json by scripts/extract_bicep_types.py).
+`type@apiVersion` and every property path the templates set exist in the published Bicep type definitions:
+Azure's (the subset vendored in infra/types/bicep-types.json) and, for the resources of a Bicep extension such
+as Microsoft Graph's, the extension's (infra/types/msgraph-types.json); scripts/extract_bicep_types.py
+extracts both.
+
+Bicep extensions: `extension <alias>` (the alias resolved through the nearest bicepconfig.json `extensions`)
+parses as is; `extension '<registry reference>'`, which pycep's grammar lacks, is recorded and blanked before
+parsing. A Microsoft.Graph resource is checked against the types of the extension version its file declares.
 
 Usage: python scripts/check_infra.py [infra dir]; exit status 1 and one line per problem when something fails.
 """
@@ -9,6 +15,7 @@ Usage: python scripts/check_infra.py [infra dir]; exit status 1 and one line per
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +28,9 @@ WRAPPERS = {"loop_type", "condition"}  # pycep's wrapping of `[for ...]` and `if
 EXPRESSION_KEYS = {"function", "operator", "interpolation", "loop_type", "ternary"}
 BICEP_KEYWORDS = {"parent", "scope", "dependsOn"}  # Bicep's own resource keys, not the resource body
 # JSON files whose objects the Bicep passes as a resource's properties: file -> (type@apiVersion, path in it)
+# `extension 'br:...'` / `extension "..."` (with an optional `with {...}` / `as alias` tail on the same line)
+QUOTED_EXTENSION = re.compile(r"^[ \t]*extension[ \t]+'([^']+)'[^\n]*$", re.MULTILINE)
+GRAPH_NAMESPACE = "Microsoft.Graph/"
 LOADED_OBJECTS = {
     "storage-accounts.json": ("Microsoft.Storage/storageAccounts@2023-05-01", ("properties",)),
 }
@@ -35,19 +45,57 @@ class Declared:
     type: str
     api_version: str
     body: dict[str, Any] | None
+    extensions: tuple[str, ...] = ()  # the registry references of the extensions the file declares
+
+    @property
+    def key(self) -> str:
+        """`type@apiVersion`, as the type definitions name it."""
+        return f"{self.type}@{self.api_version}"
+
+    @property
+    def from_extension(self) -> bool:
+        """A resource of a Bicep extension (Microsoft Graph), not of Azure Resource Manager."""
+        return self.type.startswith(GRAPH_NAMESPACE)
+
+
+class ExtensionError(ValueError):
+    """An `extension` declaration whose alias no bicepconfig.json defines."""
+
+
+def parse_bicep(path: Path, parser: BicepParser | None = None) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """pycep's tree of one .bicep file and the registry references of the extensions it declares."""
+    text = path.read_text()
+    quoted = QUOTED_EXTENSION.findall(text)
+    # blank the quoted declarations (same line count, so pycep's positions stay right)
+    tree = (parser or BicepParser()).parse(text=QUOTED_EXTENSION.sub("", text))
+    aliases = list(tree.get("extensions") or {})
+    return tree, tuple(quoted) + tuple(_resolve_alias(path, alias) for alias in aliases)
+
+
+def _resolve_alias(path: Path, alias: str) -> str:
+    """An extension alias -> its registry reference, from the nearest bicepconfig.json (as Bicep finds it)."""
+    for folder in path.resolve().parents:
+        config = folder / "bicepconfig.json"
+        if config.is_file():
+            reference = (json.loads(config.read_text()).get("extensions") or {}).get(alias)
+            if isinstance(reference, str) and reference:
+                return reference
+            raise ExtensionError(f"{path}: extension {alias} is not in {config} extensions")
+    raise ExtensionError(f"{path}: extension {alias}: no bicepconfig.json defines it")
 
 
 def declared_resources(infra: Path) -> list[Declared]:
     """Every resource declaration of every .bicep under `infra` (loops and conditions unwrapped)."""
     found = []
+    parser = BicepParser()
     for path in sorted(infra.rglob("*.bicep")):
-        tree = BicepParser().parse(file_path=path)
+        tree, extensions = parse_bicep(path, parser)
         for symbol, res in (tree.get("resources") or {}).items():
             config = res.get("config") or {}
             while isinstance(config, dict) and "config" in config and WRAPPERS & set(config):
                 config = config["config"]
             body = None if res.get("existing") else config
-            found.append(Declared(path, symbol, res["type"], res["api_version"], body))
+            found.append(Declared(path, symbol, res["type"], res["api_version"], body, extensions))
     return found
 
 
@@ -55,7 +103,25 @@ def _is_expression(value: Any) -> bool:
     return isinstance(value, dict) and bool(value) and set(value) <= EXPRESSION_KEYS | {"condition", "config"}
 
 
+def _branches(value: Any) -> list[Any] | None:
+    """The object literals an expression may evaluate to, when it is `c ? a : b` or `union(a, b, ...)`."""
+    if not isinstance(value, dict) or len(value) != 1:
+        return None
+    operator, function = value.get("operator"), value.get("function")
+    if isinstance(operator, dict) and operator.get("type") == "conditional":
+        operands = operator.get("operands") or {}
+        return [operands.get("true_value"), operands.get("false_value")]
+    if isinstance(function, dict) and function.get("type") == "union":
+        return list((function.get("parameters") or {}).values())
+    return None
+
+
 def _walk(value: Any, node: dict[str, Any], path: str, out: list[str]) -> None:
+    branches = _branches(value)
+    if branches is not None:  # each literal a ternary or union() may yield must fit the same type
+        for branch in branches:
+            _walk(branch, node, path, out)
+        return
     if isinstance(value, list):
         item = node.get("i")
         for element in value:
@@ -72,21 +138,41 @@ def _walk(value: Any, node: dict[str, Any], path: str, out: list[str]) -> None:
             out.append(f"{path}.{key}")
 
 
+def _extension_types(res: Declared, extensions: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    """The vendored types of the extension `res` comes from, or None and why."""
+    if not res.extensions:
+        return None, f"{res.key} needs an `extension` declaration (Microsoft Graph Bicep extension)"
+    for reference in res.extensions:
+        types = (extensions.get(reference) or {}).get("types")
+        if types is not None and res.key in types:
+            return types, ""
+    return None, f"{res.key} is not a published type of {', '.join(res.extensions)}"
+
+
 def type_problems(infra: Path) -> list[str]:
     """Resources whose `type@apiVersion`, or property paths, are not in the vendored type definitions."""
     vendored = json.loads((infra / "types" / "bicep-types.json").read_text())["types"]
+    graph = infra / "types" / "msgraph-types.json"
+    extensions = json.loads(graph.read_text())["extensions"] if graph.is_file() else {}
     found = []
     for res in declared_resources(infra):
-        key = f"{res.type}@{res.api_version}"
+        key = res.key
         where = f"{res.file}: resource {res.symbol}"
-        if key not in vendored:
+        if res.from_extension:
+            types, why = _extension_types(res, extensions)
+            if types is None:
+                found.append(f"{where}: {why}")
+                continue
+        elif key in vendored:
+            types = vendored
+        else:
             found.append(f"{where}: {key} is not a published type/apiVersion")
             continue
         if res.body is None:
             continue
         unknown: list[str] = []
         body = {k: v for k, v in res.body.items() if k not in BICEP_KEYWORDS}
-        _walk(body, vendored[key], "", unknown)
+        _walk(body, types[key], "", unknown)
         found.extend(f"{where}: {key} has no property {p.lstrip('.')}" for p in unknown)
     return found + loaded_object_problems(infra, vendored)
 
@@ -114,7 +200,9 @@ def problems(infra: Path) -> list[str]:
     parser = BicepParser()
     for path in sorted(infra.rglob("*.bicep")):
         try:
-            parser.parse(file_path=path)
+            parse_bicep(path, parser)
+        except ExtensionError as exc:
+            found.append(str(exc))
         except Exception as exc:  # pycep raises lark's errors; the message names line and column
             found.append(f"{path}: does not parse: {str(exc).splitlines()[0]}")
     for path in sorted(infra.rglob("*.json")):

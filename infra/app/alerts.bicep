@@ -1,25 +1,25 @@
-// The action group that calls alertcap (/api/alerts with the function key, common alert schema) and an optional
-// example metric alert rule on one VM. Attach the action group to any other rule through its id (output).
+// The action group that calls alertcap (/api/alerts with the function key and/or, as a secure webhook, an Entra
+// ID token, per webhookAuth; common alert schema) and an optional example metric alert rule on one VM. Attach the action group to any other rule through its id (output).
 param actionGroupName string
 param siteName string
 param tags object
 @description('ARM id of a VM for the example rule; empty = no rule.')
 param alertVmId string
 param alertThresholdBytes int
+@description('WEBHOOK_AUTH: key (function key in the URL), entra (secure webhook: Entra ID token, no key), key+entra.')
+@allowed(['key', 'entra', 'key+entra'])
+param webhookAuth string
+@description('With entra/key+entra: the app registration the secure webhook asks tokens for (secure-webhook.bicep outputs objectId, identifierUri, tenantId).')
+param secureWebhook object = {}
 
 resource site 'Microsoft.Web/sites@2024-04-01' existing = {
   name: siteName
 }
 
-// One entry per way of calling the app; more receivers (e.g. a secure webhook with useAadAuth) go in this list.
-var webhookReceivers = [
-  {
-    name: 'alertcap'
-    serviceUri: 'https://${site.properties.defaultHostName}/api/alerts?code=${listKeys('${site.id}/host/default', '2024-04-01').functionKeys.default}'
-    useCommonAlertSchema: true
-    useAadAuth: false
-  }
-]
+var webhookUrl = 'https://${site.properties.defaultHostName}/api/alerts'
+var keyedWebhookUrl = '${webhookUrl}?code=${listKeys('${site.id}/host/default', '2024-04-01').functionKeys.default}'
+var withKey = webhookAuth != 'entra'
+var withToken = webhookAuth != 'key'
 
 resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
   name: actionGroupName
@@ -28,7 +28,21 @@ resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
   properties: {
     groupShortName: 'alertcap'
     enabled: true
-    webhookReceivers: webhookReceivers
+    // A secure webhook (useAadAuth) makes Azure Monitor send an Entra ID token for the app registration
+    // (https://learn.microsoft.com/azure/azure-monitor/alerts/action-groups#secure-webhook); the key stays in
+    // the URL unless webhookAuth is entra.
+    webhookReceivers: [
+      union({
+        name: 'alertcap'
+        serviceUri: withKey ? keyedWebhookUrl : webhookUrl
+        useCommonAlertSchema: true
+        useAadAuth: withToken
+      }, withToken ? {
+        objectId: secureWebhook.objectId
+        identifierUri: secureWebhook.identifierUri
+        tenantId: secureWebhook.tenantId
+      } : {})
+    ]
   }
 }
 
