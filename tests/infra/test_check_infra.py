@@ -30,6 +30,14 @@ def _copy(tmp_path: Path) -> Path:
     return copy
 
 
+def _edit(file: Path, old: str, new: str) -> Path:
+    """Replace the first `old` in `file` (which must hold it) by `new`; returns the file."""
+    text = file.read_text()
+    assert old in text, (file, old)
+    file.write_text(text.replace(old, new, 1))
+    return file
+
+
 def test_a_misspelt_property_is_reported(tmp_path: Path) -> None:
     copy = _copy(tmp_path)
     function = copy / "app" / "function.bicep"
@@ -59,8 +67,7 @@ def test_a_non_existent_api_version_is_reported(tmp_path: Path) -> None:
 def test_a_misspelt_secure_webhook_receiver_property_is_reported(tmp_path: Path) -> None:
     # the receiver is union(key part, entra ? aad part : {}): every literal either branch may yield is checked
     copy = _copy(tmp_path)
-    alerts = copy / "app" / "alerts.bicep"
-    alerts.write_text(alerts.read_text().replace("identifierUri: secure", "identifierURI: secure", 1))
+    alerts = _edit(copy / "app" / "alerts.bicep", "identifierUri: secure", "identifierURI: secure")
     found = check_infra.problems(copy)
     assert found == [f"{alerts}: resource actionGroup: Microsoft.Insights/actionGroups@2023-01-01 has no "
                      "property properties.webhookReceivers[].identifierURI"]
@@ -68,10 +75,8 @@ def test_a_misspelt_secure_webhook_receiver_property_is_reported(tmp_path: Path)
 
 def test_graph_resources_are_checked_against_the_extension_types(tmp_path: Path) -> None:
     copy = _copy(tmp_path)
-    module = copy / "app" / "secure-webhook.bicep"
-    text = module.read_text()
-    assert "extension microsoftGraphV1" in text  # the alias infra/bicepconfig.json pins
-    module.write_text(text.replace("allowedMemberTypes:", "allowedMembersTypes:", 1))
+    module = _edit(copy / "app" / "secure-webhook.bicep", "allowedMemberTypes:", "allowedMembersTypes:")
+    assert "extension microsoftGraphV1" in module.read_text()  # the alias infra/bicepconfig.json pins
     found = check_infra.problems(copy)
     assert found == [f"{module}: resource webhookApp: Microsoft.Graph/applications@v1.0 has no property "
                      "appRoles[].allowedMembersTypes"]
@@ -79,9 +84,8 @@ def test_graph_resources_are_checked_against_the_extension_types(tmp_path: Path)
 
 def test_a_graph_type_the_extension_version_lacks_is_reported(tmp_path: Path) -> None:
     copy = _copy(tmp_path)
-    module = copy / "app" / "secure-webhook.bicep"
-    module.write_text(module.read_text().replace("'Microsoft.Graph/appRoleAssignedTo@v1.0'",
-                                                 "'Microsoft.Graph/appRoleAssignments@v1.0'", 1))
+    module = _edit(copy / "app" / "secure-webhook.bicep", "'Microsoft.Graph/appRoleAssignedTo@v1.0'",
+                   "'Microsoft.Graph/appRoleAssignments@v1.0'")
     found = check_infra.problems(copy)
     assert found == [f"{module}: resource azureMonitorRole: Microsoft.Graph/appRoleAssignments@v1.0 is not a "
                      "published type of br:mcr.microsoft.com/bicep/extensions/microsoftgraph/v1.0:1.0.0"]
@@ -90,11 +94,11 @@ def test_a_graph_type_the_extension_version_lacks_is_reported(tmp_path: Path) ->
 def test_the_quoted_extension_form_is_read_like_the_alias(tmp_path: Path) -> None:
     # pycep's grammar has only `extension <alias>`; check-infra records a quoted registry reference itself
     copy = _copy(tmp_path)
-    module = copy / "app" / "secure-webhook.bicep"
     reference = "br:mcr.microsoft.com/bicep/extensions/microsoftgraph/v1.0:1.0.0"
-    module.write_text(module.read_text().replace("extension microsoftGraphV1", f"extension '{reference}'"))
+    module = _edit(copy / "app" / "secure-webhook.bicep", "extension microsoftGraphV1",
+                   f"extension '{reference}'")
     assert check_infra.problems(copy) == []
-    module.write_text(module.read_text().replace("v1.0:1.0.0'", "v1.0:9.9.9'"))
+    _edit(module, "v1.0:1.0.0'", "v1.0:9.9.9'")
     found = check_infra.problems(copy)
     assert len(found) == 4
     assert all("not a published type of" in line and "v1.0:9.9.9" in line for line in found)
@@ -102,15 +106,14 @@ def test_the_quoted_extension_form_is_read_like_the_alias(tmp_path: Path) -> Non
 
 def test_an_extension_alias_missing_from_bicepconfig_is_reported(tmp_path: Path) -> None:
     copy = _copy(tmp_path)
-    module = copy / "app" / "secure-webhook.bicep"
-    module.write_text(module.read_text().replace("extension microsoftGraphV1", "extension microsoftGraph"))
+    module = _edit(copy / "app" / "secure-webhook.bicep", "extension microsoftGraphV1",
+                   "extension microsoftGraph")
     found = check_infra.problems(copy)
     assert found == [f"{module}: extension microsoftGraph is not in {copy / 'bicepconfig.json'} extensions"]
 
 
 def test_a_graph_resource_without_an_extension_is_reported(tmp_path: Path) -> None:
     copy = _copy(tmp_path)
-    module = copy / "app" / "secure-webhook.bicep"
-    module.write_text(module.read_text().replace("extension microsoftGraphV1", ""))
+    _edit(copy / "app" / "secure-webhook.bicep", "extension microsoftGraphV1", "")
     found = check_infra.problems(copy)
     assert len(found) == 4 and all("needs an `extension` declaration" in line for line in found)
