@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from devstack.monitor.evaluator import JOURNAL_ENV
-from devstack.monitor.observe import journal_path
+from devstack.monitor.journal import journal_path
 from devstack.product_testing import product_config
 from devstack.testing import AdminClient, DevstackState, run_devstack
 

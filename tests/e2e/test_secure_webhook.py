@@ -11,7 +11,8 @@ import httpx
 import product_payloads as p
 import pytest
 
-from devstack.monitor import observe
+from devstack.demo import observe
+from devstack.monitor.journal import journal_path, read_journal
 from devstack.testing import AdminClient, DevstackState, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -23,7 +24,7 @@ def delivered(state: DevstackState) -> dict[str, Any] | None:
     """The first Fired notification the monitor delivered (loopback traffic from this test makes it fire)."""
     for _ in range(20):  # TLS round trips on loopback count as TCP segments sent
         httpx.get(f"{state.admin_url}/captures", verify=state.ssl_context(), timeout=10)
-    for entry in observe.read_journal(observe.journal_path(Path(state.state_dir))):
+    for entry in read_journal(journal_path(Path(state.state_dir))):
         result = entry.get("delivery") or {}
         if result.get("delivered") and observe.run_ids(result.get("response")):
             return entry

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from devstack.demo.traffic import TrafficSink, run_burst_in_namespace
 from devstack.monitor.counters import CounterReadError, NamespaceCounters
 from devstack.monitor.targets import MetricTarget
 from devstack.monitor.testing import scratch_namespace
-from devstack.monitor.traffic import TrafficSink, run_burst_in_namespace
 
 pytestmark = pytest.mark.netns
 

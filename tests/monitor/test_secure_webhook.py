@@ -7,9 +7,8 @@ import aiohttp
 import jwt
 import pytest
 
-from core.webhook_auth import AZURE_MONITOR_APP_ID, SECURE_WEBHOOK_ROLE, WebhookAuthMode
+from core.webhook_auth import AZURE_MONITOR_APP_ID, SECURE_WEBHOOK_ROLE
 from devstack.common.tokens import TokenIssuer
-from devstack.demo import stack_settings
 from devstack.entra import AppRegistration
 from devstack.monitor.delivery import WebhookSender
 from devstack.monitor.secure_webhook import secure_webhook_caller
@@ -47,10 +46,3 @@ async def test_each_attempt_carries_what_the_mode_asks(receiver, sleeps, mode: s
                                 issuer=f"https://sts.windows.net/{TENANT}/")
             assert scheme == "Bearer" and claims["appid"] == AZURE_MONITOR_APP_ID
             assert claims["roles"] == [SECURE_WEBHOOK_ROLE] and claims["tid"] == TENANT
-
-
-def test_the_demo_passes_its_mode_to_the_devstack() -> None:
-    for mode in WebhookAuthMode:
-        args = stack_settings(20, mode.value)
-        assert f"WEBHOOK_AUTH={mode.value}" in args and "CAPTURE_TIME_LIMIT_SECONDS=20" in args
-        assert args[args.index(f"WEBHOOK_AUTH={mode.value}") - 1] == "--setting"

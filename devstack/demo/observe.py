@@ -22,26 +22,6 @@ DURABLE_PREFIX = "runtime/webhooks/durabletask"
 _URL_RE = re.compile(r"https?://[^\s\"'<>]+")
 
 
-def journal_path(state_dir: Path) -> Path:
-    """Where the stack's monitor writes its notifications (one JSON object per line)."""
-    return state_dir / "monitor" / "notifications.jsonl"
-
-
-def read_journal(path: Path) -> list[dict[str, Any]]:
-    """Every complete notification line so far (a half-written last line is skipped)."""
-    try:
-        lines = path.read_text().splitlines()
-    except OSError:
-        return []
-    entries = []
-    for line in lines:
-        try:
-            entries.append(json.loads(line))
-        except ValueError:
-            continue
-    return entries
-
-
 def iter_dicts(value: Any, depth: int = 4) -> Iterator[dict[str, Any]]:
     if isinstance(value, dict):
         yield value

@@ -3,7 +3,7 @@
 The demo config gets a twin of the demo VM (`vm-unarmed`, its own namespace, the same alert rule) that
 receives the same bursts but is not armed, so one `make demo` shows both: the armed VM's incident files
 (harvested from its continuous capture) and the twin's alert-triggered capture. A reference tcpdump on each
-VM's interface is the ground truth for `devstack.demo_coverage.burst_coverage`.
+VM's interface is the ground truth for `devstack.demo.coverage.burst_coverage`.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import httpx
 
 from devstack.capture.netns import configured_namespaces, networks_for
 from devstack.config import DevstackConfig, VmConfig
-from devstack.demo_coverage import ReferenceCapture
-from devstack.monitor import observe
-from devstack.monitor.traffic import TrafficSink
+from devstack.demo import observe
+from devstack.demo.coverage import ReferenceCapture
+from devstack.demo.traffic import TrafficSink
 
 TWIN_NAME = "vm-unarmed"
 LOOKBACK_SECONDS = 300

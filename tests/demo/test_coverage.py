@@ -6,7 +6,7 @@ import io
 
 import dpkt
 
-from devstack.demo_coverage import burst_coverage
+from devstack.demo.coverage import burst_coverage
 
 PORT = 4242
 

@@ -2,7 +2,7 @@
 
 Run the sender inside a VM's network namespace, aimed at a sink in the root namespace on the veth's outer IP:
 
-    ip netns exec alertcap-vm-demo .venv/bin/python -m devstack.monitor.traffic --host 10.231.0.1 --port 40000
+    ip netns exec alertcap-vm-demo .venv/bin/python -m devstack.demo.traffic --host 10.231.0.1 --port 40000
 
 It opens `--connections` TCP connections one after another and writes `--messages` small messages on each with
 Nagle's algorithm off, so every write leaves as its own segment. It stops by itself after the last message
@@ -10,7 +10,7 @@ or at `--deadline` seconds, whichever comes first, and prints one JSON line summ
 
 `--listen` runs the sink instead (in the root namespace, on the veth's outer IP) for `--deadline` seconds:
 
-    .venv/bin/python -m devstack.monitor.traffic --listen --host 10.231.0.1 --port 40000 --deadline 60
+    .venv/bin/python -m devstack.demo.traffic --listen --host 10.231.0.1 --port 40000 --deadline 60
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ async def run_burst_in_namespace(netns: str, host: str, port: int, *, connection
                                  messages: int = 10, message_bytes: int = 64,
                                  deadline_seconds: float = 15.0) -> BurstResult:
     """Run the sender inside `netns` as a child process (its own process group, killed on cancel)."""
-    argv = ["ip", "netns", "exec", netns, sys.executable, "-m", "devstack.monitor.traffic",
+    argv = ["ip", "netns", "exec", netns, sys.executable, "-m", "devstack.demo.traffic",
             "--host", host, "--port", str(port), "--connections", str(connections),
             "--messages", str(messages), "--message-bytes", str(message_bytes),
             "--deadline", str(deadline_seconds)]
@@ -153,7 +153,7 @@ async def listen_for(host: str, port: int, seconds: float) -> dict[str, int]:
 
 def main(argv: list[str] | None = None) -> int:
     """CLI entry: send one burst and print its JSON summary."""
-    parser = argparse.ArgumentParser(prog="python -m devstack.monitor.traffic",
+    parser = argparse.ArgumentParser(prog="python -m devstack.demo.traffic",
                                      description="Send a bounded burst of TCP segments to a sink.")
     parser.add_argument("--host", required=True, help="sink address (the veth's outer IP)")
     parser.add_argument("--listen", action="store_true", help="be the sink instead of the sender")

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import re
 import shutil
 import signal
@@ -29,31 +28,38 @@ from typing import Any
 import httpx
 
 from core.webhook_auth import WebhookAuthMode
-from devstack import demo_sentry
 from devstack.config import (
     DEFAULT_CONFIG_PATH,
-    AlertRuleConfig,
     ConfigError,
     DevstackConfig,
     VmConfig,
     load_config,
 )
-from devstack.demo_coverage import burst_coverage
-from devstack.monitor import observe
+from devstack.demo import observe
+from devstack.demo import sentry as demo_sentry
+from devstack.demo.coverage import burst_coverage
+from devstack.demo.prepare import (
+    DemoFailure,
+    add_unarmed_twin,
+    pick_target,
+    preflight,
+    stack_settings,
+    write_demo_config,
+)
+from devstack.demo.progress import DemoProgress
+from devstack.demo.stackproc import DevstackProcess
+from devstack.demo.traffic import TrafficSink, run_burst_in_namespace
 from devstack.monitor.counters import NamespaceCounters
 from devstack.monitor.evaluator import JOURNAL_ENV
+from devstack.monitor.journal import journal_path, read_journal
 from devstack.monitor.metrics import metric_definition
-from devstack.monitor.progress import DemoProgress
-from devstack.monitor.stackproc import DevstackProcess
 from devstack.monitor.targets import resolve_target
-from devstack.monitor.traffic import TrafficSink, run_burst_in_namespace
 from devstack.paths import REPO_ROOT
 from devstack.stack import StackError
 
 DEFAULT_STATE_DIR = REPO_ROOT / ".devstack" / "demo"
 DEFAULT_CAPTURES_DIR = REPO_ROOT / ".devstack" / "captures"
 RUN_STATE = ("monitor",)  # the demo's own journal; `up --fresh` drops the devstack's persisted state
-_NETNS_LINE = re.compile(r'^(\s*netns\s*=\s*")([^"]+)("\s*(?:#.*)?\n?)$')
 CAPTURE_SECONDS = 20
 DEADLINE_SECONDS = 115
 POLL_SECONDS = 0.5
@@ -74,21 +80,8 @@ STEPS = {
 }
 
 
-class DemoFailure(Exception):
-    """The demo cannot go on; `step` is the display line to mark failed."""
-
-    def __init__(self, step: str, message: str) -> None:
-        super().__init__(message)
-        self.step = step
 
 
-@dataclass
-class DemoTarget:
-    """The rule the demo triggers and the VM (namespace + veth) it runs on."""
-
-    rule: AlertRuleConfig
-    vm: VmConfig
-    outer_ip: str
 
 
 @dataclass
@@ -106,63 +99,14 @@ class DemoState:
     email: observe.EmailFacts | None = None
 
 
-def pick_target(config: DevstackConfig) -> DemoTarget:
-    """The first alert rule on a VM with its own namespace (vm-demo in the default config)."""
-    from devstack.capture.netns import networks_for
-
-    for rule in config.alert_rules:
-        target = resolve_target(config, rule)
-        vm = next((v for v in config.vms if v.id == target.resource_id), None)
-        if vm is not None and vm.netns:
-            network = networks_for([vm.netns])[vm.netns]
-            return DemoTarget(rule=rule, vm=vm, outer_ip=network.outer_ip)
-    raise DemoFailure("stack", "the config has no [[alert_rules]] entry on a VM with `netns`; the demo "
-                               "needs one (devstack/devstack.toml has vm-demo-tcp-segments-sent)")
 
 
-def write_demo_config(source: Path, destination: Path) -> Path:
-    """A copy of `source` whose namespaces get a per-run name (`alertcap-demo<pid>-<n>`).
-
-    Another devstack on the same machine (a test, `make up`) creates and deletes the namespaces of its own
-    config; private names keep the demo's VM network out of their reach. Everything else is unchanged.
-    """
-    renamed: dict[str, str] = {}
-    lines = []
-    for line in source.read_text().splitlines(keepends=True):
-        match = _NETNS_LINE.match(line)
-        if match:
-            old = match.group(2)
-            new = renamed.setdefault(old, f"alertcap-demo{os.getpid() % 100000}-{len(renamed)}")
-            line = f"{match.group(1)}{new}{match.group(3)}"
-        lines.append(line)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    destination.write_text("".join(lines))
-    return destination
 
 
-def stack_settings(capture_seconds: int, webhook_auth: str) -> list[str]:
-    """The `python -m devstack up` arguments for the demo's app settings: the capture length and
-    WEBHOOK_AUTH (with `entra`, the monitor sends secure webhooks with tokens instead of the key)."""
-    return ["--setting", f"CAPTURE_TIME_LIMIT_SECONDS={capture_seconds}",
-            "--setting", f"WEBHOOK_AUTH={webhook_auth}"]
 
 
-def add_unarmed_twin(path: Path) -> Path:
-    """Append the unarmed twin of the demo VM (devstack.demo_sentry) to the demo config."""
-    config = load_config(path)
-    target = pick_target(config)
-    path.write_text(path.read_text() + demo_sentry.twin_config_text(config, target.vm, target.rule.name))
-    return path
 
 
-def preflight() -> None:
-    """Root and the tools the devstack needs, checked before anything starts."""
-    if os.geteuid() != 0:
-        raise DemoFailure("stack", "the demo needs root: it creates a network namespace per VM and runs "
-                                   "tcpdump (run `sudo make demo`)")
-    missing = [tool for tool in ("ip", "tcpdump") if shutil.which(tool) is None]
-    if missing:
-        raise DemoFailure("stack", f"missing tools: {', '.join(missing)} (`make setup` installs them)")
 
 
 class Demo:
@@ -179,7 +123,7 @@ class Demo:
         self.deadline = time.monotonic() + deadline_seconds
         self.stack = DevstackProcess(
             self.state_dir, config_path,
-            env={JOURNAL_ENV: str(observe.journal_path(self.state_dir))},
+            env={JOURNAL_ENV: str(journal_path(self.state_dir))},
             extra_args=["--fresh", *stack_settings(capture_seconds, webhook_auth)],
         )
         self.seen = DemoState()
@@ -279,12 +223,12 @@ class Demo:
             await asyncio.sleep(1)
 
     async def _wait_for_alert(self) -> dict[str, Any]:
-        journal = observe.journal_path(self.state_dir)
+        journal = journal_path(self.state_dir)
         self.progress.update("alert", f"waiting for the monitor to fire {self.target.rule.name!r}")
         vm_id = self.target.vm.id.lower()
         while time.monotonic() < self.deadline:
             self._check_tasks()
-            for entry in observe.read_journal(journal):
+            for entry in read_journal(journal):
                 essentials = entry.get("payload", {}).get("data", {}).get("essentials", {})
                 fired = essentials.get("monitorCondition") == "Fired"
                 if fired and vm_id in essentials.get("alertTargetIDs", []):
@@ -496,10 +440,10 @@ class Demo:
     async def _twin_capture(self, http: Any) -> bytes:
         twin = self.twin
         assert twin is not None
-        journal = observe.journal_path(self.state_dir)
+        journal = journal_path(self.state_dir)
         while time.monotonic() < self.deadline:
             if not twin.run_id:
-                for entry in observe.read_journal(journal):
+                for entry in read_journal(journal):
                     essentials = entry.get("payload", {}).get("data", {}).get("essentials", {})
                     if twin.vm.id.lower() in essentials.get("alertTargetIDs", []):
                         runs = observe.run_ids((entry.get("delivery") or {}).get("response"))
