@@ -1,4 +1,8 @@
-"""Valid Azure Monitor webhook payloads, one per schema the app accepts (reference: alert-webhooks.md)."""
+"""Valid Azure Monitor webhook payloads, one per schema the app accepts.
+
+Shapes as Microsoft documents them: https://learn.microsoft.com/azure/azure-monitor/alerts/alerts-common-schema
+and https://learn.microsoft.com/azure/azure-monitor/alerts/alerts-webhooks (classic metric alerts).
+"""
 
 from __future__ import annotations
 
