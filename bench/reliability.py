@@ -5,12 +5,17 @@
   answer time of a single alert on the idle stack (the baseline, measured in the same run);
 - crash: 20 runs, `kill -9` of the host in each phase at least once and at random moments, the devstack
   restarting it: runs ended, capture blobs per run, orphan blobs, emails per run;
+- faults: ARM answering 429 (with and without Retry-After), 500, 503 or dropping the connection on 20% of
+  its calls, each for its own set of runs; an ACS outage of 2 minutes (the email must arrive after it ends);
+  then a permanent ACS outage (the run must say "notification failed" once its email retry time, set to the
+  outage plus one minute, has passed): runs, captures, blobs and emails per run;
 - history: orchestration history events of a 5-hour capture and of a 5-minute one (the replay harness of
   tests/product, which drives the real orchestrator through the SDK; the devstack host's timers run on the
   wall clock, so a 5-hour run cannot be driven on it in a bench);
 - calibration: SHA-256 of 1 MiB (median), so figures from different machines can be compared.
 
-Run: .venv/bin/python bench/reliability.py [--vms 50 --alerts 1000 --clients 20 --repeats 5 --crash-runs 20]
+Run: .venv/bin/python bench/reliability.py [--vms 50 --alerts 1000 --clients 20 --repeats 5 --crash-runs 20
+     --fault-runs 10 --acs-outage 120]
 """
 
 from __future__ import annotations
@@ -156,6 +161,84 @@ def crash(state: DevstackState, admin: AdminClient, runs: int, seed: int = 9) ->
         and all(hit.values())
 
 
+ARM_FAULTS = {
+    "429 with Retry-After": {"status": 429, "retry_after": 1},
+    "429": {"status": 429},
+    "500": {"status": 500},
+    "503": {"status": 503},
+    "dropped connection": {"drop": True},
+}
+ACS_DOWN = {"service": "acs", "operation": "*", "status": 503, "retry_after": 0}
+
+
+def start_runs(state: DevstackState, vms: list[str]) -> set[str]:
+    bodies = [payloads.common_metric_static(targets=[vm.lower()], fired=kit.fired_now()) for vm in vms]
+    return kit.run_ids(asyncio.run(kit.post_alerts(state, bodies, clients=len(bodies))))
+
+
+def exactly_one(counts: dict[str, int]) -> int:
+    return sum(1 for n in counts.values() if n == 1)
+
+
+def arm_faults(state: DevstackState, admin: AdminClient, runs: int) -> bool:
+    ok = True
+    for label, fault in ARM_FAULTS.items():
+        admin.clear_faults()
+        vms = kit.add_vms(admin, state, runs, "flt")
+        admin.add_fault({"service": "arm", "operation": "*", "ratio": 0.2, **fault})
+        started = time.perf_counter()
+        done = kit.wait_for_runs(state, start_runs(state, vms), timeout=600)
+        fired = sum(f["fired"] for f in admin.faults())
+        succeeded = sum(1 for s in done.values() if (s.get("output") or {}).get("status") == "succeeded")
+        captures = exactly_one(kit.captures_per_vm(admin, vms))
+        blobs = exactly_one(kit.blobs_per_vm(state, vms))
+        emails = exactly_one(kit.emails_per_vm(admin, vms))
+        print(f"faults: ARM {label} on 20% of calls ({fired} injected): {succeeded}/{runs} succeeded, "
+              f"exactly one capture {captures}/{runs}, one blob {blobs}/{runs}, one email {emails}/{runs}, "
+              f"in {time.perf_counter() - started:.1f} s")
+        ok &= fired > 0 and succeeded == captures == blobs == emails == runs
+    admin.clear_faults()
+    return ok
+
+
+def acs_outage(state: DevstackState, admin: AdminClient, outage_seconds: float) -> bool:
+    """A run through an ACS outage of ``outage_seconds``: no email during it, one email after it."""
+    admin.clear_faults()
+    admin.add_fault(ACS_DOWN)
+    vms = kit.add_vms(admin, state, 1, "acsout")
+    (run_id,) = start_runs(state, vms)
+    started = time.perf_counter()
+    # the outage's length is the bench's input, not a synchronisation: ACS stays down for that long
+    time.sleep(outage_seconds)
+    during = kit.emails_per_vm(admin, vms)[vms[0]]
+    admin.clear_faults("acs")
+    output = kit.wait_for_runs(state, {run_id}, timeout=600)[run_id]["output"]
+    emails = kit.emails_per_vm(admin, vms)[vms[0]]
+    print(f"faults: ACS down {outage_seconds:.0f} s: emails during the outage {during}, after it {emails}; "
+          f"run {output['status']!r}, notification {output.get('notification')!r} after "
+          f"{output.get('email_attempts')} attempts, ended {time.perf_counter() - started:.0f} s after the "
+          "outage began")
+    return during == 0 and emails == 1 and output.get("notification") == "sent"
+
+
+def acs_down_for_good(state: DevstackState, admin: AdminClient) -> bool:
+    """A run while ACS never comes back: it must end saying the notification failed."""
+    admin.clear_faults()
+    admin.add_fault(ACS_DOWN)
+    vms = kit.add_vms(admin, state, 1, "acsdown")
+    started = time.perf_counter()
+    (run_id,) = start_runs(state, vms)
+    status = kit.wait_for_runs(state, {run_id}, timeout=900)[run_id]
+    output = status["output"]
+    emails = kit.emails_per_vm(admin, vms)[vms[0]]
+    custom = status.get("customStatus") or {}
+    print(f"faults: ACS down for good: run {output['status']!r} (custom status notification "
+          f"{custom.get('notification')!r}), emails {emails}, after {output.get('email_attempts')} "
+          f"attempts in {time.perf_counter() - started:.0f} s")
+    admin.clear_faults()
+    return output["status"] == "succeeded, notification failed" and emails == 0
+
+
 def history() -> None:
     load("product_replay_harness", REPO_ROOT / "tests" / "product" / "replay_harness.py")
     replay_path = REPO_ROOT / "tests" / "product" / "test_orchestrator_replay.py"
@@ -177,6 +260,10 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--crash-runs", type=int, default=20)
+    parser.add_argument("--fault-runs", type=int, default=10, help="runs per kind of ARM fault")
+    parser.add_argument("--acs-outage", type=float, default=120.0, help="seconds ACS is down")
+    parser.add_argument("--only", choices=("storm", "crash", "faults"), action="append",
+                        help="run only these phases (repeatable); history always runs")
     args = parser.parse_args()
     print(f"calibration: sha256 of 1 MiB {calibration_ms():.2f} ms (median of 50)")
     history()
@@ -184,14 +271,22 @@ def main() -> int:
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
         config = conftest.reliability_config(Path(tmp) / "devstack.toml", {
-            **kit.FAST_SETTINGS, "REGION_CAPTURE_LIMIT": str(max(100, args.vms * 2))})
+            **kit.FAST_SETTINGS, "REGION_CAPTURE_LIMIT": str(max(100, args.vms * 2)),
+            "EMAIL_RETRY_SECONDS": str(int(args.acs_outage) + 60)})
+        phases = set(args.only or ("storm", "crash", "faults"))
         with run_devstack(Path(tmp) / "ds", config_path=config, host=True, timeout=180) as state, \
                 AdminClient(state, timeout=60) as admin:
             admin.reset()
-            baseline = baseline_seconds(state, admin)
-            ok &= storm(state, admin, args, baseline)
-            admin.reset()
-            ok &= crash(state, admin, args.crash_runs)
+            if "storm" in phases:
+                ok &= storm(state, admin, args, baseline_seconds(state, admin))
+                admin.reset()
+            if "crash" in phases:
+                ok &= crash(state, admin, args.crash_runs)
+                admin.reset()
+            if "faults" in phases:
+                ok &= arm_faults(state, admin, args.fault_runs)
+                ok &= acs_outage(state, admin, args.acs_outage)
+                ok &= acs_down_for_good(state, admin)
     print("result: " + ("all invariants held" if ok else "AN INVARIANT WAS BROKEN"))
     return 0 if ok else 1
 

@@ -25,10 +25,16 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.stamp-requirements
 if [ ! -f "$stamp" ] || [ requirements.txt -nt "$stamp" ] || [ requirements-dev.txt -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  echo "setup: pip install -r requirements-dev.txt" >&2
-  # (this machine's pip config names local indexes that may not exist; their warnings are noise)
-  .venv/bin/pip install -q -r requirements-dev.txt 2>&1 | { grep -v "^WARNING: Location" || true; }
-  .venv/bin/pip install -q --no-deps -e . 2>&1 | { grep -v "^WARNING: Location" || true; }
+  # uv (from PyPI, pinned) installs the same requirements as pip in a fraction of the time
+  uv_version=$(sed -n 's/^uv==\([^ ]*\).*/\1/p' requirements-dev.txt)
+  if [ "$(.venv/bin/uv --version 2>/dev/null | cut -d' ' -f2)" != "$uv_version" ]; then
+    echo "setup: pip install uv==$uv_version" >&2
+    # (this machine's pip config names local indexes that may not exist; their warnings are noise)
+    .venv/bin/pip install -q "uv==$uv_version" 2>&1 | { grep -v "^WARNING: Location" || true; }
+  fi
+  echo "setup: uv pip install -r requirements-dev.txt" >&2
+  .venv/bin/uv pip install -q --python .venv/bin/python -r requirements-dev.txt
+  .venv/bin/uv pip install -q --python .venv/bin/python --no-deps -e .
   touch "$stamp"
 fi
 
