@@ -13,11 +13,11 @@ from activities.storage import blob_size, folder_files
 from core.arm_ids import parse_resource_id
 from core.capture_files import CaptureFile, DescribedCapture, DescribeRequest, is_folder
 from core.naming import is_stale
+from core.orchestration import CAPTURE_TERMINAL_STATES
 from core.outcome import Outcome
 from core.targets import AZURE_VMSS
 from core.watchers import WATCHER_RESOURCE_GROUP, CreatedWatcher, WatcherRequest, watcher_name
 
-TERMINAL_STATUSES = {"stopped", "error"}
 MAX_DELETIONS_PER_RUN = 5  # cleanup is on the critical path: bound it, later runs delete the rest
 log = logging.getLogger("alertcap.activities")
 
@@ -74,7 +74,7 @@ def prepare_region(watcher_id: str, now: str, retention_seconds: int) -> Outcome
             status = ops.begin_get_status(rid.resource_group, rid.name, name,
                                           polling_interval=clients.polling_interval()).result().as_dict()
             # wire strings (str() of the SDK's enum would be "PcStatus.STOPPED")
-            if str(status.get("packetCaptureStatus", "")).lower() not in TERMINAL_STATUSES:
+            if str(status.get("packetCaptureStatus", "")).lower() not in CAPTURE_TERMINAL_STATES:
                 continue  # never delete a running capture
             ops.begin_delete(rid.resource_group, rid.name, name,
                              polling_interval=clients.polling_interval()).result()
@@ -176,7 +176,7 @@ def stop_capture(capture_id: str) -> Outcome:
     so a repeated activity never acts twice."""
     ops, group, watcher, name = _capture_parts(capture_id)
     status = ops.begin_get_status(group, watcher, name, polling_interval=clients.polling_interval()).result()
-    if str(status.as_dict().get("packetCaptureStatus", "")).lower() in TERMINAL_STATUSES:
+    if str(status.as_dict().get("packetCaptureStatus", "")).lower() in CAPTURE_TERMINAL_STATES:
         return Outcome.success(stopped=False)
     ops.begin_stop(group, watcher, name, polling_interval=clients.polling_interval()).result()
     return Outcome.success(stopped=True)

@@ -9,8 +9,9 @@ from azure.core.exceptions import AzureError
 from activities import clients
 from activities.storage import read_link
 from core.email import render
+from core.orchestration import RUN_SUCCEEDED
 from core.outcome import Outcome
-from core.records import SUCCEEDED, RunRecord
+from core.records import RunRecord
 
 log = logging.getLogger("alertcap.activities")
 
@@ -18,7 +19,7 @@ log = logging.getLogger("alertcap.activities")
 def download_link(record: RunRecord, valid_hours: int) -> str | None:
     """The capture's read-only link, or None: a link that cannot be made never keeps the email from going out
     (the email still names the blob)."""
-    if record.status != SUCCEEDED or not record.storage_path or record.size_bytes is None:
+    if record.status != RUN_SUCCEEDED or not record.storage_path or record.size_bytes is None:
         return None
     if any(f.instance for f in record.files):  # a folder: each instance file gets its own link
         return None
@@ -33,7 +34,7 @@ def download_link(record: RunRecord, valid_hours: int) -> str | None:
 def file_links(record: RunRecord, valid_hours: int) -> dict[str, str]:
     """A read-only link for each instance file of a scale-set capture, or each incident file of an armed
     run (a file whose link fails gets none)."""
-    if record.status != SUCCEEDED:
+    if record.status != RUN_SUCCEEDED:
         return {}
     links = {}
     for item in record.files:

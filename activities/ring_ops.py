@@ -11,7 +11,6 @@ from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import BlobClient, ContainerClient
 
 from activities import clients
-from activities.network_ops import TERMINAL_STATUSES
 from activities.storage import account_url
 from core.arm_ids import parse_resource_id
 from core.harvest import (
@@ -25,6 +24,7 @@ from core.harvest import (
     select_files,
     span_times,
 )
+from core.orchestration import CAPTURE_TERMINAL_STATES
 from core.outcome import Outcome
 from core.sentry import RingPlan, RingPrune, RingSweep
 
@@ -57,7 +57,7 @@ def ensure_ring(plan: RingPlan) -> Outcome:
         existing = None
     if existing is not None:
         status = _status(ops, group, watcher, plan.name)
-        if status.lower() not in TERMINAL_STATUSES:
+        if status.lower() not in CAPTURE_TERMINAL_STATES:
             return _ring_outcome(existing.as_dict(), status, existed=True)
         ops.begin_delete(group, watcher, plan.name, polling_interval=clients.polling_interval()).result()
     properties = {

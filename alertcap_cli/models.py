@@ -9,14 +9,15 @@ from datetime import datetime
 from typing import Any
 
 from alertcap_cli.timeparse import iso, parse_api_time
-
-RUNTIME_STATUSES = (
-    "Running", "Completed", "ContinuedAsNew", "Failed", "Canceled", "Terminated", "Pending", "Suspended",
+from core.orchestration import (
+    NOTIFICATION_FAILED,
+    NOTIFICATION_FAILED_SUFFIX,
+    NOTIFICATION_SENT,
+    RUN_FAILED,
+    RUNTIME_STATUSES,
+    TERMINAL_RUNTIME_STATUSES,
 )
-# ExecutionCompleted.OrchestrationStatus as an int (DTFx OrchestrationStatus order).
-STATUS_BY_CODE = ("Running", "Completed", "ContinuedAsNew", "Failed", "Canceled", "Terminated", "Pending",
-                  "Suspended")
-TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
+
 ARM_TARGET = re.compile(
     r"^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.compute/"
     r"(virtualmachines|virtualmachinescalesets)/[^/]+$",
@@ -120,8 +121,8 @@ def _history_detail(event: str, raw: dict[str, Any]) -> str | None:
         return _short(raw.get("Input") or raw.get("Reason"))
     if event == "ExecutionCompleted":
         status = raw.get("OrchestrationStatus")
-        if isinstance(status, int) and 0 <= status < len(STATUS_BY_CODE):
-            status = STATUS_BY_CODE[status]
+        if isinstance(status, int) and 0 <= status < len(RUNTIME_STATUSES):  # ExecutionCompleted's int code
+            status = RUNTIME_STATUSES[status]
         result = raw.get("Result") or raw.get("FailureDetails")
         return _short(f"{status}: {_text(result)}" if status and result else status or result)
     if event == "GenericEvent":
@@ -175,7 +176,7 @@ class Run:
     @property
     def done(self) -> bool:
         """True once the run is in a terminal state."""
-        return self.status in TERMINAL_STATUSES
+        return self.status in TERMINAL_RUNTIME_STATUSES
 
     @property
     def failed_outcome(self) -> str | None:
@@ -185,7 +186,7 @@ class Run:
         completing with `{"status": "failed", "reason": ...}`; Durable's own rewind only applies to Failed.
         """
         record = self.output if isinstance(self.output, dict) else {}
-        if self.status == "Completed" and str(record.get("status", "")).startswith("failed"):
+        if self.status == "Completed" and str(record.get("status", "")).startswith(RUN_FAILED):
             return str(record.get("reason") or "the capture failed")
         return None
 
@@ -193,19 +194,20 @@ class Run:
     def notification(self) -> str | None:
         """``sent`` or ``failed`` once the product tried to email the operators (output or custom status)."""
         for source in (self.output, self.custom_status):
-            if isinstance(source, dict) and source.get("notification") in ("sent", "failed"):
+            settled = (NOTIFICATION_SENT, NOTIFICATION_FAILED)
+            if isinstance(source, dict) and source.get("notification") in settled:
                 return str(source["notification"])
         return None
 
     @property
     def notification_failed(self) -> bool:
         """True when the run ended without its operator email (ACS kept failing past the retry window)."""
-        return self.notification == "failed"
+        return self.notification == NOTIFICATION_FAILED
 
     @property
     def display_status(self) -> str:
         """The runtime status, with ", notification failed" when no email went out."""
-        return f"{self.status}, notification failed" if self.notification_failed else self.status
+        return self.status + NOTIFICATION_FAILED_SUFFIX if self.notification_failed else self.status
 
     @property
     def phase(self) -> str | None:

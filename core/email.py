@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from core.incident_email import incident_rows, is_incident_link
-from core.records import SUCCEEDED, RunRecord
+from core.orchestration import RUN_SUCCEEDED
+from core.records import RunRecord
 from core.triage_model import TriageResult
 from core.triage_text import TriageSection, plain_lines, size_text, triage_sections
 
@@ -81,7 +82,7 @@ def facts(record: RunRecord, link: str | None) -> list[tuple[str, str]]:
     """The label/value rows shown in both bodies."""
     alert = record.alert
     rows = [
-        ("Outcome", "capture completed" if record.status == SUCCEEDED else f"failed: {record.reason}"),
+        ("Outcome", "capture completed" if record.status == RUN_SUCCEEDED else f"failed: {record.reason}"),
         ("VM", record.target.rsplit("/", 1)[-1]),
         ("Target", record.target),
         ("Alert rule", alert.get("rule", "")),
@@ -117,7 +118,7 @@ _BANNER = {  # outcome banner: green for a capture, red for a failure
 def render(record: RunRecord, link: str | None, file_links: dict[str, str] | None = None) -> EmailContent:
     """Build the email for ``record``; ``link`` is the time-limited download link (success only), and
     ``file_links`` maps each instance file's URL to its own link (a scale-set capture)."""
-    ok = record.status == SUCCEEDED
+    ok = record.status == RUN_SUCCEEDED
     verdict = "Packet capture ready" if ok else "Packet capture FAILED"
     vm = record.target.rsplit("/", 1)[-1]
     subject = _one_line(f"[alertcap] {verdict}: {vm} ({record.alert.get('rule', '')})")

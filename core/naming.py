@@ -14,7 +14,7 @@ import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
-PREFIX = "alertcap-"
+RUN_PREFIX = "alertcap-"  # every capture run's instance id and capture name starts with it
 _CAPTURE_NAME = re.compile(r"^alertcap-[0-9a-f]{24}-(\d{12})$")
 TARGET_HASH_CHARS = 16
 SLOT_HASH_CHARS = 8
@@ -36,7 +36,7 @@ def cooldown_start(fired_at: datetime) -> datetime:
 
 def run_prefix(target_id: str) -> str:
     """``alertcap-<16 hex>``: the instance-id prefix all runs of ``target_id`` share (id case ignored)."""
-    return PREFIX + hashlib.sha256(target_id.lower().encode()).hexdigest()[:TARGET_HASH_CHARS]
+    return RUN_PREFIX + hashlib.sha256(target_id.lower().encode()).hexdigest()[:TARGET_HASH_CHARS]
 
 
 def instance_id(target_id: str, fired_at: datetime, cooldown_seconds: int) -> str:
@@ -55,7 +55,7 @@ def capture_name(target_id: str, window: datetime) -> str:
     """
     start = window.astimezone(UTC)
     digest = hashlib.sha256(f"capture|{target_id.lower()}|{start:%Y-%m-%dT%H:%M:%SZ}".encode()).hexdigest()
-    return f"{PREFIX}{digest[:24]}-{start:%Y%m%d%H%M}"
+    return f"{RUN_PREFIX}{digest[:24]}-{start:%Y%m%d%H%M}"
 
 
 def email_operation_id(capture: str, outcome: str) -> str:

@@ -8,13 +8,9 @@ from typing import Any
 from core.alerts import AlertSummary
 from core.capture_files import CaptureFile
 from core.errors import InvalidRequest
+from core.orchestration import RUN_FAILED
 from core.targets import Target
 
-SUCCEEDED = "succeeded"
-FAILED = "failed"
-NOTIFICATION_SENT = "sent"
-NOTIFICATION_FAILED = "failed"
-NOTIFICATION_FAILED_SUFFIX = ", notification failed"  # appended to the run's status when no email went out
 DEFAULT_EMAIL_RETRY_SECONDS = 3600
 
 CONFIG_INT_FIELDS = (
@@ -85,7 +81,7 @@ class RunRecord:
     target: str
     target_type: str
     alert: dict[str, str]
-    status: str = FAILED
+    status: str = RUN_FAILED
     reason: str = ""
     phase: str = "locating"
     location: str = ""
@@ -109,7 +105,7 @@ class RunRecord:
     email_message_id: str = ""
     email_error: str = ""
     email_attempts: int = 0
-    notification: str = ""  # "sent" | "failed" once the run has tried to notify
+    notification: str = ""  # NOTIFICATION_SENT | NOTIFICATION_FAILED once the run has tried to notify
     triage: dict[str, Any] = field(default_factory=dict)  # core.triage_model.TriageResult.to_dict()
     timings: dict[str, str] = field(default_factory=dict)
     armed: bool = False  # the target had a sentry: the evidence is harvested from its continuous capture

@@ -15,10 +15,8 @@ from typing import Any
 from core.errors import InvalidRequest
 from core.targets import AZURE_VM, Target
 
-SENTRY_ORCHESTRATOR = "sentry_orchestration"
 SENTRY_PREFIX = "sentry-"
 RING_NAME_PREFIX = "alertcap-ring-"
-DISARM_EVENT = "disarm"
 
 DEFAULT_LOOKBACK_SECONDS = 900
 DEFAULT_BUDGET_BYTES = 2 * 1024**3

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from core.orchestration import TERMINAL_RUNTIME_STATUSES
 from devstack.testing import AdminClient, DevstackState, loopback_config, wait_until
 
 APP_SETTINGS = {
@@ -19,7 +20,6 @@ APP_SETTINGS = {
     "OVERRUN_GRACE_SECONDS": "30",
 }
 RUN_TIMEOUT = 60.0
-ENDED = ("Completed", "Failed", "Terminated")
 
 
 def product_config(path: Path, *, alert_rules: bool = False,
@@ -50,7 +50,7 @@ def wait_for_run(state: DevstackState, instance_id: str, timeout: float = RUN_TI
     """The instance's status once it ended."""
     def done() -> dict[str, Any] | None:
         status = run_status(state, instance_id)
-        return status if status and status["runtimeStatus"] in ENDED else None
+        return status if status and status["runtimeStatus"] in TERMINAL_RUNTIME_STATUSES else None
 
     return wait_until(done, timeout, interval=0.2, message=f"run {instance_id} finished")
 

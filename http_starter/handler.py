@@ -21,14 +21,13 @@ from core.alerts import ParsedAlert, parse_alert
 from core.cooldown import SeenRun, covering_run, first_alert_of, settle
 from core.errors import ConfigurationError, InvalidRequest
 from core.naming import cooldown_start, instance_id, run_prefix
+from core.orchestration import ACTIVE_RUNTIME_STATUSES, CAPTURE_ORCHESTRATOR, EXTRA_ALERT_EVENT
 from core.records import CaptureRequest
 from core.sentry import SentryView, sentry_instance_id
 from core.settings import Settings
 from core.targets import Target, select_targets
 
 MAX_BODY_BYTES = 256 * 1024
-ORCHESTRATOR_NAME = "capture_orchestration"
-EXTRA_ALERT_EVENT = "extra_alert"
 CLIENT_CALL_TIMEOUT_SECONDS = 4.0
 ANSWER_DEADLINE_SECONDS = 8.0  # Azure Monitor gives a webhook about 10 s
 CLOCK_SKEW_SECONDS = 60  # a run's created time may trail its first alert's fired time by clock skew
@@ -152,7 +151,7 @@ async def _start_one(client: Any, settings: Settings, alert: ParsedAlert, target
     sentry = await armed_view(client, target.id)
     request = CaptureRequest(target, alert.summary, first.isoformat(), settings.capture_config(), sentry)
     try:
-        await _client_call("start_new", client.start_new(ORCHESTRATOR_NAME, run_id, request.to_dict()))
+        await _client_call("start_new", client.start_new(CAPTURE_ORCHESTRATOR, run_id, request.to_dict()))
     except BackendUnavailable as exc:
         # a concurrent delivery started it first: Azure answers 500, the devstack 409, both "already exists"
         if "already exists" not in str(exc).lower():
@@ -170,7 +169,7 @@ async def armed_view(client: Any, target_id: str) -> dict[str, Any] | None:
     """The target's sentry view when it is armed with a running ring (its files are harvested instead of
     starting a capture), else None: an unarmed target, or one whose sentry has not started its ring yet."""
     status = await _client_call("get_status", client.get_status(sentry_instance_id(target_id)))
-    if not status or _status_name(status) not in ("Running", "ContinuedAsNew", "Pending"):
+    if not status or _status_name(status) not in ACTIVE_RUNTIME_STATUSES:
         return None
     view = SentryView.from_dict(getattr(status, "custom_status", None))
     return view.to_dict() if view is not None and view.armed and view.storage_paths else None

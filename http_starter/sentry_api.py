@@ -18,9 +18,8 @@ import azure.functions as func
 
 from core.arm_ids import InvalidResourceId, parse_resource_id
 from core.errors import ConfigurationError, InvalidRequest
+from core.orchestration import ACTIVE_RUNTIME_STATUSES, DISARM_EVENT, SENTRY_ORCHESTRATOR
 from core.sentry import (
-    DISARM_EVENT,
-    SENTRY_ORCHESTRATOR,
     SENTRY_PREFIX,
     ArmRequest,
     SentryState,
@@ -32,7 +31,6 @@ from core.targets import AZURE_VM, in_allowed_scopes
 from http_starter.handler import BackendUnavailable, _client_call, _status_name, json_response
 
 MAX_BODY_BYTES = 16 * 1024
-ACTIVE_STATUSES = ("Running", "Pending", "ContinuedAsNew")
 log = logging.getLogger("alertcap.sentry")
 
 
@@ -71,7 +69,7 @@ def _arm_request(document: dict[str, Any], settings: Settings) -> ArmRequest:
 
 async def _active(client: Any, instance_id: str) -> Any | None:
     status = await _client_call("get_status", client.get_status(instance_id))
-    return status if status and _status_name(status) in ACTIVE_STATUSES else None
+    return status if status and _status_name(status) in ACTIVE_RUNTIME_STATUSES else None
 
 
 def _view(status: Any) -> dict[str, Any]:
@@ -138,5 +136,5 @@ async def list_armed(client: Any) -> func.HttpResponse:
     except BackendUnavailable as exc:
         log.warning("durable backend unavailable: %s", exc)
         return json_response(503, {"error": "backend_unavailable", "message": "retry later"})
-    armed = [_view(s) for s in statuses if _status_name(s) in ACTIVE_STATUSES]
+    armed = [_view(s) for s in statuses if _status_name(s) in ACTIVE_RUNTIME_STATUSES]
     return json_response(200, {"sentries": sorted(armed, key=lambda v: str(v.get("target", "")))})

@@ -1,14 +1,17 @@
-"""Registers the capture orchestration (one orchestration per target and cooldown window)."""
+"""Registers the orchestrations: capture (one per target and alert window), sentry (one per armed target)."""
 
 from __future__ import annotations
 
 import azure.durable_functions as df
 
+from core.orchestration import CAPTURE_ORCHESTRATOR, SENTRY_ORCHESTRATOR
 from orchestrators.capture import capture_orchestration
 from orchestrators.sentry import sentry_orchestration
 
 bp = df.Blueprint()
 
-# The function name (what ``start_new`` uses) is the generator's own name: ``capture_orchestration``.
-capture_orchestrator = bp.orchestration_trigger(context_name="context")(capture_orchestration)
-sentry_orchestrator = bp.orchestration_trigger(context_name="context")(sentry_orchestration)
+# The function names (what ``start_new`` uses) come from core.orchestration, not from the generators' names.
+capture_orchestrator = bp.function_name(CAPTURE_ORCHESTRATOR)(
+    bp.orchestration_trigger(context_name="context")(capture_orchestration))
+sentry_orchestrator = bp.function_name(SENTRY_ORCHESTRATOR)(
+    bp.orchestration_trigger(context_name="context")(sentry_orchestration))

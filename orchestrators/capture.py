@@ -33,16 +33,18 @@ from core.capture_errors import explain_capture_errors
 from core.capture_files import DescribedCapture, DescribeRequest
 from core.errors import InvalidRequest
 from core.naming import capture_name, email_operation_id
-from core.outcome import Outcome
-from core.records import (
-    DEFAULT_EMAIL_RETRY_SECONDS,
+from core.orchestration import (
+    CAPTURE_ERROR,
+    CAPTURE_TERMINAL_STATES,
+    EXTRA_ALERT_EVENT,
     NOTIFICATION_FAILED,
     NOTIFICATION_FAILED_SUFFIX,
     NOTIFICATION_SENT,
-    SUCCEEDED,
-    CaptureRequest,
-    RunRecord,
+    RUN_REJECTED,
+    RUN_SUCCEEDED,
 )
+from core.outcome import Outcome
+from core.records import DEFAULT_EMAIL_RETRY_SECONDS, CaptureRequest, RunRecord
 from core.regions import pick_watcher
 from core.schedule import email_retry_delays, status_check_offsets
 from core.sentry import SentryView
@@ -51,9 +53,7 @@ from core.watchers import CreatedWatcher, WatcherRequest, missing_watcher_reason
 from orchestrators.harvest import harvest_incident
 from orchestrators.inputs import orchestration_input
 
-EXTRA_ALERT_EVENT = "extra_alert"
 MAX_RECORDED_EXTRA_ALERTS = 20
-TERMINAL = {"stopped", "error"}
 RUNNING_POWER_STATES = {"running", "unknown"}
 BLOB_WAIT_SECONDS = (10, 30, 60)
 
@@ -81,7 +81,7 @@ def capture_orchestration(context: df.DurableOrchestrationContext) -> Generator[
     try:
         request = CaptureRequest.from_dict(raw)
     except InvalidRequest as exc:
-        return {"instance_id": context.instance_id, "status": "rejected", "reason": str(exc)}
+        return {"instance_id": context.instance_id, "status": RUN_REJECTED, "reason": str(exc)}
     return (yield from CaptureRun(context, request).execute())
 
 
@@ -132,7 +132,7 @@ class CaptureRun:
         """Run every step; whatever happens, notify and return the record."""
         try:
             yield from self._capture()
-            self.record.status = SUCCEEDED
+            self.record.status = RUN_SUCCEEDED
         except RunFailed as exc:
             self.record.reason = str(exc)
         except Exception as exc:  # an activity exhausted its retries: the SDK raises a plain Exception
@@ -254,7 +254,7 @@ class CaptureRun:
                         capture=self.record.capture_name)
             yield self.ctx.create_timer(due)
             status = yield from self._query(capture_id)
-            if status["status"].lower() in TERMINAL:
+            if status["status"].lower() in CAPTURE_TERMINAL_STATES:
                 break
         else:
             self._phase("stopping overrun capture", capture=self.record.capture_name)
@@ -266,7 +266,7 @@ class CaptureRun:
         self.record.stop_reason = status.get("stop_reason", "")
         self.record.capture_errors = list(status.get("errors", []))
         self.record.timings["capture_finished"] = self._now().isoformat()
-        if status["status"].lower() == "error":
+        if status["status"].lower() == CAPTURE_ERROR:
             codes = ", ".join(self.record.capture_errors) or "no code"
             hint = explain_capture_errors(self.record.capture_errors)
             raise RunFailed(f"the capture ended in Error: {codes}" + (f". {hint}" if hint else ""))

@@ -24,10 +24,10 @@ from activities.blueprint import list_watchers, locate_target, query_capture
 from activities.ring_blueprint import ensure_ring, prune_rings, sweep_rings
 from core.arm_ids import parse_resource_id
 from core.errors import InvalidRequest
+from core.orchestration import CAPTURE_TERMINAL_STATES, DISARM_EVENT, RUN_REJECTED
 from core.outcome import Outcome
 from core.regions import pick_watcher
 from core.sentry import (
-    DISARM_EVENT,
     RingPlan,
     RingPrune,
     RingSession,
@@ -38,8 +38,6 @@ from core.sentry import (
     ring_name_prefix,
 )
 from orchestrators.inputs import orchestration_input
-
-TERMINAL = {"stopped", "error"}
 
 
 class SentryFailed(Exception):
@@ -52,7 +50,7 @@ def sentry_orchestration(context: df.DurableOrchestrationContext) -> Generator[A
     try:
         state = SentryState.from_dict(raw)
     except (InvalidRequest, KeyError, TypeError, ValueError) as exc:
-        return {"status": "rejected", "reason": str(exc)}
+        return {"status": RUN_REJECTED, "reason": str(exc)}
     sentry = Sentry(context, state)
     try:
         return (yield from sentry.step())
@@ -178,7 +176,7 @@ class Sentry:
         assert current is not None
         result = Outcome.from_dict((yield self._call(query_capture, {"capture_id": current.capture_id})))
         status = str(result.value.get("status", "")) if result.ok else "gone"
-        if status.lower() in TERMINAL or not result.ok:
+        if status.lower() in CAPTURE_TERMINAL_STATES or not result.ok:
             self._next_generation()  # stopped by someone, failed or deleted: replace it now
             return
         paths = tuple(s.storage_path for s in self.state.sessions if s.storage_path)

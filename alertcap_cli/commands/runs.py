@@ -20,14 +20,15 @@ from alertcap_cli.errors import (
     StillRunningError,
     UsageError,
 )
-from alertcap_cli.models import RUNTIME_STATUSES, TERMINAL_STATUSES, ActionResult, Run, normalise_status
+from alertcap_cli.models import ActionResult, Run, normalise_status
 from alertcap_cli.state import CliState, OutputOption, cli_state
 from alertcap_cli.timeparse import iso, parse_time
 from alertcap_cli.views import action_rendering, list_rendering, show_rendering
+from core.naming import RUN_PREFIX
+from core.orchestration import RUNTIME_STATUSES, TERMINAL_RUNTIME_STATUSES
 
 app = typer.Typer(help="See, stop, rewind and purge capture runs.", no_args_is_help=True)
 
-RUN_PREFIX = "alertcap-"
 ACTION_POLL_SECONDS = 0.25
 IdArgument = Annotated[str, typer.Argument(metavar="ID", help="The run's instance id (alertcap-...).")]
 StatusOption = Annotated[list[str] | None, typer.Option(
@@ -179,7 +180,7 @@ def require_status(run: Run, allowed: Iterable[str], action: str) -> None:
     allowed = set(allowed)
     if run.status in allowed:
         return
-    if run.status in TERMINAL_STATUSES:
+    if run.status in TERMINAL_RUNTIME_STATUSES:
         raise RunEndedError(f"cannot {action} run {run.id}: it already ended ({run.status})")
     raise CliError(f"cannot {action} run {run.id}: it is {run.status}",
                    f"{action} needs a run that is {' or '.join(sorted(allowed))}")
@@ -314,8 +315,8 @@ def purge_runs(
         result = ActionResult(run_id, "purge", run.status, f"Purged run {run_id}.", deleted=deleted)
         state.render(action_rendering(result), output)
         return
-    statuses = parse_statuses(status) or sorted(TERMINAL_STATUSES - {"Canceled"})
-    running = [s for s in statuses if s not in TERMINAL_STATUSES]
+    statuses = parse_statuses(status) or sorted(TERMINAL_RUNTIME_STATUSES - {"Canceled"})
+    running = [s for s in statuses if s not in TERMINAL_RUNTIME_STATUSES]
     if running:
         raise UsageError(f"--status: cannot purge {', '.join(running)} runs",
                          "purge only ended runs (Completed, Failed, Terminated); terminate others first")

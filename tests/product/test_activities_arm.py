@@ -15,7 +15,8 @@ from activities import clients, compute_ops, network_ops, notify, scale_set_agen
 from activities.errors import outcome_activity
 from core.capture_files import DescribedCapture, DescribeRequest
 from core.naming import capture_name
-from core.records import SUCCEEDED, RunRecord
+from core.orchestration import RUN_SUCCEEDED
+from core.records import RunRecord
 from devstack.testing import AdminClient, DevstackState, isolated_azure_env, wait_until
 
 SETTINGS = {"ARM_POLLING_INTERVAL_SECONDS": "0.05", "CAPTURE_TIME_LIMIT_SECONDS": "2"}
@@ -221,7 +222,7 @@ def test_email_links_the_capture_with_a_user_delegation_sas(
     created = outcome_activity(network_ops.create_capture)(watcher, name, target, capture_config(azure, 1))
     described = wait_blob(created["value"]["id"])
     record = RunRecord(instance_id="alertcap-" + "7" * 24, target=target["id"], target_type="AzureVM",
-                       alert={"rule": "<b>rule</b>"}, status=SUCCEEDED, capture_name=name,
+                       alert={"rule": "<b>rule</b>"}, status=RUN_SUCCEEDED, capture_name=name,
                        storage_path=described["storage_path"], size_bytes=described["size_bytes"])
     sent = outcome_activity(notify.send_email)(record, "0b5e1f0c-7b1c-4a8e-9f55-2f6a4f4b9c11")
     assert sent["ok"] is True, sent
@@ -250,7 +251,7 @@ def test_scale_set_capture_lists_one_file_per_instance_and_the_email_links_each(
     assert all(f.size_bytes >= 24 for f in described.files)  # at least a pcap header each
     assert described.size_bytes == sum(f.size_bytes for f in described.files)
     record = RunRecord(instance_id="alertcap-" + "b" * 24, target=vmss, target_type="AzureVMSS",
-                       alert={"rule": "r"}, status=SUCCEEDED, capture_name=name, storage_path=folder,
+                       alert={"rule": "r"}, status=RUN_SUCCEEDED, capture_name=name, storage_path=folder,
                        size_bytes=described.size_bytes, files=list(described.files))
     sent = outcome_activity(notify.send_email)(record, "9a1c55e2-3d0b-4c6f-8e1a-5b2d7c9f0a31")
     assert sent["ok"] is True, sent
@@ -269,7 +270,7 @@ def test_email_goes_out_without_a_link_when_the_link_cannot_be_made(
     # a blob URL on a host that refuses the storage token (the ARM emulator answers 401): no delegation key
     blob = f"{azure.arm_endpoint}/caps/network-watcher-logs/x.cap"
     record = RunRecord(instance_id="alertcap-" + "a" * 24, target=vm_id(azure, "vm-web-01"),
-                       target_type="AzureVM", alert={"rule": "r"}, status=SUCCEEDED, size_bytes=10,
+                       target_type="AzureVM", alert={"rule": "r"}, status=RUN_SUCCEEDED, size_bytes=10,
                        capture_name="alertcap-x", storage_path=blob)
     sent = outcome_activity(notify.send_email)(record, "5d8c0a3e-1f4b-4c1e-9a57-0b7f3c2d1e10")
     assert sent["ok"] is True, sent

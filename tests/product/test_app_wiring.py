@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+from core.orchestration import CAPTURE_ORCHESTRATOR, SENTRY_ORCHESTRATOR
 from devstack.paths import REPO_ROOT
 
 
@@ -29,6 +30,8 @@ def test_function_app_registers_the_webhook_orchestrator_and_activities() -> Non
     functions = {f.get_function_name(): f for f in app.get_functions()}
     expected = {"alerts", "capture_orchestration", "locate_target", "create_capture", "send_email"}
     assert expected <= set(functions)
+    for name in (CAPTURE_ORCHESTRATOR, SENTRY_ORCHESTRATOR):  # the names start_new uses, from one home
+        assert functions[name].get_trigger().get_binding_name() == "orchestrationTrigger"
     webhook = functions["alerts"]
     trigger = webhook.get_trigger()
     assert trigger.route == "alerts" and str(trigger.auth_level).lower().endswith("function")

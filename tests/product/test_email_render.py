@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from core.capture_files import CaptureFile
 from core.email import render
-from core.records import FAILED, SUCCEEDED, RunRecord
+from core.orchestration import RUN_FAILED, RUN_SUCCEEDED
+from core.records import RunRecord
 
 SUB = "00000000-0000-0000-0000-000000000001"
 VM = f"/subscriptions/{SUB}/resourceGroups/app-rg/providers/Microsoft.Compute/virtualMachines/web-1"
 
 
 def test_email_escapes_everything_from_the_alert() -> None:
-    record = RunRecord(instance_id="alertcap-x", target=VM, target_type="AzureVM", status=SUCCEEDED,
+    record = RunRecord(instance_id="alertcap-x", target=VM, target_type="AzureVM", status=RUN_SUCCEEDED,
                        alert={"rule": "<script>alert(1)</script>", "severity": "Sev1\r\nBcc: evil@x",
                               "fired_at": "2026", "alert_id": "a\"b"},
                        capture_name="alertcap-x-1", size_bytes=10,
@@ -26,7 +27,7 @@ def test_email_escapes_everything_from_the_alert() -> None:
 
 
 def test_plain_text_values_cannot_forge_lines_and_extra_alerts_are_counted_in_full() -> None:
-    record = RunRecord(instance_id="alertcap-x", target=VM, target_type="AzureVM", status=SUCCEEDED,
+    record = RunRecord(instance_id="alertcap-x", target=VM, target_type="AzureVM", status=RUN_SUCCEEDED,
                        alert={"rule": "r\nDownload link: https://evil.example/x.cap", "severity": "Sev1"},
                        extra_alerts=[{"alert_id": str(i)} for i in range(20)], extra_alert_count=50)
     mail = render(record, "https://caps.blob.core.windows.net/c/x.cap?sig=a")
@@ -37,7 +38,7 @@ def test_plain_text_values_cannot_forge_lines_and_extra_alerts_are_counted_in_fu
 
 
 def test_failure_email_states_the_reason() -> None:
-    record = RunRecord(instance_id="alertcap-x", target=VM, target_type="AzureVM", status=FAILED,
+    record = RunRecord(instance_id="alertcap-x", target=VM, target_type="AzureVM", status=RUN_FAILED,
                        reason="the capture ended in Error: StorageFailed", alert={"rule": "r"})
     mail = render(record, None)
     assert "FAILED" in mail.subject and "StorageFailed" in mail.plain_text and "StorageFailed" in mail.html
@@ -45,7 +46,7 @@ def test_failure_email_states_the_reason() -> None:
 
 
 def test_email_shows_the_vm_readable_times_duration_and_size() -> None:
-    record = RunRecord(instance_id="alertcap-x", target=VM, target_type="AzureVM", status=SUCCEEDED,
+    record = RunRecord(instance_id="alertcap-x", target=VM, target_type="AzureVM", status=RUN_SUCCEEDED,
                        alert={"rule": "r", "fired_at": "2026-11-25T23:17:29.796215+01:00"},
                        size_bytes=149552,
                        timings={"capture_created": "2026-11-25T23:17:29.993089+00:00",
@@ -59,7 +60,7 @@ def test_email_shows_the_vm_readable_times_duration_and_size() -> None:
 
 
 def test_email_keeps_values_it_cannot_parse_and_small_sizes_in_bytes() -> None:
-    record = RunRecord(instance_id="alertcap-x", target=VM, target_type="AzureVM", status=SUCCEEDED,
+    record = RunRecord(instance_id="alertcap-x", target=VM, target_type="AzureVM", status=RUN_SUCCEEDED,
                        alert={"rule": "r", "fired_at": "not a time <b>"}, size_bytes=24,
                        timings={"capture_created": "garbage"})
     mail = render(record, None)
@@ -71,7 +72,7 @@ def test_scale_set_email_lists_each_instance_file_with_its_size_and_own_link() -
     folder = "https://caps.blob.core.windows.net/network-watcher-logs/vmss/packetcapture_10_00_00_000"
     files = [CaptureFile(f"{folder}/vmss-web_0.cap", 2048, "vmss-web_0"),
              CaptureFile(f"{folder}/vmss-web_3.cap", 24, "vmss-<b>3")]
-    record = RunRecord(instance_id="alertcap-x", target=VM, target_type="AzureVMSS", status=SUCCEEDED,
+    record = RunRecord(instance_id="alertcap-x", target=VM, target_type="AzureVMSS", status=RUN_SUCCEEDED,
                        alert={"rule": "r"}, storage_path=folder, size_bytes=2072, files=files)
     mail = render(record, None, {files[0].url: f"{files[0].url}?sig=a&se=b"})
     text = mail.plain_text

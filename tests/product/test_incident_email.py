@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from core.capture_files import CaptureFile
 from core.email import render
-from core.records import SUCCEEDED, RunRecord
+from core.orchestration import RUN_SUCCEEDED
+from core.records import RunRecord
 
 VM = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm-a"
 
 
 def record(**extra) -> RunRecord:
     files = [CaptureFile(f"https://acct.blob.core.windows.net/incidents/run-1/f{i}.cap", 10) for i in (1, 2)]
-    return RunRecord(instance_id="run-1", target=VM, target_type="AzureVM", status=SUCCEEDED,
+    return RunRecord(instance_id="run-1", target=VM, target_type="AzureVM", status=RUN_SUCCEEDED,
                      alert={"rule": "<b>rule</b>", "fired_at": "2026-11-28T06:00:00+00:00"}, armed=True,
                      files=files, incident_before_seconds=312.4, incident_after_seconds=45.0,
                      **extra)

@@ -12,13 +12,14 @@ from product_replay_harness import ActivityFailure, ReplayHarness
 
 from core.alerts import AlertSummary
 from core.capture_files import CaptureFile, DescribedCapture
+from core.orchestration import EXTRA_ALERT_EVENT
 from core.outcome import Outcome
 from core.records import CaptureRequest
 from core.settings import Settings
 from core.targets import Target
 from core.triage_model import TriageRequest, TriageResult, TriageSummary
 from core.watchers import CreatedWatcher, WatcherRequest, missing_watcher_reason
-from orchestrators.capture import EXTRA_ALERT_EVENT, capture_orchestration
+from orchestrators.capture import capture_orchestration
 
 SUB = "00000000-0000-0000-0000-000000000001"
 VM = f"/subscriptions/{SUB}/resourceGroups/app-rg/providers/Microsoft.Compute/virtualMachines/web-1"

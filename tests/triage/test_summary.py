@@ -11,7 +11,8 @@ import triage_pcaps as gen
 
 import core.triage_tables as tables_module
 from core.email import render
-from core.records import SUCCEEDED, RunRecord
+from core.orchestration import RUN_SUCCEEDED
+from core.records import RunRecord
 from core.triage import file_chunks, merge, summarize, summarize_file
 from core.triage_model import TriageResult, TriageSummary
 
@@ -160,7 +161,7 @@ def test_email_shows_the_triage_escaped_in_html_and_one_line_per_value(tmp_path:
                                        "warnings": ["<script>1</script>\nDownload link: https://evil"]})
     record = RunRecord(instance_id="i", target="/subscriptions/s/resourceGroups/g/providers/"
                        "Microsoft.Compute/virtualMachines/web-1", target_type="AzureVM", alert={},
-                       status=SUCCEEDED, triage=TriageResult([hostile, summary]).to_dict())
+                       status=RUN_SUCCEEDED, triage=TriageResult([hostile, summary]).to_dict())
     mail = render(record, None)
     for body in (mail.plain_text, mail.html):
         assert "90% of TCP segments were SYNs from 1 source to 10.0.0.5:443" in body
@@ -171,7 +172,7 @@ def test_email_shows_the_triage_escaped_in_html_and_one_line_per_value(tmp_path:
 
 
 def test_email_says_when_triage_was_unavailable() -> None:
-    record = RunRecord(instance_id="i", target="vm", target_type="AzureVM", alert={}, status=SUCCEEDED,
+    record = RunRecord(instance_id="i", target="vm", target_type="AzureVM", alert={}, status=RUN_SUCCEEDED,
                        triage=TriageResult(error="triage failed after retries: HTTP 503").to_dict())
     mail = render(record, None)
     assert "Triage: unavailable: triage failed after retries: HTTP 503" in mail.plain_text
