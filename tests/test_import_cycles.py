@@ -7,6 +7,8 @@ checking or a late import hides is still two modules that cannot be read (or spl
 from __future__ import annotations
 
 import ast
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from devstack.paths import REPO_ROOT
@@ -14,13 +16,19 @@ from devstack.paths import REPO_ROOT
 SKIPPED_DIRS = {".venv", ".git", "node_modules", "__pycache__", ".devstack", ".ruff_cache", ".pytest_cache"}
 
 
+def _python_files(root: Path) -> Iterator[Path]:
+    """Every .py file below ``root``, never descending into skipped or hidden folders (.venv alone holds
+    tens of thousands of files)."""
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in SKIPPED_DIRS and not d.startswith(".")]
+        yield from (Path(folder) / name for name in files if name.endswith(".py"))
+
+
 def module_files(root: Path) -> dict[str, Path]:
     """Dotted module name -> file, for every Python file of the repository (packages by their __init__)."""
     modules: dict[str, Path] = {}
-    for path in sorted(root.rglob("*.py")):
+    for path in sorted(_python_files(root)):
         relative = path.relative_to(root)
-        if SKIPPED_DIRS.intersection(relative.parts) or any(p.startswith(".") for p in relative.parts[:-1]):
-            continue
         parts = list(relative.with_suffix("").parts)
         if parts[-1] == "__init__":
             parts.pop()
