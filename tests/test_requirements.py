@@ -49,17 +49,22 @@ def _app_imports() -> set[str]:
 
 
 def _owning_distribution(module: str) -> str:
-    """The installed distribution whose files hold `module` (namespace packages resolved per file)."""
+    """The installed distribution whose files hold `module` (namespace packages resolved per file).
+
+    Only the distributions that provide the module's top-level package are searched, and their file lists
+    are compared as paths, not resolved one by one: azure-mgmt-network alone lists thousands of files."""
     import importlib.util
-    from importlib.metadata import distributions
+    from importlib.metadata import distribution, packages_distributions
 
     spec = importlib.util.find_spec(module)
     assert spec is not None and spec.origin, f"{module} is not importable"
     origin = Path(spec.origin).resolve()
-    for dist in distributions():
-        for file in dist.files or ():
-            if Path(dist.locate_file(file)).resolve() == origin:
-                return canonicalize_name(dist.metadata["Name"])
+    for name in packages_distributions().get(module.split(".")[0], []):
+        dist = distribution(name)
+        root = Path(dist.locate_file("")).resolve()
+        if origin.is_relative_to(root) and any(
+                Path(str(file)) == origin.relative_to(root) for file in dist.files or ()):
+            return canonicalize_name(dist.metadata["Name"])
     raise AssertionError(f"no installed distribution owns {origin}")
 
 
