@@ -193,7 +193,7 @@ def parse_webhook_reply(status: int, body: Any) -> WebhookReply:
     """Find the runs (instance ids and status URLs) and ignore reasons in the webhook's JSON answer."""
     runs: list[StartedRun] = []
     seen: set[str] = set()
-    for item in _dicts(body):
+    for item in iter_dicts(body):
         run_id = item.get("instanceId") or item.get("id")
         if not isinstance(run_id, str) or run_id in seen or not ("statusQueryGetUri" in item or
                                                                  "instanceId" in item or "target" in item):
@@ -220,15 +220,16 @@ def parse_webhook_reply(status: int, body: Any) -> WebhookReply:
     return WebhookReply(http_status=status, runs=runs, ignored=ignored, body=body)
 
 
-def _dicts(value: Any, depth: int = 3) -> Iterator[dict[str, Any]]:
+def iter_dicts(value: Any, depth: int = 3) -> Iterator[dict[str, Any]]:
+    """Every JSON object in `value` (itself first, then nested ones down to `depth` levels)."""
     if isinstance(value, dict):
         yield value
         if depth > 0:
             for child in value.values():
-                yield from _dicts(child, depth - 1)
+                yield from iter_dicts(child, depth - 1)
     elif isinstance(value, list) and depth > 0:
         for child in value:
-            yield from _dicts(child, depth - 1)
+            yield from iter_dicts(child, depth - 1)
 
 
 def _quote(instance_id: str) -> str:

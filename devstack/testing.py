@@ -37,7 +37,10 @@ class WaitTimeout(AssertionError):
 
 
 def wait_until(
-    predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.05, message: str = "condition"
+    predicate: Callable[[], T | None],
+    timeout: float = 10.0,
+    interval: float = 0.05,
+    message: str = "condition",
 ) -> T:
     """Call `predicate` until it returns something truthy (returned) or `timeout` s pass (WaitTimeout)."""
     deadline = time.monotonic() + timeout

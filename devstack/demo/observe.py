@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import socket
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,25 +17,16 @@ from urllib.parse import quote
 import dpkt
 import httpx
 
+from alertcap_cli.client import iter_dicts
+
 DURABLE_PREFIX = "runtime/webhooks/durabletask"
 _URL_RE = re.compile(r"https?://[^\s\"'<>]+")
-
-
-def iter_dicts(value: Any, depth: int = 4) -> Iterator[dict[str, Any]]:
-    if isinstance(value, dict):
-        yield value
-        if depth > 0:
-            for child in value.values():
-                yield from iter_dicts(child, depth - 1)
-    elif isinstance(value, list) and depth > 0:
-        for child in value:
-            yield from iter_dicts(child, depth - 1)
 
 
 def run_ids(webhook_response: Any) -> list[str]:
     """Ids of the runs a webhook answer says it started (`instanceId`, or `id` beside a status URL)."""
     found: list[str] = []
-    for item in iter_dicts(webhook_response):
+    for item in iter_dicts(webhook_response, depth=4):
         run_id = item.get("instanceId") or (item.get("id") if "statusQueryGetUri" in item else None)
         if isinstance(run_id, str) and run_id not in found:
             found.append(run_id)

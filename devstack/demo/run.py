@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from alertcap_cli.client import iter_dicts
 from core.webhook_auth import WebhookAuthMode
 from devstack.config import (
     DEFAULT_CONFIG_PATH,
@@ -261,7 +262,7 @@ class Demo:
             raise DemoFailure("alert", f"{summary}: the function app started no run "
                                        f"(answer: {delivery.get('response')!r})")
         self.seen.run_id = runs[0]
-        outcome = next((d.get("outcome") for d in observe.iter_dicts(delivery.get("response"))
+        outcome = next((d.get("outcome") for d in iter_dicts(delivery.get("response"), depth=4)
                         if d.get("instanceId") == runs[0] and d.get("outcome")), None)
         self.progress.done("alert", f"{summary}; run {runs[0]}" + (f" ({outcome})" if outcome else ""))
 
