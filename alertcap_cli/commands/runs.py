@@ -224,28 +224,25 @@ def terminate_run(
     change_lifecycle(ctx, TERMINATE, run_id, reason, wait, output)
 
 
-@app.command("suspend")
-def suspend_run(
-    ctx: typer.Context,
-    run_id: IdArgument,
-    reason: ReasonOption = None,
-    wait: WaitOption = 30,
-    output: OutputOption = None,
-) -> None:
-    """Suspend a running run (its timers and events queue until it is resumed)."""
-    change_lifecycle(ctx, SUSPEND, run_id, reason, wait, output)
+def lifecycle_command(change: LifecycleChange, summary: str) -> Callable[..., None]:
+    """A `runs <action> ID [--reason] [--wait] [-o]` command for a change whose reason is optional."""
+
+    def command(
+        ctx: typer.Context,
+        run_id: IdArgument,
+        reason: ReasonOption = None,
+        wait: WaitOption = 30,
+        output: OutputOption = None,
+    ) -> None:
+        change_lifecycle(ctx, change, run_id, reason, wait, output)
+
+    command.__doc__ = summary
+    return app.command(change.action)(command)
 
 
-@app.command("resume")
-def resume_run(
-    ctx: typer.Context,
-    run_id: IdArgument,
-    reason: ReasonOption = None,
-    wait: WaitOption = 30,
-    output: OutputOption = None,
-) -> None:
-    """Resume a suspended run."""
-    change_lifecycle(ctx, RESUME, run_id, reason, wait, output)
+suspend_run = lifecycle_command(
+    SUSPEND, "Suspend a running run (its timers and events queue until it is resumed).")
+resume_run = lifecycle_command(RESUME, "Resume a suspended run.")
 
 
 @app.command("rewind")

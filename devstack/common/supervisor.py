@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from devstack.common.process import pid_alive
+from devstack.common.tasks import cancel_and_wait
 
 RUNNING = "running"
 RESTARTING = "restarting"
@@ -119,11 +120,7 @@ class Supervisor:
         self._stopping = True
         for child in self.children.values():
             child.state = STOPPED
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(self._tasks)
         self._tasks.clear()
 
 

@@ -29,6 +29,7 @@ import httpx
 
 from alertcap_cli.client import iter_dicts
 from core.webhook_auth import WebhookAuthMode
+from devstack.common.tasks import cancel_and_wait
 from devstack.config import (
     DEFAULT_CONFIG_PATH,
     ConfigError,
@@ -471,11 +472,7 @@ class Demo:
         if self.closed:
             return
         self.closed = True
-        for task in self.tasks:
-            task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(self.tasks)
         if self.sink is not None:
             await self.sink.stop()
         if self.twin is not None:

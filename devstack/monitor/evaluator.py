@@ -9,7 +9,6 @@ policy (`delivery.WebhookSender`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -23,6 +22,7 @@ from typing import Any, Protocol
 
 import aiohttp
 
+from devstack.common.tasks import cancel_and_wait
 from devstack.config import AlertRuleConfig, DevstackConfig
 from devstack.monitor.counters import CounterSource, NamespaceCounters
 from devstack.monitor.delivery import DeliveryResult, RetryPolicy, Sleep, WebhookSender
@@ -210,11 +210,7 @@ class AlertEvaluator:
     async def stop(self) -> None:
         """Stop evaluating and delivering (undelivered notifications are dropped) and close the session."""
         tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            task.cancel()
-        for task in tasks:  # a task that died of an error must not keep the session open
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(tasks)  # a task that died of an error must not keep the session open
         pending = sum(queue.qsize() for queue in self._queues.values())
         if pending:
             log.warning("monitor stopped with %d undelivered notification(s)", pending)
