@@ -1,14 +1,35 @@
-"""Compute reads and the Network Watcher agent install (one ARM call or a short sequence each)."""
+"""Compute reads and the Network Watcher agent install (one ARM call or a short sequence each).
+
+A VM and a scale set differ in every step (where the OS type is, where extensions live), so each kind has
+its own three steps, and the activities choose the kind in one place: :data:`STEPS_BY_TARGET_TYPE`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from activities import clients
-from activities.scale_set_agent import AGENT_INSTANCE_NAME, AGENT_PUBLISHER, AGENT_TYPES, is_agent
+from activities.scale_set_agent import (
+    AGENT_INSTANCE_NAME,
+    AGENT_PUBLISHER,
+    AGENT_TYPES,
+    check_scale_set_agent,
+    install_scale_set_agent,
+    is_agent,
+)
 from core.arm_ids import parse_resource_id
+from core.compute_contract import (
+    AgentCheckRequest,
+    AgentInstalled,
+    AgentInstallRequest,
+    AgentState,
+    LocatedTarget,
+    LocateRequest,
+)
 from core.outcome import Outcome
-from core.targets import AZURE_VMSS
+from core.targets import AZURE_VM, AZURE_VMSS
 
 
 def _power_state(statuses: list[dict[str, Any]] | None) -> str:
@@ -19,48 +40,50 @@ def _power_state(statuses: list[dict[str, Any]] | None) -> str:
     return "unknown"
 
 
-def locate_target(target_id: str, target_type: str) -> Outcome:
-    """Region, OS and power state of the VM (or scale set)."""
-    rid = parse_resource_id(target_id)
+def _locate_vm(request: LocateRequest) -> Outcome:
+    rid = parse_resource_id(request.target_id)
     client = clients.compute(rid.subscription_id)
-    if target_type == AZURE_VMSS:
-        vmss = client.virtual_machine_scale_sets.get(rid.resource_group, rid.name).as_dict()
-        profile = vmss.get("properties", {}).get("virtualMachineProfile", {})
-        os_type = profile.get("storageProfile", {}).get("osDisk", {}).get("osType", "")
-        return Outcome.success(location=vmss["location"].lower(), os_type=os_type.lower(),
-                               power_state="running", name=vmss.get("name", rid.name))
     vm = client.virtual_machines.get(rid.resource_group, rid.name, expand="instanceView").as_dict()
     props = vm.get("properties", {})
     view = props.get("instanceView")
     if view is None:
         view = client.virtual_machines.instance_view(rid.resource_group, rid.name).as_dict()
     os_type = props.get("storageProfile", {}).get("osDisk", {}).get("osType") or view.get("osName", "")
-    return Outcome.success(location=vm["location"].lower(), os_type=str(os_type).lower(),
-                           power_state=_power_state(view.get("statuses")), name=vm.get("name", rid.name),
-                           vm_id=props.get("vmId", ""))
+    located = LocatedTarget(vm["location"].lower(), str(os_type).lower(), _power_state(view.get("statuses")),
+                            str(vm.get("name", rid.name)), str(props.get("vmId", "")))
+    return Outcome.of(located)
 
 
-def check_agent(target_id: str, target_type: str) -> Outcome:
+def _locate_scale_set(request: LocateRequest) -> Outcome:
+    rid = parse_resource_id(request.target_id)
+    vmss = clients.compute(rid.subscription_id).virtual_machine_scale_sets.get(
+        rid.resource_group, rid.name).as_dict()
+    profile = vmss.get("properties", {}).get("virtualMachineProfile", {})
+    os_type = profile.get("storageProfile", {}).get("osDisk", {}).get("osType", "")
+    name = str(vmss.get("name", rid.name))
+    return Outcome.of(LocatedTarget(vmss["location"].lower(), str(os_type).lower(), "running", name))
+
+
+def _check_vm_agent(request: AgentCheckRequest) -> Outcome:
     """Whether the Network Watcher agent extension is installed on a VM (matched by publisher and type)."""
-    rid = parse_resource_id(target_id)
+    rid = parse_resource_id(request.target_id)
     client = clients.compute(rid.subscription_id)
     listed = client.virtual_machine_extensions.list(rid.resource_group, rid.name).as_dict()
     for ext in listed.get("value", []):
         props = ext.get("properties", {})
         if is_agent(props.get("publisher"), props.get("type")):
             state = str(props.get("provisioningState", ""))
-            return Outcome.success(installed=state.lower() == "succeeded", name=ext.get("name", ""),
-                                   provisioning_state=state)
-    return Outcome.success(installed=False, name="", provisioning_state="")
+            return Outcome.of(AgentState(state.lower() == "succeeded", ext.get("name", ""), state))
+    return Outcome.of(AgentState(False))
 
 
-def install_agent(target_id: str, target_type: str, location: str, os_type: str) -> Outcome:
+def _install_vm_agent(request: AgentInstallRequest) -> Outcome:
     """Install the agent extension on a VM and wait for the deployment to finish."""
-    ext_type = AGENT_TYPES.get(os_type.lower())
+    ext_type = AGENT_TYPES.get(request.os_type.lower())
     if ext_type is None:
-        return Outcome.failure("UnknownOsType", f"cannot choose the agent for OS type {os_type!r}")
-    rid = parse_resource_id(target_id)
-    body = {"location": location, "properties": {
+        return Outcome.failure("UnknownOsType", f"cannot choose the agent for OS type {request.os_type!r}")
+    rid = parse_resource_id(request.target_id)
+    body = {"location": request.location, "properties": {
         "publisher": AGENT_PUBLISHER, "type": ext_type, "typeHandlerVersion": "1.4",
         "autoUpgradeMinorVersion": True}}
     poller = clients.compute(rid.subscription_id).virtual_machine_extensions.begin_create_or_update(
@@ -69,4 +92,35 @@ def install_agent(target_id: str, target_type: str, location: str, os_type: str)
     state = str(result.get("properties", {}).get("provisioningState", ""))
     if state.lower() != "succeeded":
         return Outcome.failure("AgentInstallFailed", f"extension provisioning state {state!r}")
-    return Outcome.success(name=result.get("name", AGENT_INSTANCE_NAME), provisioning_state=state)
+    return Outcome.of(AgentInstalled(result.get("name", AGENT_INSTANCE_NAME), state))
+
+
+@dataclass(frozen=True)
+class TargetSteps:
+    """The compute steps of one kind of target."""
+
+    locate: Callable[[LocateRequest], Outcome]
+    check_agent: Callable[[AgentCheckRequest], Outcome]
+    install_agent: Callable[[AgentInstallRequest], Outcome]
+
+
+STEPS_BY_TARGET_TYPE = {
+    AZURE_VM: TargetSteps(_locate_vm, _check_vm_agent, _install_vm_agent),
+    AZURE_VMSS: TargetSteps(_locate_scale_set, check_scale_set_agent, install_scale_set_agent),
+}
+
+
+def locate_target(request: LocateRequest) -> Outcome:
+    """Region, OS and power state of the VM (or scale set)."""
+    return STEPS_BY_TARGET_TYPE[request.target_type].locate(request)
+
+
+def check_agent(request: AgentCheckRequest) -> Outcome:
+    """Whether the Network Watcher agent extension is installed (on a scale set: on its model and on the
+    captured instances)."""
+    return STEPS_BY_TARGET_TYPE[request.target_type].check_agent(request)
+
+
+def install_agent(request: AgentInstallRequest) -> Outcome:
+    """Install the Network Watcher agent extension (on a scale set: model, then the captured instances)."""
+    return STEPS_BY_TARGET_TYPE[request.target_type].install_agent(request)

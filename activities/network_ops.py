@@ -11,24 +11,39 @@ from azure.core.exceptions import HttpResponseError, ResourceExistsError, Resour
 from activities import clients
 from activities.storage import blob_size, folder_files
 from core.arm_ids import parse_resource_id
+from core.capture_contract import (
+    CaptureCreateRequest,
+    CaptureRef,
+    CaptureState,
+    CreatedCapture,
+    RegionRequest,
+    RegionState,
+    StopResult,
+)
 from core.capture_files import CaptureFile, DescribedCapture, DescribeRequest, is_folder
 from core.naming import is_stale
 from core.orchestration import CAPTURE_TERMINAL_STATES
 from core.outcome import Outcome
-from core.targets import AZURE_VMSS
-from core.watchers import WATCHER_RESOURCE_GROUP, CreatedWatcher, WatcherRequest, watcher_name
+from core.targets import AZURE_VMSS, Target
+from core.watchers import (
+    WATCHER_RESOURCE_GROUP,
+    CreatedWatcher,
+    WatcherInfo,
+    WatcherList,
+    WatcherListRequest,
+    WatcherRequest,
+    watcher_name,
+)
 
 MAX_DELETIONS_PER_RUN = 5  # cleanup is on the critical path: bound it, later runs delete the rest
 log = logging.getLogger("alertcap.activities")
 
 
-def list_watchers(subscription_id: str) -> Outcome:
+def list_watchers(request: WatcherListRequest) -> Outcome:
     """Every Network Watcher of the subscription with its region (never assume the name)."""
-    watchers = [
-        {"id": w.id, "name": w.name, "location": (w.location or "").lower()}
-        for w in clients.network(subscription_id).network_watchers.list_all()
-    ]
-    return Outcome.success(watchers=watchers)
+    listed = clients.network(request.subscription_id).network_watchers.list_all()
+    watchers = tuple(WatcherInfo(w.id, w.name, (w.location or "").lower()) for w in listed)
+    return Outcome.of(WatcherList(watchers))
 
 
 def create_watcher(request: WatcherRequest) -> Outcome:
@@ -51,7 +66,7 @@ def create_watcher(request: WatcherRequest) -> Outcome:
              "created" if created_group else "existed", "existed" if existing else "created")
     result = CreatedWatcher(watcher.id, watcher.name, (watcher.location or request.region).lower(),
                             created_group, existing is None)
-    return Outcome.success(**result.to_dict())
+    return Outcome.of(result)
 
 
 def _capture_parts(capture_id: str) -> tuple[Any, str, str, str]:
@@ -60,15 +75,15 @@ def _capture_parts(capture_id: str) -> tuple[Any, str, str, str]:
     return ops, rid.resource_group, rid.names[0], rid.names[1]
 
 
-def prepare_region(watcher_id: str, now: str, retention_seconds: int) -> Outcome:
+def prepare_region(request: RegionRequest) -> Outcome:
     """Delete this app's finished captures older than the retention, then count the watcher's captures."""
-    rid = parse_resource_id(watcher_id)
+    rid = parse_resource_id(request.watcher_id)
     ops = clients.network(rid.subscription_id).packet_captures
-    now_dt = datetime.fromisoformat(now)
+    now_dt = datetime.fromisoformat(request.now)
     names = [c.name for c in ops.list(rid.resource_group, rid.name)]
     deleted = []
     for name in names:
-        if len(deleted) >= MAX_DELETIONS_PER_RUN or not is_stale(name, now_dt, retention_seconds):
+        if len(deleted) >= MAX_DELETIONS_PER_RUN or not is_stale(name, now_dt, request.retention_seconds):
             continue
         try:
             status = ops.begin_get_status(rid.resource_group, rid.name, name,
@@ -81,7 +96,7 @@ def prepare_region(watcher_id: str, now: str, retention_seconds: int) -> Outcome
             deleted.append(name)
         except ResourceNotFoundError:
             deleted.append(name)  # someone else removed it meanwhile
-    return Outcome.success(session_count=len(names) - len(deleted), deleted=deleted)
+    return Outcome.of(RegionState(len(names) - len(deleted), tuple(deleted)))
 
 
 def _existing_capture(ops: Any, group: str, watcher: str, name: str, target_id: str) -> Any | None:
@@ -104,46 +119,47 @@ class CaptureNameTaken(Exception):
         super().__init__(f"capture {name} already exists for another target ({target})")
 
 
-def create_capture(watcher_id: str, name: str, target: dict[str, Any], config: dict[str, Any]) -> Outcome:
+def create_capture(request: CaptureCreateRequest) -> Outcome:
     """Create the capture only when absent: read it first (GET) and never re-PUT an existing name.
 
     A re-PUT of a capture that has already stopped starts a new session and a second blob in Azure, orphaning
     the first; so a retried activity, a replay after a crash or a parallel instance all find the capture by
     its name (which derives from the target and the window) and use it as it is.
     """
-    rid = parse_resource_id(watcher_id)
+    rid = parse_resource_id(request.watcher_id)
     ops = clients.network(rid.subscription_id).packet_captures
+    name, target = request.name, request.target
     try:
-        result = _existing_capture(ops, rid.resource_group, rid.name, name, target["id"])
+        result = _existing_capture(ops, rid.resource_group, rid.name, name, target.id)
     except CaptureNameTaken as exc:
         return Outcome.failure("CaptureNameTaken", str(exc))
     existed = result is not None
     if result is None:
-        result = _put_capture(ops, rid.resource_group, rid.name, name, target, config)
+        result = _put_capture(ops, rid.resource_group, rid.name, name, target, request.config)
     body = result.as_dict()
     props = body.get("properties", {})
     state = str(props.get("provisioningState", ""))
     if state.lower() == "failed":
         return Outcome.failure("CaptureProvisioningFailed", f"capture {name} provisioning failed")
-    return Outcome.success(id=body.get("id", ""), name=body.get("name", name), provisioning_state=state,
-                           storage_path=props.get("storageLocation", {}).get("storagePath", ""),
-                           existed=existed)
+    path = str(props.get("storageLocation", {}).get("storagePath", ""))
+    created = CreatedCapture(str(body.get("id", "")), str(body.get("name", name)), state, path, existed)
+    return Outcome.of(created)
 
 
-def _put_capture(ops: Any, group: str, watcher: str, name: str, target: dict[str, Any],
+def _put_capture(ops: Any, group: str, watcher: str, name: str, target: Target,
                  config: dict[str, Any]) -> Any:
     """PUT the capture and wait for its provisioning; a concurrent creator's capture is read back."""
     properties: dict[str, Any] = {
-        "target": target["id"],
-        "targetType": target["target_type"],
+        "target": target.id,
+        "targetType": target.target_type,
         "bytesToCapturePerPacket": config["bytes_per_packet"],
         "totalBytesPerSession": config["total_bytes"],
         "timeLimitInSeconds": config["time_limit_seconds"],
         "storageLocation": {"storageId": config["storage_account_id"]},
         "filters": config["filters"],
     }
-    if target["target_type"] == AZURE_VMSS and target.get("scope_include"):
-        properties["scope"] = {"include": list(target["scope_include"]), "exclude": []}
+    if target.target_type == AZURE_VMSS and target.scope_include:
+        properties["scope"] = {"include": list(target.scope_include), "exclude": []}
     try:
         return ops.begin_create(group, watcher, name, {"properties": properties},
                                 polling_interval=clients.polling_interval()).result()
@@ -152,34 +168,34 @@ def _put_capture(ops: Any, group: str, watcher: str, name: str, target: dict[str
         # devstack), so on any conflict-like answer read the capture back.
         if not isinstance(exc, ResourceExistsError) and exc.status_code != 400:
             raise
-        found = _existing_capture(ops, group, watcher, name, target["id"])
+        found = _existing_capture(ops, group, watcher, name, target.id)
         if found is None:
             raise
         return found
 
 
-def query_capture(capture_id: str) -> Outcome:
+def query_capture(request: CaptureRef) -> Outcome:
     """The capture's status, stop reason and errors."""
-    ops, group, watcher, name = _capture_parts(capture_id)
+    ops, group, watcher, name = _capture_parts(request.capture_id)
     status = ops.begin_get_status(group, watcher, name, polling_interval=clients.polling_interval()).result()
     body = status.as_dict()
-    return Outcome.success(
+    return Outcome.of(CaptureState(
         status=str(body.get("packetCaptureStatus", "Unknown")),
         stop_reason=str(body.get("stopReason") or ""),
-        errors=[str(e) for e in body.get("packetCaptureError") or []],
+        errors=tuple(str(e) for e in body.get("packetCaptureError") or []),
         start_time=str(body.get("captureStartTime") or ""),
-    )
+    ))
 
 
-def stop_capture(capture_id: str) -> Outcome:
+def stop_capture(request: CaptureRef) -> Outcome:
     """Stop a capture that overran its limit; one that has already ended is left alone (``stopped`` False),
     so a repeated activity never acts twice."""
-    ops, group, watcher, name = _capture_parts(capture_id)
+    ops, group, watcher, name = _capture_parts(request.capture_id)
     status = ops.begin_get_status(group, watcher, name, polling_interval=clients.polling_interval()).result()
     if str(status.as_dict().get("packetCaptureStatus", "")).lower() in CAPTURE_TERMINAL_STATES:
-        return Outcome.success(stopped=False)
+        return Outcome.of(StopResult(False))
     ops.begin_stop(group, watcher, name, polling_interval=clients.polling_interval()).result()
-    return Outcome.success(stopped=True)
+    return Outcome.of(StopResult(True))
 
 
 def describe_capture(request: DescribeRequest) -> Outcome:
@@ -193,11 +209,11 @@ def describe_capture(request: DescribeRequest) -> Outcome:
     props = ops.get(group, watcher, name).as_dict().get("properties", {})
     path = props.get("storageLocation", {}).get("storagePath", "") or ""
     if not path:
-        return Outcome.success(**DescribedCapture(path).to_dict())
+        return Outcome.of(DescribedCapture(path))
     if is_folder(path, str(props.get("targetType", ""))):
         files = folder_files(path)
         complete = bool(files) and len(files) >= request.expected_files
-        return Outcome.success(**DescribedCapture(path, files, complete).to_dict())
+        return Outcome.of(DescribedCapture(path, files, complete))
     size = blob_size(path)
     files = [] if size is None else [CaptureFile(path, size)]
-    return Outcome.success(**DescribedCapture(path, files, size is not None).to_dict())
+    return Outcome.of(DescribedCapture(path, files, size is not None))

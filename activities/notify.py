@@ -9,6 +9,7 @@ from azure.core.exceptions import AzureError
 from activities import clients
 from activities.storage import read_link
 from core.email import render
+from core.email_contract import EmailRequest, EmailSent
 from core.orchestration import RUN_SUCCEEDED
 from core.outcome import Outcome
 from core.records import RunRecord
@@ -47,8 +48,9 @@ def file_links(record: RunRecord, valid_hours: int) -> dict[str, str]:
     return links
 
 
-def send_email(record: RunRecord, operation_id: str) -> Outcome:
-    """Render and send the email for ``record``; returns the ACS message id."""
+def send_email(request: EmailRequest) -> Outcome:
+    """Render and send the email for the request's run record; returns the ACS message id."""
+    record, operation_id = request.record, request.operation_id
     settings = clients.settings()
     hours = settings.email_link_valid_hours
     content = render(record, download_link(record, hours), file_links(record, hours))
@@ -63,4 +65,4 @@ def send_email(record: RunRecord, operation_id: str) -> Outcome:
     status = str(result.get("status", ""))
     if status.lower() != "succeeded":
         return Outcome.failure("EmailNotSent", f"ACS reported status {status!r}")
-    return Outcome.success(message_id=str(result.get("id", operation_id)), status=status)
+    return Outcome.of(EmailSent(str(result.get("id", operation_id)), status))

@@ -16,6 +16,7 @@ from typing import Any
 
 from activities import clients
 from core.arm_ids import parse_resource_id
+from core.compute_contract import AgentCheckRequest, AgentInstalled, AgentInstallRequest, AgentState
 from core.outcome import Outcome
 
 AGENT_PUBLISHER = "Microsoft.Azure.NetworkWatcher"
@@ -41,7 +42,7 @@ def _model_agent(vmss: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def _instances(client: Any, group: str, name: str, scope: list[str]) -> list[dict[str, Any]]:
+def _instances(client: Any, group: str, name: str, scope: tuple[str, ...]) -> list[dict[str, Any]]:
     """The instances a capture with ``scope`` (instance ids or names; empty = every instance) runs on."""
     wanted = {s.lower() for s in scope}
     bodies = [vm.as_dict() for vm in client.virtual_machine_scale_set_vms.list(group, name)]
@@ -53,34 +54,33 @@ def _outdated(instances: list[dict[str, Any]]) -> list[str]:
     return [str(i.get("instanceId")) for i in instances if _props(i).get("latestModelApplied") is False]
 
 
-def check_scale_set_agent(target_id: str, scope: list[str]) -> Outcome:
+def check_scale_set_agent(request: AgentCheckRequest) -> Outcome:
     """Installed once the model has the agent (provisioned) and every captured instance runs that model."""
-    rid = parse_resource_id(target_id)
+    rid = parse_resource_id(request.target_id)
     client = clients.compute(rid.subscription_id)
     ext = _model_agent(client.virtual_machine_scale_sets.get(rid.resource_group, rid.name).as_dict())
     if ext is None:
-        return Outcome.success(installed=False, name="", provisioning_state="", outdated=[])
-    outdated = _outdated(_instances(client, rid.resource_group, rid.name, scope))
+        return Outcome.of(AgentState(False))
+    outdated = _outdated(_instances(client, rid.resource_group, rid.name, request.scope_include))
     state = str(_props(ext).get("provisioningState") or "")
     installed = state.lower() == "succeeded" and not outdated
-    return Outcome.success(installed=installed, name=ext.get("name", ""), provisioning_state=state,
-                           outdated=outdated)
+    return Outcome.of(AgentState(installed, str(ext.get("name", "")), state, tuple(outdated)))
 
 
-def install_scale_set_agent(target_id: str, scope: list[str], os_type: str) -> Outcome:
+def install_scale_set_agent(request: AgentInstallRequest) -> Outcome:
     """Add the agent to the scale set's model, then bring the captured instances to the latest model.
 
     Refused (a failure naming what to run) when an instance already lagged behind the model, or when the
     upgrade policy is ``Rolling``: both would apply changes that are not ours.
     """
-    ext_type = AGENT_TYPES.get(os_type.lower())
+    ext_type = AGENT_TYPES.get(request.os_type.lower())
     if ext_type is None:
-        return Outcome.failure("UnknownOsType", f"cannot choose the agent for OS type {os_type!r}")
-    rid = parse_resource_id(target_id)
+        return Outcome.failure("UnknownOsType", f"cannot choose the agent for OS type {request.os_type!r}")
+    rid = parse_resource_id(request.target_id)
     client = clients.compute(rid.subscription_id)
     vmss = client.virtual_machine_scale_sets.get(rid.resource_group, rid.name).as_dict()
     mode = str((_props(vmss).get("upgradePolicy") or {}).get("mode") or "Manual")
-    instances = _instances(client, rid.resource_group, rid.name, scope)
+    instances = _instances(client, rid.resource_group, rid.name, request.scope_include)
     ids = [str(i.get("instanceId")) for i in instances]
     lagging = _outdated(instances)
     group = rid.resource_group
@@ -106,5 +106,4 @@ def install_scale_set_agent(target_id: str, scope: list[str], os_type: str) -> O
         client.virtual_machine_scale_sets.begin_update_instances(
             rid.resource_group, rid.name, {"instanceIds": ids}, polling_interval=clients.polling_interval()
         ).result()
-    return Outcome.success(name=AGENT_INSTANCE_NAME, provisioning_state="Succeeded", upgraded=ids,
-                           upgrade_mode=mode)
+    return Outcome.of(AgentInstalled(AGENT_INSTANCE_NAME, "Succeeded", tuple(ids), mode))

@@ -69,4 +69,4 @@ def triage_capture(request: TriageRequest) -> Outcome:
         summaries.append(summary)
         tables.append(table)
     merged = merge(summaries, tables) if len(summaries) > 1 else None
-    return Outcome.success(**TriageResult(summaries, merged).to_dict())
+    return Outcome.of(TriageResult(summaries, merged))

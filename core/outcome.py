@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
+
+
+class JsonPayload(Protocol):
+    """Anything with a JSON-ready ``to_dict`` (a ``core.contract.Payload``)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -19,6 +27,11 @@ class Outcome:
     def success(cls, **value: Any) -> Outcome:
         """A successful outcome carrying ``value``."""
         return cls(True, value)
+
+    @classmethod
+    def of(cls, value: JsonPayload) -> Outcome:
+        """A successful outcome carrying a typed payload (in its ``to_dict`` form)."""
+        return cls(True, value.to_dict())
 
     @classmethod
     def failure(cls, error_code: str, message: str) -> Outcome:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+
+from core.watchers import WatcherInfo
 
 
-def pick_watcher(watchers: list[dict[str, Any]], location: str) -> dict[str, Any] | None:
+def pick_watcher(watchers: Iterable[WatcherInfo], location: str) -> WatcherInfo | None:
     """The watcher whose ``location`` matches ``location`` case- and space-insensitively, if any."""
     wanted = location.replace(" ", "").lower()
-    matches = [w for w in watchers if str(w.get("location", "")).replace(" ", "").lower() == wanted]
-    return sorted(matches, key=lambda w: str(w.get("id", "")).lower())[0] if matches else None
+    matches = [w for w in watchers if w.location.replace(" ", "").lower() == wanted]
+    return sorted(matches, key=lambda w: w.id.lower())[0] if matches else None

@@ -1,4 +1,4 @@
-"""A region without a Network Watcher: the typed payloads of ``create_watcher`` and what to tell operators.
+"""Network Watchers: the payloads of ``list_watchers`` and ``create_watcher``, and what to tell operators.
 
 Azure enables a watcher per region by default as ``NetworkWatcher_<region>`` in the resource group
 ``NetworkWatcherRG`` (https://learn.microsoft.com/azure/network-watcher/network-watcher-create); organisations
@@ -9,7 +9,8 @@ without it the run fails with :func:`missing_watcher_reason`, which names the ex
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+
+from core.contract import Payload
 
 WATCHER_RESOURCE_GROUP = "NetworkWatcherRG"
 
@@ -32,39 +33,47 @@ def missing_watcher_reason(subscription_id: str, region: str) -> str:
 
 
 @dataclass(frozen=True)
-class WatcherRequest:
+class WatcherListRequest(Payload):
+    """Input of ``list_watchers``."""
+
+    subscription_id: str
+
+
+@dataclass(frozen=True)
+class WatcherInfo(Payload):
+    """One Network Watcher: its id, name and region (lower case)."""
+
+    id: str
+    name: str
+    location: str
+
+
+@dataclass(frozen=True)
+class WatcherList(Payload):
+    """Output value of ``list_watchers``: every watcher of the subscription."""
+
+    watchers: tuple[WatcherInfo, ...] = ()
+
+
+@dataclass(frozen=True)
+class WatcherRequest(Payload):
     """Input of ``create_watcher``: the subscription and the region that lacks a watcher."""
 
     subscription_id: str
     region: str
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {"subscription_id": self.subscription_id, "region": self.region}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> WatcherRequest:
-        """Inverse of :meth:`to_dict`."""
-        return cls(str(data["subscription_id"]), str(data["region"]))
-
 
 @dataclass(frozen=True)
-class CreatedWatcher:
+class CreatedWatcher(Payload):
     """Output value of ``create_watcher``: the watcher, and what had to be created for it."""
 
     id: str
     name: str
     location: str
-    created_group: bool
-    created_watcher: bool
+    created_group: bool = False
+    created_watcher: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (``id``/``name``/``location`` are the keys a listed watcher has)."""
-        return {"id": self.id, "name": self.name, "location": self.location,
-                "created_group": self.created_group, "created_watcher": self.created_watcher}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CreatedWatcher:
-        """Inverse of :meth:`to_dict`."""
-        return cls(str(data["id"]), str(data["name"]), str(data["location"]),
-                   bool(data.get("created_group")), bool(data.get("created_watcher")))
+    @property
+    def watcher(self) -> WatcherInfo:
+        """The watcher as ``list_watchers`` would have listed it."""
+        return WatcherInfo(self.id, self.name, self.location)

@@ -29,8 +29,24 @@ from activities.blueprint import (
     triage_capture,
 )
 from core.arm_ids import parse_resource_id
+from core.capture_contract import (
+    CaptureCreateRequest,
+    CaptureRef,
+    CaptureState,
+    CreatedCapture,
+    RegionRequest,
+    RegionState,
+)
 from core.capture_errors import explain_capture_errors
 from core.capture_files import DescribedCapture, DescribeRequest
+from core.compute_contract import (
+    AgentCheckRequest,
+    AgentInstallRequest,
+    AgentState,
+    LocatedTarget,
+    LocateRequest,
+)
+from core.email_contract import EmailRequest, EmailSent
 from core.errors import InvalidRequest
 from core.naming import capture_name, email_operation_id
 from core.orchestration import (
@@ -49,7 +65,14 @@ from core.regions import pick_watcher
 from core.schedule import email_retry_delays, status_check_offsets
 from core.sentry import SentryView
 from core.triage_model import TRIAGE_BUDGET_SECONDS, TriageRequest, TriageResult
-from core.watchers import CreatedWatcher, WatcherRequest, missing_watcher_reason
+from core.watchers import (
+    CreatedWatcher,
+    WatcherInfo,
+    WatcherList,
+    WatcherListRequest,
+    WatcherRequest,
+    missing_watcher_reason,
+)
 from orchestrators.harvest import harvest_incident
 from orchestrators.inputs import orchestration_input
 
@@ -156,24 +179,25 @@ class CaptureRun:
         yield from self._wait_for_capture(capture_id)
         yield from self._triage()
 
-    def _locate(self) -> Generator[Any, Any, tuple[dict[str, Any], dict[str, Any]]]:
+    def _locate(self) -> Generator[Any, Any, tuple[WatcherInfo, LocatedTarget]]:
         self._phase("locating")
         located, watchers = yield self.ctx.task_all([
-            self._call(locate_target, {"target_id": self.target.id, "target_type": self.target.target_type}),
-            self._call(list_watchers, {"subscription_id": self.rid.subscription_id}),
+            self._call(locate_target, LocateRequest(self.target.id, self.target.target_type).to_dict()),
+            self._call(list_watchers, WatcherListRequest(self.rid.subscription_id).to_dict()),
         ])
         gone = f"target {self.target.id} not found (deleted?)"
-        vm = self._ok(located, "looking up the target", not_found=gone)
-        self.record.location = vm["location"]
-        if vm.get("power_state", "unknown") not in RUNNING_POWER_STATES:
-            raise RunFailed(f"target is not running (power state {vm['power_state']})")
-        watcher = pick_watcher(self._ok(watchers, "listing Network Watchers")["watchers"], vm["location"])
+        vm = LocatedTarget.from_dict(self._ok(located, "looking up the target", not_found=gone))
+        self.record.location = vm.location
+        if vm.power_state not in RUNNING_POWER_STATES:
+            raise RunFailed(f"target is not running (power state {vm.power_state})")
+        listed = WatcherList.from_dict(self._ok(watchers, "listing Network Watchers"))
+        watcher = pick_watcher(listed.watchers, vm.location)
         if watcher is None:
-            watcher = yield from self._create_watcher(vm["location"])
-        self.record.network_watcher = watcher["id"]
+            watcher = yield from self._create_watcher(vm.location)
+        self.record.network_watcher = watcher.id
         return watcher, vm
 
-    def _create_watcher(self, region: str) -> Generator[Any, Any, dict[str, Any]]:
+    def _create_watcher(self, region: str) -> Generator[Any, Any, WatcherInfo]:
         """The region has no watcher: create it with NETWORK_WATCHER_AUTO_CREATE, else say what to run."""
         if not self.cfg.get("network_watcher_auto_create"):
             raise RunFailed(missing_watcher_reason(self.rid.subscription_id, region))
@@ -181,92 +205,93 @@ class CaptureRun:
         result = yield self._call(create_watcher, WatcherRequest(self.rid.subscription_id, region).to_dict())
         created = CreatedWatcher.from_dict(self._ok(result, f"creating the Network Watcher of {region}"))
         self.record.network_watcher_created_by_us = created.created_watcher
-        return created.to_dict()
+        return created.watcher
 
-    def _prepare_payload(self, watcher: dict[str, Any]) -> dict[str, Any]:
-        return {"watcher_id": watcher["id"], "now": self._now().isoformat(),
-                "retention_seconds": self.cfg["cleanup_retention_seconds"]}
+    def _region_request(self, watcher: WatcherInfo) -> dict[str, Any]:
+        retention = self.cfg["cleanup_retention_seconds"]
+        return RegionRequest(watcher.id, self._now().isoformat(), retention).to_dict()
 
-    def _clean_and_check(self, watcher: dict[str, Any]) -> Generator[Any, Any, tuple[dict, dict]]:
+    def _region_state(self, result: Any) -> RegionState:
+        region = RegionState.from_dict(self._ok(result, "cleaning up and counting captures"))
+        self.record.stale_captures_deleted.extend(region.deleted)
+        return region
+
+    def _clean_and_check(self, watcher: WatcherInfo) -> Generator[Any, Any, tuple[RegionState, AgentState]]:
         self._phase("cleaning")
+        check = AgentCheckRequest(self.target.id, self.target.target_type, self.target.scope_include)
         region, agent = yield self.ctx.task_all([
-            self._call(prepare_region, self._prepare_payload(watcher)),
-            self._call(check_agent, {"target_id": self.target.id, "target_type": self.target.target_type,
-                                     "scope_include": list(self.target.scope_include)}),
+            self._call(prepare_region, self._region_request(watcher)),
+            self._call(check_agent, check.to_dict()),
         ])
-        region_value = self._ok(region, "cleaning up and counting captures")
-        self.record.stale_captures_deleted.extend(region_value.get("deleted", []))
-        return region_value, self._ok(agent, "checking the Network Watcher agent")
+        region_state = self._region_state(region)
+        return region_state, AgentState.from_dict(self._ok(agent, "checking the Network Watcher agent"))
 
-    def _wait_for_capacity(self, watcher: dict, region: dict) -> Generator[Any, Any, None]:
+    def _wait_for_capacity(self, watcher: WatcherInfo, region: RegionState) -> Generator[Any, Any, None]:
         limit, interval = self.cfg["region_limit"], self.cfg["limit_retry_interval_seconds"]
         deadline = self.started + timedelta(seconds=self.cfg["limit_wait_seconds"])
-        while region["session_count"] >= limit:
+        while region.session_count >= limit:
             wake = self._now() + timedelta(seconds=interval)
             if wake > deadline:
-                raise RunFailed(f"the region's capture limit is still reached ({region['session_count']} of "
+                raise RunFailed(f"the region's capture limit is still reached ({region.session_count} of "
                                 f"{limit}) after waiting {self.cfg['limit_wait_seconds']} s")
-            self._phase("waiting for capacity", sessions=region["session_count"], limit=limit,
+            self._phase("waiting for capacity", sessions=region.session_count, limit=limit,
                         retry_at=wake.isoformat())
             yield self.ctx.create_timer(wake)
             self.record.limit_waits += 1
-            result = yield self._call(prepare_region, self._prepare_payload(watcher))
-            region = self._ok(result, "cleaning up and counting captures")
-            self.record.stale_captures_deleted.extend(region.get("deleted", []))
+            region = self._region_state((yield self._call(prepare_region, self._region_request(watcher))))
 
-    def _ensure_agent(self, agent: dict[str, Any], vm: dict[str, Any]) -> Generator[Any, Any, None]:
-        if agent.get("installed"):
+    def _ensure_agent(self, agent: AgentState, vm: LocatedTarget) -> Generator[Any, Any, None]:
+        if agent.installed:
             return
         if not self.cfg["agent_auto_install"]:
-            lagging = agent.get("outdated") or []
+            lagging = agent.outdated
             where = f"on instances {', '.join(lagging)} (not on the scale set's latest model)" if lagging \
                 else "on the target"
             raise RunFailed(f"the Network Watcher agent extension is not installed {where} "
                             "(AGENT_AUTO_INSTALL is off)")
         self._phase("installing agent")
-        result = yield self._call(install_agent, {
-            "target_id": self.target.id, "target_type": self.target.target_type,
-            "location": vm["location"], "os_type": vm.get("os_type", ""),
-            "scope_include": list(self.target.scope_include)})
+        install = AgentInstallRequest(self.target.id, self.target.target_type, vm.location, vm.os_type,
+                                      self.target.scope_include)
+        result = yield self._call(install_agent, install.to_dict())
         self._ok(result, "installing the Network Watcher agent")
         self.record.agent_installed_by_us = True
 
-    def _create(self, watcher: dict[str, Any]) -> Generator[Any, Any, str]:
+    def _create(self, watcher: WatcherInfo) -> Generator[Any, Any, str]:
         name = capture_name(self.target.id, datetime.fromisoformat(self.req.window_start))
         self.record.capture_name = name
         self._phase("creating", capture=name)
-        result = yield self._call(create_capture, {
-            "watcher_id": watcher["id"], "name": name, "target": self.target.to_dict(), "config": self.cfg})
-        created = self._ok(result, "creating the packet capture")
-        self.record.capture_id = created["id"]
-        self.record.storage_path = created.get("storage_path", "")
+        request = CaptureCreateRequest(watcher.id, name, self.target, self.cfg)
+        result = yield self._call(create_capture, request.to_dict())
+        created = CreatedCapture.from_dict(self._ok(result, "creating the packet capture"))
+        self.record.capture_id = created.id
+        self.record.storage_path = created.storage_path
         self.record.timings["capture_created"] = self._now().isoformat()
-        return created["id"]
+        return created.id
 
     def _wait_for_capture(self, capture_id: str) -> Generator[Any, Any, None]:
         start = self._now()
         limit = self.cfg["time_limit_seconds"]
         until = (start + timedelta(seconds=limit)).isoformat()
-        status: dict[str, Any] = {}
+        status = CaptureState("")
         for offset in status_check_offsets(limit, self.cfg["overrun_grace_seconds"]):
             due = start + timedelta(seconds=offset)
             self._phase("capturing", until=until, next_check=due.isoformat(),
                         capture=self.record.capture_name)
             yield self.ctx.create_timer(due)
             status = yield from self._query(capture_id)
-            if status["status"].lower() in CAPTURE_TERMINAL_STATES:
+            if status.status.lower() in CAPTURE_TERMINAL_STATES:
                 break
         else:
             self._phase("stopping overrun capture", capture=self.record.capture_name)
-            stopped = yield self._call(stop_capture, {"capture_id": capture_id})
+            stopped = yield self._call(stop_capture, CaptureRef(capture_id).to_dict())
             self._ok(stopped, "stopping the overrunning capture")
             self.record.stopped_by_us = True
             status = yield from self._query(capture_id)
-        self.record.capture_status = status["status"]
-        self.record.stop_reason = status.get("stop_reason", "")
-        self.record.capture_errors = list(status.get("errors", []))
+        self.record.capture_status = status.status
+        self.record.stop_reason = status.stop_reason
+        self.record.capture_errors = list(status.errors)
         self.record.timings["capture_finished"] = self._now().isoformat()
-        if status["status"].lower() == CAPTURE_ERROR:
+        if status.status.lower() == CAPTURE_ERROR:
             codes = ", ".join(self.record.capture_errors) or "no code"
             hint = explain_capture_errors(self.record.capture_errors)
             raise RunFailed(f"the capture ended in Error: {codes}" + (f". {hint}" if hint else ""))
@@ -307,10 +332,11 @@ class CaptureRun:
         self.record.triage = triage.to_dict()
         self.record.timings["triaged"] = self._now().isoformat()
 
-    def _query(self, capture_id: str) -> Generator[Any, Any, dict[str, Any]]:
-        result = yield self._call(query_capture, {"capture_id": capture_id})
+    def _query(self, capture_id: str) -> Generator[Any, Any, CaptureState]:
+        result = yield self._call(query_capture, CaptureRef(capture_id).to_dict())
         self.record.status_checks += 1
-        return self._ok(result, "querying the capture status", not_found="the capture disappeared")
+        return CaptureState.from_dict(
+            self._ok(result, "querying the capture status", not_found="the capture disappeared"))
 
     # --- extra alerts for the same run (storms, retries, several action groups) ----------------------------
 
@@ -374,13 +400,13 @@ class CaptureRun:
         for good), False when ACS kept failing and a later attempt may succeed."""
         self.record.email_attempts += 1
         try:
-            payload = {"record": self.record.to_dict(), "operation_id": operation_id}
+            payload = EmailRequest(self.record, operation_id).to_dict()
             outcome = Outcome.from_dict((yield self._call(send_email, payload)))
         except Exception as exc:  # the activity's retries are exhausted: try again after a durable timer
             self.record.email_error = f"email retries exhausted: {str(exc).strip().splitlines()[0][:300]}"
             return False
         if outcome.ok:
-            self.record.email_message_id = outcome.value.get("message_id", "")
+            self.record.email_message_id = EmailSent.from_dict(outcome.value).message_id
             self.record.email_error = ""
         else:
             self.record.email_error = f"{outcome.error_code}: {outcome.message}"

@@ -23,6 +23,8 @@ import azure.durable_functions as df
 from activities.blueprint import list_watchers, locate_target, query_capture
 from activities.ring_blueprint import ensure_ring, prune_rings, sweep_rings
 from core.arm_ids import parse_resource_id
+from core.capture_contract import CaptureRef, CaptureState
+from core.compute_contract import LocatedTarget, LocateRequest
 from core.errors import InvalidRequest
 from core.orchestration import CAPTURE_TERMINAL_STATES, DISARM_EVENT, RUN_REJECTED
 from core.outcome import Outcome
@@ -37,6 +39,7 @@ from core.sentry import (
     ring_capture_name,
     ring_name_prefix,
 )
+from core.watchers import WatcherList, WatcherListRequest
 from orchestrators.inputs import orchestration_input
 
 
@@ -119,14 +122,15 @@ class Sentry:
         self._publish("locating")
         rid = parse_resource_id(self.target.id)
         located, watchers = yield self.ctx.task_all([
-            self._call(locate_target, {"target_id": self.target.id, "target_type": self.target.target_type}),
-            self._call(list_watchers, {"subscription_id": rid.subscription_id}),
+            self._call(locate_target, LocateRequest(self.target.id, self.target.target_type).to_dict()),
+            self._call(list_watchers, WatcherListRequest(rid.subscription_id).to_dict()),
         ])
-        vm = self._ok(located, "looking up the target")
-        watcher = pick_watcher(self._ok(watchers, "listing Network Watchers")["watchers"], vm["location"])
+        vm = LocatedTarget.from_dict(self._ok(located, "looking up the target"))
+        listed = WatcherList.from_dict(self._ok(watchers, "listing Network Watchers"))
+        watcher = pick_watcher(listed.watchers, vm.location)
         if watcher is None:
-            raise SentryFailed(f"no Network Watcher is enabled in region {vm['location']}")
-        self.state = replace(self.state, watcher_id=watcher["id"])
+            raise SentryFailed(f"no Network Watcher is enabled in region {vm.location}")
+        self.state = replace(self.state, watcher_id=watcher.id)
 
     def _start_session(self) -> Generator[Any, Any, None]:
         name = ring_capture_name(self.target.id, self.state.generation)
@@ -174,8 +178,9 @@ class Sentry:
     def _watch(self) -> Generator[Any, Any, None]:
         current = self.state.current
         assert current is not None
-        result = Outcome.from_dict((yield self._call(query_capture, {"capture_id": current.capture_id})))
-        status = str(result.value.get("status", "")) if result.ok else "gone"
+        query = CaptureRef(current.capture_id).to_dict()
+        result = Outcome.from_dict((yield self._call(query_capture, query)))
+        status = CaptureState.from_dict(result.value).status if result.ok else "gone"
         if status.lower() in CAPTURE_TERMINAL_STATES or not result.ok:
             self._next_generation()  # stopped by someone, failed or deleted: replace it now
             return
