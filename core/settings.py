@@ -6,12 +6,15 @@ Only the HTTP starter and the activities read settings; the orchestrator receive
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from core.arm_ids import InvalidResourceId, parse_resource_id, parse_scope
 from core.errors import ConfigurationError
 from core.webhook_auth import WebhookAuthSettings
+
+NumberT = TypeVar("NumberT", int, float)
 
 DEFAULT_ARM_ENDPOINT = "https://management.azure.com"
 MAX_TIME_LIMIT_SECONDS = 18000  # the Network Watcher maximum (5 h)
@@ -137,30 +140,26 @@ def _https_url(env: Mapping[str, str], name: str, default: str | None) -> str:
     return value
 
 
-def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+def _bounded(env: Mapping[str, str], name: str, default: NumberT, low: NumberT, high: NumberT,
+             parse: Callable[[str], NumberT], kind: str) -> NumberT:
     value = _raw(env, name)
     if value is None:
         return default
     try:
-        number = int(value)
+        number = parse(value)
     except ValueError:
-        raise ConfigurationError(name, f"must be an integer, got {value!r}") from None
+        raise ConfigurationError(name, f"must be {kind}, got {value!r}") from None
     if not low <= number <= high:
         raise ConfigurationError(name, f"must be between {low} and {high}")
     return number
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    return _bounded(env, name, default, low, high, int, "an integer")
 
 
 def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
-    value = _raw(env, name)
-    if value is None:
-        return default
-    try:
-        number = float(value)
-    except ValueError:
-        raise ConfigurationError(name, f"must be a number, got {value!r}") from None
-    if not low <= number <= high:
-        raise ConfigurationError(name, f"must be between {low} and {high}")
-    return number
+    return _bounded(env, name, default, low, high, float, "a number")
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:

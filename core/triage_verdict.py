@@ -31,11 +31,16 @@ def _syn_flood(summary: TriageSummary, tables: Tables) -> str:
             f"{address_text(key['hi'], key['lo'])}:{key['port']}; {unanswered} of them got no SYN-ACK")
 
 
-def _resets(summary: TriageSummary) -> str:
-    tcp = summary.tcp
-    if tcp.segments < MIN_SEGMENTS or tcp.resets < 0.3 * tcp.segments:
+def _tcp_share(summary: TriageSummary, count: int, share: float, what: str) -> str:
+    """``count`` as a share of the TCP segments, once there are enough segments and it reaches ``share``."""
+    segments = summary.tcp.segments
+    if segments < MIN_SEGMENTS or count < share * segments:
         return ""
-    return f"{tcp.resets / tcp.segments:.0%} of TCP segments were resets (RST): connections are being refused"
+    return f"{count / segments:.0%} of TCP segments were {what}"
+
+
+def _resets(summary: TriageSummary) -> str:
+    return _tcp_share(summary, summary.tcp.resets, 0.3, "resets (RST): connections are being refused")
 
 
 def _conversation(summary: TriageSummary) -> str:
@@ -74,10 +79,7 @@ def _talker(summary: TriageSummary) -> str:
 
 
 def _retransmissions(summary: TriageSummary) -> str:
-    tcp = summary.tcp
-    if tcp.segments < MIN_SEGMENTS or tcp.retransmissions < 0.1 * tcp.segments:
-        return ""
-    return f"{tcp.retransmissions / tcp.segments:.0%} of TCP segments were retransmissions: packet loss"
+    return _tcp_share(summary, summary.tcp.retransmissions, 0.1, "retransmissions: packet loss")
 
 
 def _fallback(summary: TriageSummary) -> str:
