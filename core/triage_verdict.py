@@ -43,21 +43,22 @@ def _resets(summary: TriageSummary) -> str:
     return _tcp_share(summary, summary.tcp.resets, 0.3, "resets (RST): connections are being refused")
 
 
+def _dominates(amount: int, total: int) -> bool:
+    """True when ``amount`` is at least the :data:`DOMINANT` share of a non-zero ``total``."""
+    return total > 0 and amount >= DOMINANT * total
+
+
 def _conversation(summary: TriageSummary) -> str:
-    if not summary.top_conversations_by_bytes or not summary.bytes:
-        return ""
-    top = summary.top_conversations_by_bytes[0]
-    if top.bytes < DOMINANT * summary.bytes:
+    top = next(iter(summary.top_conversations_by_bytes), None)
+    if top is None or not _dominates(top.bytes, summary.bytes):
         return ""
     return (f"{top.bytes / summary.bytes:.0%} of bytes were one {top.protocol} conversation: "
             f"{top.a}:{top.a_port} <-> {top.b}:{top.b_port}")
 
 
 def _port(summary: TriageSummary) -> str:
-    if not summary.top_ports or not summary.packets:
-        return ""
-    top = summary.top_ports[0]
-    if top.packets < DOMINANT * summary.packets:
+    top = next(iter(summary.top_ports), None)
+    if top is None or not _dominates(top.packets, summary.packets):
         return ""
     name = f" ({top.service})" if top.service else ""
     return (f"{top.packets / summary.packets:.0%} of packets were {top.protocol} to port {top.port}{name} "
@@ -70,10 +71,8 @@ def _top_sender(summary: TriageSummary) -> str:
 
 
 def _talker(summary: TriageSummary) -> str:
-    if not summary.top_talkers_by_bytes or not summary.bytes:
-        return ""
-    top = max(summary.top_talkers_by_bytes, key=lambda t: t.tx_bytes)
-    if top.tx_bytes < DOMINANT * summary.bytes:
+    top = max(summary.top_talkers_by_bytes, key=lambda t: t.tx_bytes, default=None)
+    if top is None or not _dominates(top.tx_bytes, summary.bytes):
         return ""
     return f"{top.tx_bytes / summary.bytes:.0%} of bytes were sent by {top.address}"
 

@@ -47,3 +47,21 @@ def test_bad_settings_name_the_setting(name: str, value: str) -> None:
     with pytest.raises(ConfigurationError) as info:
         Settings.from_mapping(dict(REQUIRED, **{name: value}))
     assert info.value.setting == name
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("REGION_CAPTURE_LIMIT", "many", "must be an integer, got 'many'"),
+    ("REGION_CAPTURE_LIMIT", "0", "must be between 1 and 10000"),
+    ("ARM_POLLING_INTERVAL_SECONDS", "soon", "must be a number, got 'soon'"),
+    ("ARM_POLLING_INTERVAL_SECONDS", "61", "must be between 0 and 60"),
+])
+def test_numeric_settings_say_what_they_expected(name: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        Settings.from_mapping(dict(REQUIRED, **{name: value}))
+
+
+def test_numeric_settings_keep_their_type() -> None:
+    env = dict(REQUIRED, REGION_CAPTURE_LIMIT="7", ARM_POLLING_INTERVAL_SECONDS="0.5")
+    settings = Settings.from_mapping(env)
+    assert settings.region_capture_limit == 7 and isinstance(settings.region_capture_limit, int)
+    assert settings.arm_polling_interval_seconds == 0.5
