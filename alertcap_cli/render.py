@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TextIO
@@ -39,7 +40,7 @@ class Table:
     """Rows under column titles."""
 
     columns: list[Column]
-    rows: list[list[str]]
+    rows: Sequence[Sequence[Any]]  # each cell is shown as `cell(value)`
     title: str | None = None
     empty: str = "(none)"
 
@@ -48,7 +49,7 @@ class Table:
 class Record:
     """Label/value pairs describing one thing."""
 
-    fields: list[tuple[str, str]]
+    fields: Sequence[tuple[str, Any]]  # each value is shown as `cell(value)`
     title: str | None = None
 
 
@@ -67,7 +68,7 @@ class Rendering:
     """What a command produced: the JSON value and the human views of it."""
 
     data: Any
-    views: list[View] = field(default_factory=list)
+    views: Sequence[View] = field(default_factory=list)
 
 
 def cell(value: Any) -> str:
@@ -120,7 +121,7 @@ class Renderer:
         else:
             self.stream.write(view.text + "\n")
 
-    def _rich(self, views: list[View]) -> None:
+    def _rich(self, views: Sequence[View]) -> None:
         from rich.console import Console
         from rich.table import Table as RichTable
 

@@ -14,6 +14,7 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import BinaryIO
 
 from devstack.common.persist import PersistedStateError
 from devstack.common.process import die_with_parent, stop_process_group
@@ -130,7 +131,7 @@ class Azurite:
         self._drain = asyncio.create_task(self._copy_output(log))
         return self.port
 
-    async def _wait_listening(self, log) -> int:
+    async def _wait_listening(self, log: BinaryIO) -> int:
         assert self.process is not None and self.process.stdout is not None
         while True:
             line = await self.process.stdout.readline()
@@ -142,7 +143,7 @@ class Azurite:
                 log.flush()
                 return int(match.group(1))
 
-    async def _copy_output(self, log) -> None:
+    async def _copy_output(self, log: BinaryIO) -> None:
         assert self.process is not None and self.process.stdout is not None
         try:
             while line := await self.process.stdout.readline():

@@ -7,6 +7,7 @@ written to disk. The SAS is never printed: messages name the URL without its que
 from __future__ import annotations
 
 import os
+import ssl
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,7 +32,7 @@ def _public(url: str) -> str:
     return url.split("?", 1)[0]
 
 
-def _verify() -> object:
+def _verify() -> ssl.SSLContext | bool:
     bundle = os.environ.get("SSL_CERT_FILE") or os.environ.get("REQUESTS_CA_BUNDLE")
     return tls_verify(bundle) if bundle else True
 

@@ -138,7 +138,7 @@ class AdminApi:
     async def add_faults(self, request: web.Request) -> web.Response:
         """POST faults: one fault object or a list of them (201)."""
         body = await read_json(request)
-        specs = body if isinstance(body, list) else [body]
+        specs: list[Any] = body if isinstance(body, list) else [body]  # Fault.from_dict checks each
         try:
             faults = [Fault.from_dict(spec) for spec in specs]  # validate all before adding any
         except FaultSpecError as exc:

@@ -142,15 +142,20 @@ class Machine:
         }
 
 
+def _required_text(props: dict[str, Any], key: str) -> str:
+    """`props[key]`, a non-empty string (else InvalidParameter naming `properties.<key>`)."""
+    value = props.get(key)
+    if not isinstance(value, str) or not value:
+        raise InvalidParameter(f"properties.{key} is required.", target=f"properties.{key}")
+    return value
+
+
 def extension_from_body(name: str, body: Any, created: bool) -> Extension:
     """An extension from a PUT body (`Creating`/`Updating` until its operation completes); 400 if invalid."""
     props = body.get("properties") if isinstance(body, dict) else None
     if not isinstance(props, dict):
         raise InvalidParameter("The request body must hold a 'properties' object.", target="properties")
-    publisher, ext_type = props.get("publisher"), props.get("type")
-    for key, value in (("publisher", publisher), ("type", ext_type)):
-        if not isinstance(value, str) or not value:
-            raise InvalidParameter(f"properties.{key} is required.", target=f"properties.{key}")
+    publisher, ext_type = _required_text(props, "publisher"), _required_text(props, "type")
     version = props.get("typeHandlerVersion", "1.4")
     if not isinstance(version, str) or not re.match(r"^\d+(\.\d+){0,3}$", version):
         raise InvalidParameter(

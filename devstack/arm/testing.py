@@ -120,9 +120,10 @@ def tcp_ports(pcap: bytes) -> set[int]:
 
     ports: set[int] = set()
     for _, frame in dpkt.pcap.Reader(io.BytesIO(pcap)):
-        ip = dpkt.ethernet.Ethernet(frame).data
-        if isinstance(getattr(ip, "data", None), dpkt.tcp.TCP):
-            ports |= {ip.data.sport, ip.data.dport}
+        payload = getattr(dpkt.ethernet.Ethernet(frame).data, "data", None)
+        if isinstance(payload, dpkt.tcp.TCP):
+            tcp: Any = payload  # dpkt makes header fields at run time: a type checker cannot see them
+            ports |= {tcp.sport, tcp.dport}
     return ports
 
 

@@ -13,7 +13,7 @@ What BPF cannot express, or what Azure rejects, raises `FilterError` (the ARM la
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 PROTOCOLS = {"tcp": "tcp", "udp": "udp", "any": ""}
@@ -29,7 +29,7 @@ class FilterError(ValueError):
         self.field = field
 
 
-def filters_to_bpf(filters: list[Mapping[str, Any]]) -> str:
+def filters_to_bpf(filters: Sequence[Mapping[str, Any]]) -> str:
     """The BPF expression capturing what any of `filters` matches ('' = capture everything)."""
     clauses = [_filter_clause(f, i) for i, f in enumerate(filters)]
     if not clauses or any(c == "" for c in clauses):
@@ -116,7 +116,7 @@ def _ips(value: Any, field: str) -> list[str]:
     if kind != "range":
         return [f"host {a}" for a in addresses]
     low, high = addresses
-    if low.version != high.version or low > high:
+    if low.version != high.version or int(low) > int(high):
         raise FilterError(field, f"{field} range {value!r} is not an ascending range of one IP version")
     networks = list(ipaddress.summarize_address_range(low, high))
     if len(networks) > MAX_LIST_ITEMS:

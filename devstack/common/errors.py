@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 # What strict_loads raises on a bad body: bad bytes, bad syntax (NaN/Infinity included), or nesting deeper
 # than the parser recurses.
@@ -104,7 +105,7 @@ async def read_json(request: web.Request, max_bytes: int = 1 << 20, required: bo
 
 
 @web.middleware
-async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Turn `ApiError` and aiohttp's HTTP exceptions into ARM errors, and any other exception into a 500
     without a traceback (the server keeps serving)."""
     try:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from devstack.common.errors import arm_error
 
@@ -63,8 +64,8 @@ class Fault:
         if unknown:
             raise FaultSpecError(f"unknown fault field {unknown[0]!r}")
         fault = cls(
-            service=_text(spec, "service", "*"),
-            operation=_text(spec, "operation", "*"),
+            service=_text(spec, "service", "*") or "*",
+            operation=_text(spec, "operation", "*") or "*",
             status=_number(spec, "status", int, 400, 599),
             retry_after=_number(spec, "retry_after", float, 0, 3600),
             delay=_number(spec, "delay", float, 0, 300) or 0.0,
@@ -186,7 +187,7 @@ class FaultInjector:
         """An aiohttp middleware applying this injector's faults to `service` (operation = route name)."""
 
         @web.middleware
-        async def fault_middleware(request: web.Request, handler) -> web.StreamResponse:
+        async def fault_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
             route = request.match_info.route
             operation = getattr(route, "name", None) or "*"
             fault = self.pick(service, operation) if route is not None and operation != "*" else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 
 from aiohttp import web
@@ -23,5 +24,5 @@ async def start_https(
         await runner.cleanup()
         raise
     server = site._server
-    assert server is not None and server.sockets
+    assert isinstance(server, asyncio.Server) and server.sockets
     return runner, server.sockets[0].getsockname()[1]

@@ -18,6 +18,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
 
 DEFAULT_LIFETIME = timedelta(hours=1)
 LEEWAY_SECONDS = 5
@@ -116,7 +117,7 @@ class TokenIssuer:
 
     def public_jwk(self) -> dict[str, Any]:
         """This key's public half as a JWK, the way Entra ID lists it in a tenant's key set."""
-        jwk = jwt.algorithms.RSAAlgorithm.to_jwk(self._public, as_dict=True)
+        jwk = RSAAlgorithm.to_jwk(self._public, as_dict=True)
         jwk.pop("key_ops", None)  # Entra lists kty, use, kid, n, e (and x5c), not key_ops
         return {**jwk, "kid": self.key_id, "use": "sig", "alg": "RS256"}
 

@@ -12,6 +12,7 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import dpkt
 
@@ -45,10 +46,11 @@ class Coverage:
 def _packets(data: bytes, port: int) -> Iterable[tuple[float, PacketKey]]:
     reader = dpkt.pcap.Reader(io.BytesIO(data))
     for when, frame in reader:
-        ip = dpkt.ethernet.Ethernet(frame).data
-        if not isinstance(ip, dpkt.ip.IP) or not isinstance(ip.data, dpkt.tcp.TCP):
+        packet = dpkt.ethernet.Ethernet(frame).data
+        if not isinstance(packet, dpkt.ip.IP) or not isinstance(packet.data, dpkt.tcp.TCP):
             continue
-        tcp = ip.data
+        ip: Any = packet  # dpkt makes header fields at run time: a type checker cannot see them
+        tcp: Any = packet.data
         if port in (tcp.sport, tcp.dport):
             yield when, (ip.src, ip.dst, tcp.sport, tcp.dport, tcp.seq, tcp.ack, tcp.flags, len(tcp.data))
 

@@ -131,15 +131,16 @@ def summarise_pcap(path: Path, sink_port: int | None = None) -> PcapSummary:
                 text = _addr(addr)
                 hosts[text] = hosts.get(text, 0) + 1
             if isinstance(ip.data, dpkt.tcp.TCP):
+                tcp: Any = ip.data  # header fields made at run time (see _ip_of)
                 segments += 1
-                port = min(ip.data.sport, ip.data.dport) if sink_port is None else sink_port
-                if sink_port is None or sink_port in (ip.data.sport, ip.data.dport):
+                port = min(tcp.sport, tcp.dport) if sink_port is None else sink_port
+                if sink_port is None or sink_port in (tcp.sport, tcp.dport):
                     ports[port] = ports.get(port, 0) + 1
     ranked_hosts = sorted(hosts, key=lambda h: -hosts[h])
     return PcapSummary(packets, segments, ranked_hosts, sorted(ports, key=lambda p: -ports[p]))
 
 
-def _ip_of(frame: bytes, link: int) -> dpkt.ip.IP | None:
+def _ip_of(frame: bytes, link: int) -> Any:
     try:
         if link == dpkt.pcap.DLT_EN10MB:
             packet = dpkt.ethernet.Ethernet(frame).data
@@ -151,6 +152,7 @@ def _ip_of(frame: bytes, link: int) -> dpkt.ip.IP | None:
             return None
     except (dpkt.UnpackError, ValueError):
         return None
+    # Any: dpkt makes header fields (src, sport, ...) at run time, so a type checker cannot see them
     return packet if isinstance(packet, dpkt.ip.IP) else None
 
 

@@ -293,13 +293,13 @@ class Demo:
         if status is None:
             return
         runtime = status.get("runtimeStatus", "?")
-        custom = status.get("customStatus") if isinstance(status.get("customStatus"), dict) else {}
+        custom = _object(status.get("customStatus"))
         phase = custom.get("phase", "-")
         if runtime in ("Failed", "Terminated", "Canceled"):
             raise DemoFailure("run", f"{self.seen.run_id}: {runtime} in phase {phase!r}: "
                                      f"{str(status.get('output'))[:300]}")
         if runtime == "Completed":
-            output = status.get("output") if isinstance(status.get("output"), dict) else {}
+            output = _object(status.get("output"))
             self.seen.run_output = output
             self.progress.done("run", f"{self.seen.run_id}: Completed, {output.get('status', '?')}"
                                       f"{' (' + output['reason'] + ')' if output.get('reason') else ''}")
@@ -498,8 +498,13 @@ class Demo:
         return str(path)
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """`value` if it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
 def _pick(item: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
-    props = item.get("properties") if isinstance(item.get("properties"), dict) else {}
+    props = _object(item.get("properties"))
     return {k: v for k in keys for v in [item.get(k, props.get(k))] if v not in (None, "", [], {})}
 
 
@@ -552,7 +557,8 @@ async def run_demo(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m devstack.demo [--state-dir DIR] [--config FILE]`."""
-    parser = argparse.ArgumentParser(prog="python -m devstack.demo", description=__doc__.split("\n")[0])
+    summary = (__doc__ or "").split("\n")[0]
+    parser = argparse.ArgumentParser(prog="python -m devstack.demo", description=summary)
     parser.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR),
                         help="the demo devstack's state dir (.devstack/demo)")
     parser.add_argument("--captures-dir", default=str(DEFAULT_CAPTURES_DIR),

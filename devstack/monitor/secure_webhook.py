@@ -30,7 +30,7 @@ def secure_webhook_caller(app_settings: Mapping[str, str], signer: TokenIssuer,
         mode = webhook_auth_mode(app_settings)
     except ConfigurationError:
         mode = WebhookAuthMode.KEY  # the app answers 500 naming the setting; the key is still sent
-    provider = None
+    provider: Callable[[], str] | None = None
     if mode.requires_token:
         tenant = app_settings.get("WEBHOOK_TENANT_ID", "")
         audience = app_settings.get("WEBHOOK_AUDIENCES", "").replace(",", ";").split(";")[0].strip()
