@@ -155,7 +155,7 @@ class Renderer:
             console.print(table)
 
 
-def plain_text(views: list[View], width: int = 80) -> str:
+def plain_text(views: Sequence[View], width: int = 80) -> str:
     """Aligned plain text for `table` output off a terminal; no line is wider than `width`."""
     blocks: list[str] = []
     for view in views:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 
 from core.errors import ConfigurationError
 from core.webhook_auth import WebhookAuthMode, webhook_auth_mode
@@ -34,8 +35,9 @@ def secure_webhook_caller(app_settings: Mapping[str, str], signer: TokenIssuer,
     if mode.requires_token:
         tenant = app_settings.get("WEBHOOK_TENANT_ID", "")
         audience = app_settings.get("WEBHOOK_AUDIENCES", "").replace(",", ";").split(";")[0].strip()
-
-        def provider() -> str:
-            return signer.sign(secure_webhook_claims(tenant, audience))
-
+        provider = partial(_sign, signer, tenant, audience)
     return WebhookCaller(mode, function_key if mode.requires_key else "", provider)
+
+
+def _sign(signer: TokenIssuer, tenant: str, audience: str) -> str:
+    return signer.sign(secure_webhook_claims(tenant, audience))
