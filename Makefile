@@ -19,7 +19,8 @@ test: setup
 package: setup
 	$(PY) scripts/package.py
 
-# Offline validation of infra/ (every .bicep parses, JSON is valid); also run by `make test`
+# Offline validation of infra/ (every .bicep parses, types and properties against the vendored Bicep types,
+# then checkov from .venv-checkov with infra/.checkov.yaml's justified skips); also run by `make test`
 check-infra: setup
 	$(PY) scripts/check_infra.py
 

@@ -9,13 +9,18 @@ Bicep extensions: `extension <alias>` (the alias resolved through the nearest bi
 parses as is; `extension '<registry reference>'`, which pycep's grammar lacks, is recorded and blanked before
 parsing. A Microsoft.Graph resource is checked against the types of the extension version its file declares.
 
-Usage: python scripts/check_infra.py [infra dir]; exit status 1 and one line per problem when something fails.
+Then checkov (its own venv, .venv-checkov, from requirements-checkov.txt) runs over the templates with the
+skips infra/.checkov.yaml justifies; a failed check or a file it cannot parse is a problem too.
+
+Usage: python scripts/check_infra.py [--no-checkov] [infra dir]; exit status 1 and one line per problem.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +29,8 @@ from typing import Any
 from pycep import BicepParser
 
 ROOT = Path(__file__).resolve().parents[1]
+CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
+CHECKOV_TIMEOUT_SECONDS = 300
 WRAPPERS = {"loop_type", "condition"}  # pycep's wrapping of `[for ...]` and `if (...)` resource bodies
 EXPRESSION_KEYS = {"function", "operator", "interpolation", "loop_type", "ternary"}
 BICEP_KEYWORDS = {"parent", "scope", "dependsOn"}  # Bicep's own resource keys, not the resource body
@@ -215,9 +222,38 @@ def problems(infra: Path) -> list[str]:
     return type_problems(infra)
 
 
+def checkov_problems(infra: Path, checkov: Path = CHECKOV) -> list[str]:
+    """checkov's failed checks and parse failures on `infra` (skips: `infra`/.checkov.yaml), one line each."""
+    if not checkov.is_file():
+        return [f"{checkov} is missing: run `make setup` (it installs requirements-checkov.txt)"]
+    command = [str(checkov), "--config-file", str(infra / ".checkov.yaml"), "--directory", str(infra),
+               "--framework", "bicep", "--output", "json", "--skip-download"]
+    # --skip-download and BC_SKIP_MAPPING: no calls to Prisma Cloud (CI has no network beyond the registries)
+    env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "LOG_LEVEL": "WARNING"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=CHECKOV_TIMEOUT_SECONDS)
+    try:
+        reports = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return [f"checkov did not report (exit {done.returncode}): {tail}"]
+    found = []
+    for report in reports if isinstance(reports, list) else [reports]:
+        for failed in report.get("results", {}).get("failed_checks", []):
+            where = failed.get("file_abs_path") or failed.get("file_path")
+            found.append(f"{where}: checkov {failed['check_id']} ({failed.get('check_name', '')}) "
+                         f"fails on {failed.get('resource', '?')}")
+        unparsed = report.get("summary", {}).get("parsing_errors")
+        if unparsed:
+            found.append(f"checkov could not parse {unparsed} file(s) under {infra} (LOG_LEVEL=DEBUG: which)")
+    return found
+
+
 def main() -> int:
-    infra = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "infra"
+    args = [a for a in sys.argv[1:] if a != "--no-checkov"]
+    infra = Path(args[0]) if args else ROOT / "infra"
     found = problems(infra)
+    if not found and "--no-checkov" not in sys.argv:
+        found = checkov_problems(infra)
     for line in found:
         print(line)
     print(f"check-infra: {'FAILED' if found else 'ok'} ({infra})")

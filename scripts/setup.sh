@@ -38,6 +38,18 @@ if [ ! -f "$stamp" ] || [ requirements.txt -nt "$stamp" ] || [ requirements-dev.
   touch "$stamp"
 fi
 
+# checkov (make check-infra) in its own venv: its pins clash with requirements-dev.txt (see requirements-checkov.txt)
+if [ ! -x .venv-checkov/bin/python ]; then
+  echo "setup: creating .venv-checkov" >&2
+  python3 -m venv .venv-checkov
+fi
+cstamp=.venv-checkov/.stamp-requirements
+if [ ! -f "$cstamp" ] || [ requirements-checkov.txt -nt "$cstamp" ]; then
+  echo "setup: pip install -r requirements-checkov.txt (--no-deps: the file pins the whole set)" >&2
+  .venv-checkov/bin/pip install -q --no-deps -r requirements-checkov.txt 2>&1 | { grep -v "^WARNING: Location" || true; }
+  touch "$cstamp"
+fi
+
 nstamp=devstack/node/node_modules/.stamp-npm
 if [ ! -f "$nstamp" ] || [ devstack/node/package-lock.json -nt "$nstamp" ]; then
   echo "setup: npm ci (Azurite, Node 22)" >&2
