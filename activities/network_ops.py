@@ -42,7 +42,7 @@ log = logging.getLogger("alertcap.activities")
 def list_watchers(request: WatcherListRequest) -> Outcome:
     """Every Network Watcher of the subscription with its region (never assume the name)."""
     listed = clients.network(request.subscription_id).network_watchers.list_all()
-    watchers = tuple(WatcherInfo(w.id, w.name, (w.location or "").lower()) for w in listed)
+    watchers = tuple(WatcherInfo(w.id or "", w.name or "", (w.location or "").lower()) for w in listed)
     return Outcome.of(WatcherList(watchers))
 
 
@@ -64,8 +64,8 @@ def create_watcher(request: WatcherRequest) -> Outcome:
                                                     {"location": request.region})
     log.info("network watcher %s in %s: group %s, watcher %s", name, request.region,
              "created" if created_group else "existed", "existed" if existing else "created")
-    result = CreatedWatcher(watcher.id, watcher.name, (watcher.location or request.region).lower(),
-                            created_group, existing is None)
+    location = (watcher.location or request.region).lower()
+    result = CreatedWatcher(watcher.id or "", watcher.name or name, location, created_group, existing is None)
     return Outcome.of(result)
 
 
@@ -80,8 +80,8 @@ def prepare_region(request: RegionRequest) -> Outcome:
     rid = parse_resource_id(request.watcher_id)
     ops = clients.network(rid.subscription_id).packet_captures
     now_dt = datetime.fromisoformat(request.now)
-    names = [c.name for c in ops.list(rid.resource_group, rid.name)]
-    deleted = []
+    names = [c.name or "" for c in ops.list(rid.resource_group, rid.name)]
+    deleted: list[str] = []
     for name in names:
         if len(deleted) >= MAX_DELETIONS_PER_RUN or not is_stale(name, now_dt, request.retention_seconds):
             continue
