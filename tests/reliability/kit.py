@@ -20,10 +20,11 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import ContainerClient
 
 from core.naming import window_start
+from core.orchestration import TERMINAL_RUNTIME_STATUSES
 from devstack.testing import AdminClient, DevstackState, wait_until
 
 RUN_TIMEOUT = 90.0
-TERMINAL = ("Completed", "Failed", "Terminated")
+TERMINAL = TERMINAL_RUNTIME_STATUSES  # bench/reliability.py reads it as kit.TERMINAL
 CAPTURE_CONTAINER = "network-watcher-logs"
 FAST_SETTINGS = {
     "CAPTURE_TIME_LIMIT_SECONDS": "3",
