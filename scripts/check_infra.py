@@ -9,6 +9,11 @@ Bicep extensions: `extension <alias>` (the alias resolved through the nearest bi
 parses as is; `extension '<registry reference>'`, which pycep's grammar lacks, is recorded and blanked before
 parsing. A Microsoft.Graph resource is checked against the types of the extension version its file declares.
 
+Every action, notAction, dataAction and notDataAction of the custom roles (infra/roles/*.json) must be an
+operation of Azure's resource provider operations list (a wildcard must match one), and every built-in role
+assignments.json names must have that GUID and name in Azure's built-in roles list: the subset vendored in
+infra/types/rbac-reference.json by scripts/extract_rbac_reference.py.
+
 Then checkov (its own venv, .venv-checkov, from requirements-checkov.txt) runs over the templates with the
 skips infra/.checkov.yaml justifies; a failed check or a file it cannot parse is a problem too.
 
@@ -17,6 +22,7 @@ Usage: python scripts/check_infra.py [--no-checkov] [infra dir]; exit status 1 a
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import re
@@ -201,6 +207,42 @@ def loaded_object_problems(infra: Path, vendored: dict[str, Any]) -> list[str]:
     return found
 
 
+def _known(action: str, operations: set[str]) -> bool:
+    """`action` is a listed operation, or a wildcard matching one (case-insensitive, as in Azure RBAC)."""
+    action = action.lower()
+    if "*" in action:
+        return any(fnmatch.fnmatchcase(op, action) for op in operations)
+    return action in operations
+
+
+def role_problems(infra: Path) -> list[str]:
+    """Custom-role actions missing from the operations list, built-in roles missing from the roles list."""
+    reference = json.loads((infra / "types" / "rbac-reference.json").read_text())
+    control = {op.lower() for op in reference["operations"]}
+    data = {op.lower() for op in reference["dataOperations"]}
+    where = "not in Azure's resource provider operations list (infra/types/rbac-reference.json)"
+    found = []
+    for path in sorted((infra / "roles").glob("*.json")):
+        role = json.loads(path.read_text())
+        if "roleName" not in role:
+            continue
+        for key, operations in (("actions", control), ("notActions", control),
+                                ("dataActions", data), ("notDataActions", data)):
+            unknown = [a for a in role.get(key, []) if not _known(a, operations)]
+            found.extend(f"{path}: {key}: {a} is {where}" for a in unknown)
+    builtin = {guid.lower(): name for guid, name in reference["builtInRoles"].items()}
+    assignments = infra / "roles" / "assignments.json"
+    for item in json.loads(assignments.read_text())["assignments"]:
+        if "builtInRole" not in item:
+            continue
+        guid, name = str(item.get("roleDefinitionId", "")), item["builtInRole"]
+        if builtin.get(guid.lower()) != name:
+            listed = builtin.get(guid.lower())
+            found.append(f"{assignments}: built-in role {name!r} {guid}: Azure's built-in roles list has "
+                         + (f"{listed!r} under that id" if listed else "no role with that id"))
+    return found
+
+
 def problems(infra: Path) -> list[str]:
     """One message per file that does not parse."""
     found = []
@@ -219,7 +261,7 @@ def problems(infra: Path) -> list[str]:
             found.append(f"{path}: invalid JSON: {exc}")
     if found:
         return found
-    return type_problems(infra)
+    return type_problems(infra) + role_problems(infra)
 
 
 def checkov_problems(infra: Path, checkov: Path = CHECKOV) -> list[str]:

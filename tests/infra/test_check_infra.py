@@ -117,3 +117,48 @@ def test_a_graph_resource_without_an_extension_is_reported(tmp_path: Path) -> No
     _edit(copy / "app" / "secure-webhook.bicep", "extension microsoftGraphV1", "")
     found = check_infra.problems(copy)
     assert len(found) == 4 and all("needs an `extension` declaration" in line for line in found)
+
+
+def test_a_misspelt_role_action_is_reported(tmp_path: Path) -> None:
+    copy = _copy(tmp_path)
+    role = _edit(copy / "roles" / "capture-operator.json", "packetCaptures/stop/action",
+                 "packetCapture/stop/action")
+    found = check_infra.problems(copy)
+    assert found == [f"{role}: actions: Microsoft.Network/networkWatchers/packetCapture/stop/action is not "
+                     "in Azure's resource provider operations list (infra/types/rbac-reference.json)"]
+
+
+def test_a_control_plane_operation_given_as_a_data_action_is_reported(tmp_path: Path) -> None:
+    copy = _copy(tmp_path)
+    role = _edit(copy / "roles" / "capture-storage-sas.json", '"dataActions": []',
+                 '"dataActions": ["Microsoft.Storage/storageAccounts/listKeys/action"]')
+    found = check_infra.problems(copy)
+    assert len(found) == 1 and found[0].startswith(f"{role}: dataActions: Microsoft.Storage/storageAccounts/")
+
+
+def test_a_wildcard_matching_no_operation_is_reported(tmp_path: Path) -> None:
+    copy = _copy(tmp_path)
+    role = _edit(copy / "roles" / "capture-operator.json", "Microsoft.Authorization/*/read",
+                 "Microsoft.Authorisation/*/read")
+    found = check_infra.problems(copy)
+    assert len(found) == 1
+    assert found[0].startswith(f"{role}: actions: Microsoft.Authorisation/*/read is not in")
+
+
+def test_a_built_in_role_guid_that_is_not_azures_is_reported(tmp_path: Path) -> None:
+    copy = _copy(tmp_path)
+    assignments = _edit(copy / "roles" / "assignments.json", "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+                        "ba92f5b4-2d11-453d-a403-e96b0029c9ff")
+    found = check_infra.problems(copy)
+    assert found == [f"{assignments}: built-in role 'Storage Blob Data Contributor' "
+                     "ba92f5b4-2d11-453d-a403-e96b0029c9ff: Azure's built-in roles list has no role "
+                     "with that id"]
+
+
+def test_a_built_in_role_under_another_roles_guid_is_reported(tmp_path: Path) -> None:
+    copy = _copy(tmp_path)  # the Owner GUID under the Contributor name: a silent over-grant
+    name = '"Storage Blob Data Contributor", "roleDefinitionId": '
+    _edit(copy / "roles" / "assignments.json", f'{name}"ba92f5b4',
+          f'{name}"b7e6dc6d-f1e8-4753-8033-0f276bb0955b", "x": "')
+    found = check_infra.problems(copy)
+    assert len(found) == 1 and found[0].endswith("has 'Storage Blob Data Owner' under that id")
