@@ -57,14 +57,15 @@ def graph_types_file(reference: str) -> str:
     return f"generated/microsoftgraph/microsoft.graph/{graph_version}/{extension_version}/types.json"
 
 
-def _git(checkout: Path, *args: str) -> str:
+def git_output(checkout: Path, *args: str) -> str:
+    """The stdout of `git -C <checkout> <args>` (a work tree or a bare mirror; raises if git fails)."""
     done = subprocess.run(["git", "-C", str(checkout), *args], capture_output=True, text=True, check=True)
     return done.stdout
 
 
 def type_files(checkout: Path) -> list[str]:
     """The generated types.json paths of the checkout (a work tree or a bare mirror), relative to it."""
-    listing = _git(checkout, "ls-tree", "-r", "--name-only", "HEAD", "generated")
+    listing = git_output(checkout, "ls-tree", "-r", "--name-only", "HEAD", "generated")
     return sorted(line for line in listing.splitlines() if line.endswith("/types.json"))
 
 
@@ -114,7 +115,7 @@ def extract(checkout: Path, wanted: set[str]) -> dict[str, Any]:
     for path in type_files(checkout):
         if path.split("/")[-2] not in versions:
             continue
-        _resource_trees(json.loads(_git(checkout, "show", f"HEAD:{path}")), wanted, found)
+        _resource_trees(json.loads(git_output(checkout, "show", f"HEAD:{path}")), wanted, found)
     return found
 
 
@@ -123,14 +124,14 @@ def extract_graph(checkout: Path, wanted: dict[str, set[str]]) -> dict[str, Any]
     extensions: dict[str, Any] = {}
     for reference, keys in sorted(wanted.items()):
         found: dict[str, Any] = {}
-        types = json.loads(_git(checkout, "show", f"HEAD:{graph_types_file(reference)}"))
+        types = json.loads(git_output(checkout, "show", f"HEAD:{graph_types_file(reference)}"))
         _resource_trees(types, keys, found)
         extensions[reference] = {"types": dict(sorted(found.items()))}
     return extensions
 
 
 def _write(out: Path, source: str, checkout: Path, key: str, content: dict[str, Any]) -> None:
-    commit = _git(checkout, "rev-parse", "HEAD").strip()
+    commit = git_output(checkout, "rev-parse", "HEAD").strip()
     out.parent.mkdir(exist_ok=True)
     doc = {"$source": f"{source} generated/ @ {commit or '?'}", key: content}
     out.write_text(json.dumps(doc, separators=(",", ":"), sort_keys=True) + "\n")

@@ -23,7 +23,6 @@ import argparse
 import fnmatch
 import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -37,15 +36,12 @@ ROLE_ROW = re.compile(r"^>?\s*\|\s*\[([^\]]+)\]\([^)]*\)\s*\|.*\|\s*([0-9a-fA-F-
 COMMENT = ("What scripts/check_infra.py checks infra/roles/ against (scripts/extract_rbac_reference.py says "
            "what is kept). Actions are compared case-insensitively, as Azure RBAC does.")
 sys.path.insert(0, str(ROOT))
-
-
-def _git(checkout: Path, *args: str) -> str:
-    done = subprocess.run(["git", "-C", str(checkout), *args], capture_output=True, text=True, check=True)
-    return done.stdout
+sys.path.insert(0, str(ROOT / "scripts"))
+from extract_bicep_types import git_output  # noqa: E402
 
 
 def _doc(checkout: Path, path: str) -> str:
-    return _git(checkout, "show", f"HEAD:{path}")
+    return git_output(checkout, "show", f"HEAD:{path}")
 
 
 def parse_operations(markdown: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -105,7 +101,7 @@ def extract(checkout: Path, infra: Path) -> dict[str, Any]:
     """The reference document (see the module docstring)."""
     operations: dict[str, str] = {}
     data: dict[str, str] = {}
-    listing = _git(checkout, "ls-tree", "--name-only", "HEAD", f"{DOCS}/permissions/")
+    listing = git_output(checkout, "ls-tree", "--name-only", "HEAD", f"{DOCS}/permissions/")
     for path in sorted(p for p in listing.splitlines() if p.endswith(".md")):
         ops, data_ops = parse_operations(_doc(checkout, path))
         operations.update(ops)
@@ -113,7 +109,7 @@ def extract(checkout: Path, infra: Path) -> dict[str, Any]:
     used, used_data = used_actions(infra)
     roles = parse_builtin_roles(_doc(checkout, f"{DOCS}/built-in-roles.md"))
     wanted = used_role_ids(infra)
-    commit = _git(checkout, "rev-parse", "HEAD").strip()
+    commit = git_output(checkout, "rev-parse", "HEAD").strip()
     return {
         "$source": f"https://github.com/MicrosoftDocs/azure-docs {DOCS} @ {commit}",
         "$comment": COMMENT,
