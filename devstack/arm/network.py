@@ -132,8 +132,18 @@ class PacketCapture:
             settings = params.capture_settings  # the session limit replaces the one-shot limits
             spec = dataclasses.replace(
                 spec, time_limit_s=settings["sessionTimeLimitInSeconds"], total_bytes=0,
-                ring=RingSettings(settings["fileCount"], settings["fileSizeInBytes"]))
+                ring=RingSettings(settings["fileCount"], settings["fileSizeInBytes"]),
+                ring_prefixes=self.ring_prefixes)
         return spec
+
+    @property
+    def ring_prefixes(self) -> tuple[str, ...]:
+        """A continuous capture's blob-name prefixes: the storagePath for a VM; for a scale set, one folder
+        per captured instance, `<storagePath>/<instance VM name>/` (empty: local files only)."""
+        folder = self.storage_path.rstrip("/")
+        if not folder:
+            return ()
+        return tuple(f"{folder}/{name}/" for name in self.instances) if self.instances else (folder,)
 
     def agent_stopped(self) -> None:
         """The devstack went down while this capture was starting or running. It comes back as Network

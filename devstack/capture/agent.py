@@ -67,6 +67,7 @@ class CaptureSpec:
     storage_path: str
     file_path: Path
     ring: RingSettings | None = None  # a continuous capture: tcpdump writes to stdout, RingWriter splits it
+    ring_prefixes: tuple[str, ...] = ()  # the ring's blob-name prefixes (default: storage_path's own ring)
 
     def argv(self) -> list[str]:
         """The tcpdump command line (wrapped in `ip netns exec` when the VM is a namespace)."""
@@ -178,8 +179,9 @@ class CaptureAgent:
         assert proc is not None and proc.stdout is not None
         store = RingStore(settings.file_count, self.upload, self.delete)
         session.ring_store = store
-        session.ring = RingWriter(session.spec.file_path.with_suffix(""), session.spec.storage_path, settings,
-                                  store.put)
+        spec = session.spec
+        prefixes = spec.ring_prefixes or ((spec.storage_path,) if spec.storage_path else ())
+        session.ring = RingWriter(spec.file_path.with_suffix(""), prefixes, settings, store.put)
         session._pump = asyncio.ensure_future(session.ring.pump(proc.stdout))
 
     async def stop(self, session: CaptureSession, reason: str = STOP_MANUAL, upload: bool = True) -> None:

@@ -6,6 +6,10 @@ at packet boundaries: a file is closed before the packet that would take it past
 holds at least one packet, so one packet larger than the limit gets a file of its own). Each closed file goes
 to `RingStore`, which uploads files in order, deleting the oldest blob first when `file_count` are stored.
 Local files are removed once uploaded, so the VM's disk holds at most the open file and the upload queue.
+
+A ring has one blob-name prefix per captured machine: a VM's is its capture's `storagePath`; a scale set's
+capture gives each captured instance its own ring under `<storagePath>/<instance VM name>/` (the devstack's
+instances share one interface, so one tcpdump feeds every instance's ring with the same files).
 """
 
 from __future__ import annotations
@@ -43,20 +47,24 @@ class RingFile:
 
     index: int
     path: Path
-    blob_url: str
+    blob_urls: tuple[str, ...]  # one per captured machine (a scale set's instances each have a ring)
     size: int = 0
     packets: int = 0
     first_packet: float | None = None  # packet time (seconds since the epoch)
     last_packet: float | None = None
 
 
-def ring_blob_url(storage_path: str, index: int) -> str:
-    """The blob URL of file `index` (1-based) of a ring whose capture has `storage_path`.
+def ring_blob_url(prefix: str, index: int) -> str:
+    """The blob URL of file `index` (1-based) of the ring with blob-name `prefix`.
 
-    The emulator's choice (Azure does not document it): `<storagePath without .cap>_<index:05d>.cap`, so every
-    file of a session shares the storagePath as a name prefix.
+    The emulator's choice (Azure does not document it): for a VM,
+    `<storagePath without .cap>_<index:05d>.cap`, so every file of a session shares the storagePath as a name
+    prefix; for a scale-set instance (a prefix ending in `/`, the instance's folder)
+    `<folder><index:05d>.cap`.
     """
-    base = storage_path[:-4] if storage_path.lower().endswith(".cap") else storage_path
+    if prefix.endswith("/"):
+        return f"{prefix}{index:05d}.cap"
+    base = prefix[:-4] if prefix.lower().endswith(".cap") else prefix
     return f"{base}_{index:05d}.cap"
 
 
@@ -73,7 +81,7 @@ class RingStore:
     file_count: int
     upload: Uploader | None
     delete: Deleter | None
-    stored: deque[str] = field(default_factory=deque)
+    stored: deque[tuple[str, ...]] = field(default_factory=deque)
     failed: bool = False
     _queue: asyncio.Queue[RingFile | None] = field(default_factory=asyncio.Queue)
     _worker: asyncio.Task | None = None
@@ -104,12 +112,13 @@ class RingStore:
 
     async def _store(self, ring_file: RingFile) -> None:
         try:
-            if self.upload is not None and ring_file.blob_url:
+            if self.upload is not None and ring_file.blob_urls:
                 await self._make_room()
-                await _call(self.upload, ring_file.blob_url, ring_file.path)
-                self.stored.append(ring_file.blob_url)
+                for url in ring_file.blob_urls:
+                    await _call(self.upload, url, ring_file.path)
+                self.stored.append(ring_file.blob_urls)
         except Exception as exc:  # reported as StorageFailed by the agent; the ring keeps going
-            log.warning("upload of ring file %s failed: %s", ring_file.blob_url, exc)
+            log.warning("upload of ring file %s failed: %s", ring_file.blob_urls, exc)
             self.failed = True
         finally:
             with contextlib.suppress(OSError):
@@ -119,17 +128,17 @@ class RingStore:
         """Delete the oldest blobs first, so storage never holds more than `file_count` files at once."""
         while len(self.stored) >= self.file_count:
             oldest = self.stored.popleft()
-            if self.delete is not None:
-                await _call(self.delete, oldest)
+            for url in oldest if self.delete is not None else ():
+                await _call(self.delete, url)
 
 
 class RingWriter:
     """Reads a pcap stream and writes it as numbered files of at most `file_size` bytes."""
 
-    def __init__(self, directory: Path, storage_path: str, settings: RingSettings,
+    def __init__(self, directory: Path, prefixes: tuple[str, ...], settings: RingSettings,
                  on_closed: Callable[[RingFile], None]) -> None:
         self.directory = directory
-        self.storage_path = storage_path
+        self.prefixes = prefixes  # blob-name prefixes, one per captured machine (none: local files only)
         self.settings = settings
         self.on_closed = on_closed
         self.header = b""
@@ -178,8 +187,8 @@ class RingWriter:
         self.directory.mkdir(parents=True, exist_ok=True)
         self._handle = path.open("wb")
         self._handle.write(self.header)
-        url = ring_blob_url(self.storage_path, index) if self.storage_path else ""
-        self.current = RingFile(index, path, url, size=len(self.header))
+        urls = tuple(ring_blob_url(prefix, index) for prefix in self.prefixes)
+        self.current = RingFile(index, path, urls, size=len(self.header))
         self.bytes_total += len(self.header)
         return self.current
 

@@ -491,6 +491,45 @@ def test_continuous_capture_rotates_into_blob_storage_and_keeps_file_count(arm, 
     assert wanted.port in tcp_ports(newest)
 
 
+def test_continuous_capture_on_a_scale_set_keeps_one_ring_per_instance(arm, devstack_admin):
+    from azure.storage.blob import ContainerClient
+
+    vmss = arm.vm_id("rg-alertcap-east", "vmss-web", scale_set=True)
+    settings = {"fileCount": 2, "fileSizeInBytes": 1500, "sessionTimeLimitInSeconds": 600}
+    with Listener() as wanted:
+        created = arm.create("pc-vmss-ring", vmss, region="eastus", targetType="AzureVMSS",
+                             scope={"include": ["3", "vmss-web_0"]}, continuousCapture=True,
+                             captureSettings=settings,
+                             filters=[{"protocol": "TCP", "localPort": str(wanted.port)}])
+        folder = created.storage_location.storage_path
+        assert created.continuous_capture is True and not folder.endswith(".cap")
+        account, _, rest = folder.partition("/network-watcher-logs/")
+        container = ContainerClient(account, "network-watcher-logs", credential=arm.credential)
+
+        def ring_blobs() -> list[str]:
+            try:
+                return sorted(b.name for b in container.list_blobs(name_starts_with=rest + "/"))
+            except ResourceNotFoundError:  # the container appears with the first file
+                return []
+
+        def rotated() -> list[str]:
+            wanted.send(b"q" * 300, times=2)
+            names = ring_blobs()
+            return names if sum(n.endswith("/00003.cap") for n in names) == 2 else []
+
+        wait_until(rotated, 20, interval=0.05, message="three files in each instance's ring")
+        assert arm.status("pc-vmss-ring", "eastus").packet_capture_status == "Running"
+        arm.network.packet_captures.begin_stop(WATCHER_RG, "NetworkWatcher_eastus", "pc-vmss-ring").result()
+    names = ring_blobs()
+    by_instance = {n[len(rest) + 1:].split("/", 1)[0] for n in names}
+    assert by_instance == {"vmss-web_3", "vmss-web_0"}, names  # instance 1 was not in scope
+    for instance in by_instance:  # each instance's ring keeps at most fileCount files
+        mine = [n for n in names if n.startswith(f"{rest}/{instance}/")]
+        assert 1 <= len(mine) <= 2, names
+    newest = arm.download(f"{account}/network-watcher-logs/{names[-1]}")
+    assert wanted.port in tcp_ports(newest)
+
+
 def test_continuous_capture_defaults_are_echoed(arm, web_vm):
     created = arm.create("pc-ring-defaults", web_vm, continuousCapture=True)
     settings = created.capture_settings

@@ -12,7 +12,7 @@ import dpkt
 import pytest
 
 from devstack.capture.agent import CaptureAgent
-from devstack.capture.ring import RingSettings, ring_blob_url
+from devstack.capture.ring import RingFile, RingSettings, RingStore, ring_blob_url
 from devstack.capture.testing import Listener, send, until
 from devstack.capture.testing import capture_spec as spec
 from devstack.common.clock import Clock
@@ -59,6 +59,21 @@ def ring_spec(tmp_path: Path, name: str, bpf: str, **kw) -> object:
 def test_ring_blob_names_share_the_storage_path_as_prefix():
     assert ring_blob_url("https://a/c/x/packetcapture_1", 7) == "https://a/c/x/packetcapture_1_00007.cap"
     assert ring_blob_url("https://a/c/ring.cap", 1) == "https://a/c/ring_00001.cap"
+    assert ring_blob_url("https://a/c/x/packetcapture_1/vmss_3/", 2) == "https://a/c/x/packetcapture_1/vmss_3/00002.cap"
+
+
+async def test_a_scale_set_ring_stores_every_file_once_per_instance_and_trims_each(tmp_path):
+    storage = FakeStorage()
+    store = RingStore(2, storage.upload, storage.delete)
+    for index in (1, 2, 3):
+        path = tmp_path / f"ring-{index}.cap"
+        path.write_bytes(b"pcap %d" % index)
+        store.put(RingFile(index, path, (f"https://a/c/f/i0/{index:05d}.cap", f"https://a/c/f/i3/{index:05d}.cap")))
+    await store.drain()
+    assert sorted(storage.blobs) == ["https://a/c/f/i0/00002.cap", "https://a/c/f/i0/00003.cap",
+                                     "https://a/c/f/i3/00002.cap", "https://a/c/f/i3/00003.cap"]
+    assert storage.deleted == ["https://a/c/f/i0/00001.cap", "https://a/c/f/i3/00001.cap"]
+    assert storage.blobs["https://a/c/f/i3/00003.cap"] == b"pcap 3"
 
 
 async def test_ring_rotates_by_bytes_uploads_closed_files_and_keeps_file_count(ring_agent, tmp_path):
