@@ -4,7 +4,6 @@ earlier sessions' files to the budget, and copy an incident's files server-side 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from typing import Any
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
@@ -13,6 +12,7 @@ from azure.storage.blob import BlobClient, ContainerClient
 from activities import clients
 from activities.storage import account_url
 from core.arm_ids import parse_resource_id
+from core.capture_files import folder_prefix, instance_of
 from core.harvest import (
     INCIDENT_CONTAINER,
     PCAP_HEAD_BYTES,
@@ -21,6 +21,8 @@ from core.harvest import (
     IncidentFile,
     RingFileInfo,
     first_packet_time,
+    incident_blob_name,
+    same_instance,
     select_files,
     span_times,
 )
@@ -97,16 +99,18 @@ def sweep_rings(sweep: RingSweep) -> Outcome:
     return Outcome.success(removed=removed)
 
 
-def _container(storage_path: str) -> tuple[ContainerClient, str]:
-    """The container client and the blob-name prefix of a capture's storagePath (a `.cap` suffix dropped)."""
+def _container(storage_path: str, folder: bool = False) -> tuple[ContainerClient, str]:
+    """The container client and the blob-name prefix of a capture's storagePath: a VM's ring files share it as
+    a name prefix (a `.cap` suffix dropped); a scale set's storagePath is a folder (`folder`) of per-instance
+    rings."""
     parsed = BlobClient.from_blob_url(storage_path)
     prefix = parsed.blob_name[:-4] if parsed.blob_name.lower().endswith(".cap") else parsed.blob_name
     service = clients.blob_service(account_url(parsed))
-    return service.get_container_client(parsed.container_name), prefix
+    return service.get_container_client(parsed.container_name), folder_prefix(prefix) if folder else prefix
 
 
-def _ring_files(storage_path: str, with_first_packet: bool) -> list[RingFileInfo]:
-    container, prefix = _container(storage_path)
+def _ring_files(storage_path: str, with_first_packet: bool, folder: bool = False) -> list[RingFileInfo]:
+    container, prefix = _container(storage_path, folder)
     try:
         blobs = list(container.list_blobs(name_starts_with=prefix))
     except ResourceNotFoundError:
@@ -122,32 +126,36 @@ def _ring_files(storage_path: str, with_first_packet: bool) -> list[RingFileInfo
                 continue  # the ring deleted it meanwhile
             moment = first_packet_time(head)
             first = moment.isoformat() if moment else ""
-        files.append(RingFileInfo(url, int(blob.size), blob.last_modified.isoformat(), first))
+        instance = instance_of(blob.name, prefix) if folder else ""
+        files.append(RingFileInfo(url, int(blob.size), blob.last_modified.isoformat(), first, instance))
     return files
 
 
 def prune_rings(prune: RingPrune) -> Outcome:
-    """Delete the oldest files of earlier sessions while all sessions together exceed the budget (the running
-    session's own ring is kept by Network Watcher; its files are never deleted here)."""
+    """Delete the oldest files of earlier sessions while all sessions together exceed the budget (per instance
+    for a scale set; the running session's own ring is kept by Network Watcher and never trimmed here)."""
     deleted = []
     for path in prune.retired:
-        container, _ = _container(path)
-        for item in _ring_files(path, with_first_packet=False):
+        container, _ = _container(path, prune.per_instance)
+        for item in _ring_files(path, with_first_packet=False, folder=prune.per_instance):
             with contextlib.suppress(ResourceNotFoundError):
                 container.delete_blob(item.url[len(container.url) + 1:])
             deleted.append(item.url)
-    sessions = [(path, _ring_files(path, with_first_packet=False)) for path in prune.storage_paths]
-    total = sum(f.size_bytes for _, files in sessions for f in files)
+    sessions = [(path, _ring_files(path, False, prune.per_instance)) for path in prune.storage_paths]
+    totals: dict[str, int] = {}
+    for _, files in sessions:
+        for item in files:
+            totals[item.instance] = totals.get(item.instance, 0) + item.size_bytes
     for path, files in sessions[:-1]:
-        container, _ = _container(path)
+        container, _ = _container(path, prune.per_instance)
         for item in sorted(files, key=lambda f: f.last_modified):
-            if total <= prune.budget_bytes:
-                break
+            if totals[item.instance] <= prune.budget_bytes:
+                continue
             with contextlib.suppress(ResourceNotFoundError):
                 container.delete_blob(item.url[len(container.url) + 1:])
-            total -= item.size_bytes
+            totals[item.instance] -= item.size_bytes
             deleted.append(item.url)
-    return Outcome.success(deleted=deleted, total_bytes=total)
+    return Outcome.success(deleted=deleted, total_bytes=sum(totals.values()))
 
 
 def _copy(span_url: str, destination: Any, token: str) -> int:
@@ -156,35 +164,56 @@ def _copy(span_url: str, destination: Any, token: str) -> int:
     return int(destination.get_blob_properties().size)
 
 
+def _session_paths(request: HarvestRequest) -> list[str]:
+    """The published sessions' storage paths, then those of the target's ring captures that exist now (a
+    session started since the alert, e.g. a renewal inside the after-window), oldest first."""
+    paths = list(request.storage_paths)
+    if not (request.watcher_id and request.ring_prefix):
+        return paths
+    ops, group, watcher = _watcher_ops(request.watcher_id)
+    current = [c for c in ops.list(group, watcher) if (c.name or "").startswith(request.ring_prefix)]
+    for capture in sorted(current, key=lambda c: _generation(c.name or "")):
+        path = getattr(capture.storage_location, "storage_path", "") or ""
+        if path.startswith("https://") and path not in paths:
+            paths.append(path)
+    return paths
+
+
+def _generation(name: str) -> int:
+    tail = name.rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
 def harvest(request: HarvestRequest) -> Outcome:
-    """Copy the ring files overlapping the window into `incidents/<run id>/` of the same account.
+    """Copy the ring files overlapping the window into `incidents/<run id>/` of the same account (for a scale
+    set, only the alerted instances' files).
 
     Idempotent: a copy that already exists with the source's size is reported, not made again."""
+    folder = bool(request.scale_set)
+    paths = _session_paths(request)
     files: list[RingFileInfo] = []
-    for path in request.storage_paths:
-        files.extend(_ring_files(path, with_first_packet=True))
+    for path in paths:
+        files.extend(f for f in _ring_files(path, with_first_packet=True, folder=folder)
+                     if same_instance(f.instance, request.scale_set, request.instances))
     spans = select_files(files, request.start, request.end)
     copied: list[IncidentFile] = []
     if spans:
-        ring, _ = _container(request.storage_paths[-1])
+        ring, _ = _container(paths[-1])
         incidents = clients.blob_service(account_url(ring)).get_container_client(INCIDENT_CONTAINER)
         with contextlib.suppress(ResourceExistsError):
             incidents.create_container()
         token = clients.credential().get_token(STORAGE_SCOPE).token
         for span in spans:
-            source = span.file.url
-            tag = hashlib.sha256(source.encode()).hexdigest()[:8]  # unique per source, same on retries
-            name = f"{request.run_id}/{tag}-{source.rsplit('/', 1)[-1]}"
-            blob = incidents.get_blob_client(name)
+            blob = incidents.get_blob_client(incident_blob_name(request.run_id, span.file))
             try:
                 size = int(blob.get_blob_properties().size)
             except ResourceNotFoundError:
                 size = -1
             if size != span.file.size_bytes:
                 try:
-                    size = _copy(source, blob, token)
+                    size = _copy(span.file.url, blob, token)
                 except ResourceNotFoundError:
                     continue  # the ring deleted the file before we got to it
             start, end = span_times(span)
-            copied.append(IncidentFile(blob.url, source, size, start, end))
+            copied.append(IncidentFile(blob.url, span.file.url, size, start, end, span.file.instance))
     return Outcome.success(**HarvestResult(tuple(copied)).to_dict())

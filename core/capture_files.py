@@ -48,10 +48,12 @@ def folder_prefix(storage_path: str) -> str:
 
 
 def instance_of(blob_url: str, folder: str) -> str:
-    """The instance a file under ``folder`` belongs to: its path below the folder without ``.cap``."""
+    """The instance a file under ``folder`` belongs to: the first segment of its path below the folder,
+    without ``.cap`` (``<folder>/<instance>.cap`` for a one-shot capture, ``<folder>/<instance>/...`` for a
+    continuous capture's per-instance ring)."""
     prefix = folder_prefix(folder)
     relative = blob_url[len(prefix):] if blob_url.startswith(prefix) else blob_url
-    name = relative.split("?", 1)[0]
+    name = relative.split("?", 1)[0].split("/", 1)[0]
     return name[: -len(CAPTURE_SUFFIX)] if name.lower().endswith(CAPTURE_SUFFIX) else name
 
 

@@ -57,8 +57,9 @@ def _size(size_bytes: int | None) -> str:
 
 
 def _per_instance(record: RunRecord) -> bool:
-    """True when the capture is a folder of per-instance files (a scale set), listed one row each."""
-    return any(f.instance for f in record.files)
+    """True when the capture is a folder of per-instance files (a scale set), listed one row each (an armed
+    run's files are its incident's, listed by `incident_rows`)."""
+    return not record.armed and any(f.instance for f in record.files)
 
 
 def _file_count(record: RunRecord) -> str:

@@ -2,17 +2,23 @@
 
 A ring file's span starts at its first packet (read from the pcap's first record) and ends when the file was
 last written (the blob's last-modified time): files are written in order, so where the first packet cannot be
-read, the previous file's end is used. A file belongs to an incident when its span overlaps
-`[fired - lookback, fired + after]`.
+read, the previous file's end (on the same machine) is used. A file belongs to an incident when its span
+overlaps `[fired - lookback, fired + after]`.
+
+A scale set's ring is a folder with one ring per instance: the first path segment below the folder names the
+instance (as for a one-shot scale-set capture, `core.capture_files.instance_of`), and an alert for some
+instances harvests only theirs.
 """
 
 from __future__ import annotations
 
+import hashlib
 import struct
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from core.arm_ids import instance_id_from_name
 from core.errors import InvalidRequest
 
 INCIDENT_CONTAINER = "incidents"
@@ -47,10 +53,20 @@ class RingFileInfo:
     size_bytes: int
     last_modified: str  # ISO
     first_packet: str = ""  # ISO, '' when unknown
+    instance: str = ""  # the scale-set instance whose ring holds it ('' for a VM's ring)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return asdict(self)
+
+
+def same_instance(instance: str, scale_set: str, wanted: tuple[str, ...]) -> bool:
+    """True when a ring file of `instance` belongs to an alert naming `wanted` instances (ids such as "3" or
+    instance VM names such as "vmss-web_3"; empty: every instance)."""
+    if not wanted:
+        return True
+    keys = {instance_id_from_name(scale_set, name).lower() for name in wanted}
+    return instance_id_from_name(scale_set, instance).lower() in keys
 
 
 @dataclass(frozen=True)
@@ -67,15 +83,15 @@ class FileSpan:
 
 
 def file_spans(files: list[RingFileInfo]) -> list[FileSpan]:
-    """Each file's span, oldest first."""
+    """Each file's span, oldest first (a file's unknown start is the previous end on the same machine)."""
     ordered = sorted(files, key=lambda f: (f.last_modified, f.url))
     spans: list[FileSpan] = []
-    previous_end: datetime | None = None
+    previous_end: dict[str, datetime] = {}
     for item in ordered:
         end = datetime.fromisoformat(item.last_modified)
-        start = _time(item.first_packet) or previous_end
+        start = _time(item.first_packet) or previous_end.get(item.instance)
         spans.append(FileSpan(item, start, end))
-        previous_end = end
+        previous_end[item.instance] = end
     return spans
 
 
@@ -86,17 +102,30 @@ def select_files(files: list[RingFileInfo], start: datetime, end: datetime) -> l
 
 @dataclass(frozen=True)
 class HarvestRequest:
-    """Activity input: copy the ring files overlapping the window into `incidents/<run id>/`."""
+    """Activity input: copy the ring files overlapping the window into `incidents/<run id>/`.
+
+    `storage_paths` are the sessions the sentry had published at the alert; with `watcher_id` and
+    `ring_prefix` the activity also reads the storage paths of the target's ring captures that exist now, so a
+    session the sentry started after the alert (a renewal inside the after-window) is harvested too.
+    `scale_set` (its name) marks a scale set's per-instance rings; `instances` narrows them to the alerted
+    instances (empty: all).
+    """
 
     run_id: str
     storage_paths: tuple[str, ...]
     window_start: str
     window_end: str
+    watcher_id: str = ""
+    ring_prefix: str = ""
+    scale_set: str = ""
+    instances: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {"run_id": self.run_id, "storage_paths": list(self.storage_paths),
-                "window_start": self.window_start, "window_end": self.window_end}
+                "window_start": self.window_start, "window_end": self.window_end,
+                "watcher_id": self.watcher_id, "ring_prefix": self.ring_prefix, "scale_set": self.scale_set,
+                "instances": list(self.instances)}
 
     @classmethod
     def from_dict(cls, data: Any) -> HarvestRequest:
@@ -107,7 +136,12 @@ class HarvestRequest:
         urls = isinstance(paths, list) and all(isinstance(p, str) and p.startswith("https://") for p in paths)
         if not urls:
             raise InvalidRequest("harvest.storage_paths", "must be a list of https URLs")
-        return cls(str(data["run_id"]), tuple(paths), str(data["window_start"]), str(data["window_end"]))
+        instances = data.get("instances") or []
+        if not isinstance(instances, list) or not all(isinstance(i, str) for i in instances):
+            raise InvalidRequest("harvest.instances", "must be a list of instance names")
+        return cls(str(data["run_id"]), tuple(paths), str(data["window_start"]), str(data["window_end"]),
+                   str(data.get("watcher_id") or ""), str(data.get("ring_prefix") or ""),
+                   str(data.get("scale_set") or ""), tuple(instances))
 
     @property
     def start(self) -> datetime:
@@ -122,13 +156,15 @@ class HarvestRequest:
 
 @dataclass(frozen=True)
 class IncidentFile:
-    """A harvested copy: where it is now, where it came from, what time it covers."""
+    """A harvested copy: where it is now, where it came from, what time it covers (and, for a scale set, which
+    instance it holds)."""
 
     url: str
     source: str
     size_bytes: int
     start: str  # ISO or ''
     end: str  # ISO
+    instance: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -138,7 +174,7 @@ class IncidentFile:
     def from_dict(cls, data: dict[str, Any]) -> IncidentFile:
         """Inverse of :meth:`to_dict`."""
         return cls(str(data["url"]), str(data["source"]), int(data["size_bytes"]), str(data.get("start", "")),
-                   str(data["end"]))
+                   str(data["end"]), str(data.get("instance") or ""))
 
 
 @dataclass(frozen=True)
@@ -163,10 +199,13 @@ class HarvestResult:
         return (min(starts) if starts else None), (max(ends) if ends else None)
 
 
-def incident_blob_name(run_id: str, span: FileSpan, index: int) -> str:
-    """`<run id>/<NN>-<source file name>` in the incidents container (deterministic: a retry overwrites)."""
-    source_name = span.file.url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-    return f"{run_id}/{index:03d}-{source_name}"
+def incident_blob_name(run_id: str, source: RingFileInfo) -> str:
+    """`<run id>/[<instance>/]<8 hex>-<source file name>` in the incidents container: unique per source (two
+    sessions' files may share a name) and the same on every retry, so a retried harvest finds its copy."""
+    tag = hashlib.sha256(source.url.encode()).hexdigest()[:8]
+    name = source.url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    folder = f"{run_id}/{source.instance}" if source.instance else run_id
+    return f"{folder}/{tag}-{name}"
 
 
 def span_times(span: FileSpan) -> tuple[str, str]:

@@ -21,11 +21,12 @@ def incident_rows(record: RunRecord, links: dict[str, str]) -> list[tuple[str, s
                          f"covering {_span(record.incident_before_seconds)} before and "
                          f"{_span(record.incident_after_seconds)} after the alert")]
     for index, item in enumerate(record.files, 1):
+        label = f"Incident file {index}" + (f" ({item.instance})" if item.instance else "")
         link = links.get(item.url)
         if link:
-            rows.append((f"Incident file {index}", link))
+            rows.append((label, link))
         else:  # no link could be signed: name the blob (operators with storage access can still read it)
-            rows.append((f"Incident file {index} (blob)", item.url))
+            rows.append((f"{label} (blob)", item.url))
     return rows
 
 

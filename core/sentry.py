@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from core.errors import InvalidRequest
-from core.targets import AZURE_VM, Target
+from core.targets import AZURE_VM, AZURE_VMSS, Target
 
 SENTRY_PREFIX = "sentry-"
 RING_NAME_PREFIX = "alertcap-ring-"
@@ -138,8 +138,10 @@ class ArmRequest:
         if not isinstance(data, dict):
             raise InvalidRequest("body", "must be a JSON object")
         target = Target.from_dict(data.get("target"))
-        if target.target_type != AZURE_VM:
-            raise InvalidRequest("target.target_type", "only virtual machines can be armed so far")
+        if target.target_type not in (AZURE_VM, AZURE_VMSS):
+            raise InvalidRequest("target.target_type", "only virtual machines and scale sets can be armed")
+        if target.scope_include:
+            raise InvalidRequest("target.scope_include", "a scale set is armed whole (every instance)")
         session = _int_field(data, "session_seconds", DEFAULT_SESSION_SECONDS, 60, MAX_SESSION_SECONDS)
         request = cls(
             target=target,
@@ -257,6 +259,8 @@ class SentryView:
     last_gap_seconds: float | None = None
     max_gap_seconds: float | None = None
     phase: str = ""
+    target_type: str = AZURE_VM
+    watcher_id: str = ""  # where the ring captures are: the harvest also finds sessions begun after the alert
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -288,7 +292,8 @@ class SentryView:
                    capture_name=ring_capture_name(state.request.target.id, state.generation),
                    storage_paths=tuple(s.storage_path for s in state.sessions if s.storage_path),
                    renewals=state.renewals, last_gap_seconds=state.last_gap_seconds,
-                   max_gap_seconds=state.max_gap_seconds, phase=phase)
+                   max_gap_seconds=state.max_gap_seconds, phase=phase,
+                   target_type=state.request.target.target_type, watcher_id=state.watcher_id)
 
 
 @dataclass(frozen=True)
@@ -343,13 +348,15 @@ class RingPrune:
     storage_paths: tuple[str, ...]  # oldest session first; the last one is the running session
     budget_bytes: int
     retired: tuple[str, ...] = ()  # sessions no harvest reads any more: all their files go
+    per_instance: bool = False  # a scale set: each path is a folder of per-instance rings, each within budget
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {"storage_paths": list(self.storage_paths), "budget_bytes": self.budget_bytes,
-                "retired": list(self.retired)}
+                "retired": list(self.retired), "per_instance": self.per_instance}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RingPrune:
         """Inverse of :meth:`to_dict`."""
-        return cls(tuple(data["storage_paths"]), int(data["budget_bytes"]), tuple(data.get("retired") or ()))
+        return cls(tuple(data["storage_paths"]), int(data["budget_bytes"]), tuple(data.get("retired") or ()),
+                   bool(data.get("per_instance")))

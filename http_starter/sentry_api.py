@@ -1,8 +1,8 @@
 """The sentry HTTP API (admin level: the master key, as the Durable management API also accepts):
 
-- ``POST /api/sentry/arm`` ``{"target": <VM id>, "lookback_seconds", "budget_bytes", "after_seconds", ...}``
-  starts the target's sentry (202), or answers 200 when it is already armed;
-- ``POST /api/sentry/disarm`` ``{"target": <VM id>}`` asks the sentry to stop its capture and end (202;
+- ``POST /api/sentry/arm`` ``{"target": <VM or scale-set id>, "lookback_seconds", "budget_bytes",
+  "after_seconds", ...}`` starts the target's sentry (202), or answers 200 when it is already armed;
+- ``POST /api/sentry/disarm`` ``{"target": <id>}`` asks the sentry to stop its capture and end (202;
   404 when the target is not armed);
 - ``GET /api/sentry`` lists the armed targets with their ring (the sentries' published views).
 Bad input is a 400 naming the field; an unreachable Durable backend a 503.
@@ -16,7 +16,7 @@ from typing import Any
 
 import azure.functions as func
 
-from core.arm_ids import InvalidResourceId, parse_resource_id
+from core.arm_ids import VM_TYPE, VMSS_TYPE, InvalidResourceId, parse_resource_id, scale_set_instance
 from core.errors import ConfigurationError, InvalidRequest
 from core.orchestration import ACTIVE_RUNTIME_STATUSES, DISARM_EVENT, SENTRY_ORCHESTRATOR
 from core.sentry import (
@@ -27,7 +27,7 @@ from core.sentry import (
     sentry_instance_id,
 )
 from core.settings import Settings
-from core.targets import AZURE_VM, in_allowed_scopes
+from core.targets import AZURE_VM, AZURE_VMSS, Target, in_allowed_scopes
 from http_starter.handler import BackendUnavailable, _client_call, _status_name, json_response
 
 MAX_BODY_BYTES = 16 * 1024
@@ -47,23 +47,27 @@ def _read_body(req: func.HttpRequest) -> dict[str, Any]:
     return document
 
 
-def _target_id(document: dict[str, Any], settings: Settings) -> str:
+def _target(document: dict[str, Any], settings: Settings) -> Target:
+    """The VM or scale set named by the body's `target` (a scale set's instance: 400, arm the set)."""
     raw = document.get("target")
     if not isinstance(raw, str):
-        raise InvalidRequest("target", "must be the ARM id of a virtual machine")
+        raise InvalidRequest("target", "must be the ARM id of a virtual machine or scale set")
     try:
         rid = parse_resource_id(raw)
     except InvalidResourceId as exc:
         raise InvalidRequest("target", str(exc)) from None
-    if rid.full_type.lower() != "microsoft.compute/virtualmachines":
-        raise InvalidRequest("target", "only virtual machines can be armed so far")
+    if scale_set_instance(rid) is not None:
+        raise InvalidRequest("target", "is a scale-set instance: arm its scale set (all its instances)")
+    kind = {VM_TYPE: AZURE_VM, VMSS_TYPE: AZURE_VMSS}.get(rid.full_type)
+    if kind is None:
+        raise InvalidRequest("target", "only virtual machines and scale sets can be armed")
     if settings.allowed_scopes and not in_allowed_scopes(rid.id, settings.allowed_scopes):
         raise InvalidRequest("target", "is outside the allowed subscriptions/resource groups")
-    return rid.id
+    return Target(rid.id, kind)
 
 
 def _arm_request(document: dict[str, Any], settings: Settings) -> ArmRequest:
-    target = {"id": _target_id(document, settings), "target_type": AZURE_VM}
+    target = _target(document, settings).to_dict()
     return ArmRequest.from_dict({**{k: v for k, v in document.items() if k != "target"}, "target": target})
 
 
@@ -111,7 +115,7 @@ async def arm(req: func.HttpRequest, client: Any, settings_loader: Any) -> func.
 async def disarm(req: func.HttpRequest, client: Any, settings_loader: Any) -> func.HttpResponse:
     """Ask the target's sentry to stop its capture and end."""
     try:
-        target_id = _target_id(_read_body(req), settings_loader())
+        target_id = _target(_read_body(req), settings_loader()).id
     except InvalidRequest as exc:
         return json_response(400, exc.to_dict())
     except ConfigurationError as exc:

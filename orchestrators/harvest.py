@@ -13,9 +13,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from activities.ring_blueprint import harvest_ring
+from core.arm_ids import parse_resource_id
 from core.capture_files import CaptureFile, total_size
 from core.harvest import HarvestRequest, HarvestResult
-from core.sentry import SentryView
+from core.sentry import SentryView, ring_name_prefix
+from core.targets import AZURE_VMSS
 
 SETTLE_SECONDS = (2, 10, 30)  # after the window's end: files close when full, so give the last one time
 
@@ -26,7 +28,11 @@ def harvest_incident(run: Any, view: SentryView) -> Generator[Any, Any, str]:
     fired = datetime.fromisoformat(run.req.alert.fired_at.replace("Z", "+00:00"))
     start = fired - timedelta(seconds=view.lookback_seconds)
     end = fired + timedelta(seconds=view.after_seconds)
-    request = HarvestRequest(run.ctx.instance_id, view.storage_paths, start.isoformat(), end.isoformat())
+    target = run.req.target
+    scale_set = parse_resource_id(target.id).name if target.target_type == AZURE_VMSS else ""
+    request = HarvestRequest(run.ctx.instance_id, view.storage_paths, start.isoformat(), end.isoformat(),
+                             watcher_id=view.watcher_id, ring_prefix=ring_name_prefix(view.target),
+                             scale_set=scale_set, instances=target.scope_include)
     run.record.armed = True
     run.record.capture_name = view.capture_name
     run._phase("harvesting", window_start=request.window_start, window_end=request.window_end)
@@ -52,7 +58,7 @@ def _pass(run: Any, request: HarvestRequest) -> Generator[Any, Any, HarvestResul
 
 def _record(run: Any, result: HarvestResult, fired: datetime) -> None:
     record = run.record
-    record.files = [CaptureFile(f.url, f.size_bytes) for f in result.files]
+    record.files = [CaptureFile(f.url, f.size_bytes, f.instance) for f in result.files]
     covered_from, covered_to = result.covered()
     record.incident_before_seconds = (fired - covered_from).total_seconds() if covered_from else None
     record.incident_after_seconds = (covered_to - fired).total_seconds() if covered_to else None

@@ -39,6 +39,7 @@ from core.sentry import (
     ring_capture_name,
     ring_name_prefix,
 )
+from core.targets import AZURE_VMSS
 from core.watchers import WatcherList, WatcherListRequest
 from orchestrators.inputs import orchestration_input
 
@@ -186,7 +187,8 @@ class Sentry:
             return
         paths = tuple(s.storage_path for s in self.state.sessions if s.storage_path)
         if len(paths) > 1 or self.state.retired:
-            prune = RingPrune(paths, self.state.request.budget_bytes, self.state.retired)
+            prune = RingPrune(paths, self.state.request.budget_bytes, self.state.retired,
+                              per_instance=self.target.target_type == AZURE_VMSS)
             self._ok((yield self._call(prune_rings, prune.to_dict())), "trimming earlier sessions' files")
             self.state = replace(self.state, retired=())
 

@@ -1,4 +1,5 @@
-"""`alertcap sentry ...`: arm a VM (continuous capture for pre-alert evidence), disarm it, list armed VMs."""
+"""`alertcap sentry ...`: arm a VM or scale set (continuous capture for pre-alert evidence), disarm it, list
+the armed targets."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from alertcap_cli.sentry_client import SentryClient
 from alertcap_cli.state import OutputOption, cli_state
 from alertcap_cli.units import format_size, parse_duration, parse_size
 
-app = typer.Typer(help="Arm VMs with a continuous capture so alerts also get the minutes before them.",
-                  no_args_is_help=True)
+app = typer.Typer(help="Arm VMs and scale sets with a continuous capture so alerts also get the minutes "
+                       "before them.", no_args_is_help=True)
 
-VmOption = Annotated[str, typer.Option("--vm", help="The VM's ARM id.")]
+VmOption = Annotated[str, typer.Option("--vm", "--target",
+                                       help="The ARM id of the VM, or of the scale set (all its instances).")]
 
 
 def _client(ctx: typer.Context) -> SentryClient:
@@ -32,7 +34,8 @@ def arm(
     after: Annotated[str, typer.Option(help="How long after the alert the evidence reaches.")] = "60s",
     output: OutputOption = None,
 ) -> None:
-    """Keep one continuous capture on the VM; alerts then harvest [fired - lookback, fired + after]."""
+    """Keep one continuous capture on the VM or scale set; alerts then harvest
+    [fired - lookback, fired + after] (a scale set: the alerted instances' rings; budget per instance)."""
     body = {"target": validate_vm_id(vm), "lookback_seconds": parse_duration(lookback, option="--lookback"),
             "budget_bytes": parse_size(budget, option="--budget"),
             "after_seconds": parse_duration(after, option="--after")}
@@ -47,7 +50,7 @@ def arm(
 
 @app.command("disarm")
 def disarm(ctx: typer.Context, vm: VmOption, output: OutputOption = None) -> None:
-    """Stop the VM's continuous capture and its sentry."""
+    """Stop the target's continuous capture and its sentry."""
     reply = _client(ctx).disarm(validate_vm_id(vm))
     fields = [("outcome", reply.get("outcome", "")), ("target", reply.get("target", "")),
               ("instance", reply.get("instanceId", ""))]
@@ -65,8 +68,8 @@ def _row(item: dict[str, Any]) -> list[str]:
 
 @app.command("list")
 def list_sentries(ctx: typer.Context, output: OutputOption = None) -> None:
-    """The armed VMs with their ring, renewals and the last renewal gap."""
+    """The armed VMs and scale sets with their ring, renewals and the last renewal gap."""
     items = _client(ctx).list()
-    table = Table([Column("VM", flex=True), Column("PHASE"), Column("LOOKBACK"), Column("RING"),
-                   Column("RENEWALS"), Column("GAP")], [_row(i) for i in items], empty="No armed VMs.")
+    table = Table([Column("TARGET", flex=True), Column("PHASE"), Column("LOOKBACK"), Column("RING"),
+                   Column("RENEWALS"), Column("GAP")], [_row(i) for i in items], empty="No armed targets.")
     cli_state(ctx).render(Rendering(items, [table]), output)
