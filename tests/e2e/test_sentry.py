@@ -11,6 +11,7 @@ import io
 import json
 import re
 import time
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,6 +50,18 @@ def disarm_and_check(state: DevstackState, admin: AdminClient, vm_id: str) -> No
     assert sentry_api(state, "POST", "disarm", {"target": vm_id}).status_code == 404
 
 
+def finish_with_trickle(state: DevstackState, sink: Sink, instance_id: str, timeout: float = 20) -> Any:
+    """The run's output, sending a trickle of traffic until it is done (it closes the ring files the after
+    part needs)."""
+    deadline = time.monotonic() + timeout
+    while (status := run_status(state, instance_id)) is None or \
+            status["runtimeStatus"] not in ("Completed", "Failed"):
+        assert time.monotonic() < deadline, "the run did not finish"
+        sink.burst(1)
+        time.sleep(TRICKLE_PAUSE)  # pacing the traffic generator, not waiting for a result
+    return wait_for_run(state, instance_id)["output"]
+
+
 def packets_to(pcap: bytes, port: int) -> list[tuple[float, dpkt.tcp.TCP]]:
     found = []
     for when, frame in dpkt.pcap.Reader(io.BytesIO(pcap)):
@@ -80,14 +93,7 @@ def test_armed_vm_alert_harvests_the_burst_from_before_the_alert(product_stack, 
         response = post(product_stack, p.common_metric_static(targets=[fresh_vm.lower()], fired=fired))
         assert response.status_code == 202, response.text
         (run,) = response.json()["runs"]
-        deadline = time.monotonic() + 20
-        # a trickle of traffic until the run is done closes the ring files the after part needs
-        while (status := run_status(product_stack, run["instanceId"])) is None or \
-                status["runtimeStatus"] not in ("Completed", "Failed"):
-            assert time.monotonic() < deadline, "the run did not finish"
-            sink.burst(1)
-            time.sleep(TRICKLE_PAUSE)  # pacing the traffic generator, not waiting for a result
-        output = wait_for_run(product_stack, run["instanceId"])["output"]
+        output = finish_with_trickle(product_stack, sink, run["instanceId"])
         assert output["status"] == "succeeded", output
         assert output["armed"] is True and output["files"]
         listed = sentry_api(product_stack, "GET").json()["sentries"]
@@ -112,6 +118,46 @@ def test_armed_vm_alert_harvests_the_burst_from_before_the_alert(product_stack, 
     finally:
         sink.close()
     disarm_and_check(product_stack, admin, fresh_vm)
+
+
+def test_armed_scale_set_alert_for_one_instance_harvests_that_instances_ring(product_stack, admin):
+    vmss = (f"/subscriptions/{product_stack.subscription_id}/resourceGroups/rg-alertcap-demo/providers/"
+            f"Microsoft.Compute/virtualMachineScaleSets/ss-{uuid.uuid4().hex[:6]}")
+    name = vmss.rsplit("/", 1)[-1]
+    admin.add_vm({"id": vmss, "location": "westeurope", "instances": [f"{name}_0", f"{name}_1"]})
+    instance_id = f"{vmss}/virtualMachines/1"
+    sink = Sink()
+    try:
+        refused = sentry_api(product_stack, "POST", "arm", {"target": instance_id})
+        assert refused.status_code == 400 and "scale set" in refused.json()["message"]
+        armed = arm(product_stack, admin, vmss, sink.port)
+        assert armed["target"] == vmss
+        (ring,) = ring_captures(admin, vmss)
+        assert ring["targetType"] == "AzureVMSS" and ring["instances"] == [f"{name}_0", f"{name}_1"]
+        burst_started = time.time()
+        sink.burst(30)
+        fired = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        response = post(product_stack, p.common_metric_static(targets=[instance_id.lower()], fired=fired))
+        assert response.status_code == 202, response.text
+        (run,) = response.json()["runs"]
+        output = finish_with_trickle(product_stack, sink, run["instanceId"])
+        assert output["status"] == "succeeded" and output["armed"] is True, output
+        assert output["files"] and {f["instance"] for f in output["files"]} == {f"{name}_1"}
+        assert all(f"/incidents/{run['instanceId']}/{name}_1/" in f["url"] for f in output["files"])
+        captures_started = [c for c in admin.captures() if c["target"].lower() == vmss.lower()]
+        assert all(c.get("continuous") for c in captures_started), "no second (alert) capture was started"
+        (email,) = [e for e in admin.emails() if run["instanceId"] in e["plain_text"]]
+        links = re.findall(rf"Incident file \d+ \({name}_1\): (\S+)", email["plain_text"])
+        assert len(links) == len(output["files"])
+        packets = []
+        for link in links:
+            packets += packets_to(httpx.get(link, verify=product_stack.ssl_context(), timeout=10).content,
+                                  sink.port)
+        first_syn = min(when for when, tcp in packets if tcp.flags & dpkt.tcp.TH_SYN)
+        assert burst_started - 0.5 <= first_syn <= burst_started + 1.0, "the burst's first packet is there"
+    finally:
+        sink.close()
+    disarm_and_check(product_stack, admin, vmss)
 
 
 def test_renewal_keeps_one_session_at_a_time_and_measures_the_gap(product_stack, admin, fresh_vm):

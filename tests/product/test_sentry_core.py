@@ -8,8 +8,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from core.capture_files import instance_of
 from core.errors import InvalidRequest
-from core.harvest import HarvestResult, IncidentFile, RingFileInfo, first_packet_time, select_files
+from core.harvest import (
+    HarvestRequest,
+    HarvestResult,
+    IncidentFile,
+    RingFileInfo,
+    first_packet_time,
+    incident_blob_name,
+    same_instance,
+    select_files,
+)
 from core.sentry import (
     MAX_FILE_BYTES,
     ArmRequest,
@@ -22,10 +32,11 @@ from core.sentry import (
     ring_name_prefix,
     sentry_instance_id,
 )
-from core.targets import AZURE_VM, Target
+from core.targets import AZURE_VM, AZURE_VMSS, Target
 
 VM = ("/subscriptions/00000000-0000-0000-0000-0000000000a1/resourceGroups/rg/providers/"
       "Microsoft.Compute/virtualMachines/vm-a")
+VMSS = VM.replace("virtualMachines/vm-a", "virtualMachineScaleSets/web")
 T0 = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
 
 
@@ -65,9 +76,11 @@ def test_arm_request_validates_each_field():
         with pytest.raises(InvalidRequest) as caught:
             ArmRequest.from_dict({"target": target, **bad})
         assert caught.value.field == field
-    vmss = {"id": VM.replace("virtualMachines", "virtualMachineScaleSets"), "target_type": "AzureVMSS"}
-    with pytest.raises(InvalidRequest, match="only virtual machines"):
-        ArmRequest.from_dict({"target": vmss})
+    vmss = {"id": VMSS, "target_type": "AzureVMSS"}
+    assert ArmRequest.from_dict({"target": vmss}).target == Target(VMSS, AZURE_VMSS)
+    with pytest.raises(InvalidRequest, match="armed whole") as caught:
+        ArmRequest.from_dict({"target": {**vmss, "scope_include": ["3"]}})
+    assert caught.value.field == "target.scope_include"
 
 
 def test_state_keeps_recent_sessions_and_knows_the_current_one():
@@ -102,9 +115,10 @@ def test_first_packet_time_reads_a_classic_pcap_head():
     assert first_packet_time(b"") is None
 
 
-def _file(n: int, first: int | None, last: int) -> RingFileInfo:
-    return RingFileInfo(f"https://a/c/f{n}", 100, (T0 + timedelta(seconds=last)).isoformat(),
-                        (T0 + timedelta(seconds=first)).isoformat() if first is not None else "")
+def _file(n: int, first: int | None, last: int, instance: str = "") -> RingFileInfo:
+    folder = f"{instance}/" if instance else ""
+    return RingFileInfo(f"https://a/c/{folder}f{n}", 100, (T0 + timedelta(seconds=last)).isoformat(),
+                        (T0 + timedelta(seconds=first)).isoformat() if first is not None else "", instance)
 
 
 def test_files_are_chosen_by_time_span_not_by_name():
@@ -129,3 +143,37 @@ def test_harvest_result_coverage():
     assert HarvestResult.from_dict(result.to_dict()) == result
     assert result.covered() == (T0 - timedelta(seconds=300), T0 + timedelta(seconds=40))
     assert HarvestResult().covered() == (None, None)
+
+
+def test_a_scale_set_ring_file_belongs_to_the_instance_named_first_below_the_folder():
+    folder = "https://a/c/x/packetcapture_06_00_00_000"
+    assert instance_of(f"{folder}/web_3/00002.cap", folder) == "web_3"
+    assert instance_of(f"{folder}/web_3.cap", folder) == "web_3"  # a one-shot capture's file
+    assert same_instance("web_3", "web", ("3",)) and same_instance("web_3", "web", ("WEB_3",))
+    assert not same_instance("web_31", "web", ("3",)) and not same_instance("web_1", "web", ("3", "0"))
+    assert same_instance("web_1", "web", ())  # the whole set alerted
+    assert same_instance("flex-a1b2", "web", ("flex-a1b2",))  # a flexible set's instance names
+
+
+def test_an_unknown_start_comes_from_the_same_instances_previous_file():
+    files = [_file(1, 0, 99, "web_0"), _file(2, 150, 199, "web_1"), _file(3, None, 299, "web_0")]
+    chosen = select_files(files, T0 + timedelta(seconds=120), T0 + timedelta(seconds=130))
+    assert [s.file.url for s in chosen] == ["https://a/c/web_0/f3"]
+    assert chosen[0].start == T0 + timedelta(seconds=99)
+
+
+def test_harvest_request_round_trip_and_incident_names():
+    request = HarvestRequest("run-1", ("https://a/c/p",), T0.isoformat(), T0.isoformat(), "w",
+                             "alertcap-ring-x-", "web", ("3",))
+    assert HarvestRequest.from_dict(request.to_dict()) == request
+    with pytest.raises(InvalidRequest) as caught:
+        HarvestRequest.from_dict({**request.to_dict(), "instances": "3"})
+    assert caught.value.field == "harvest.instances"
+    old = HarvestRequest.from_dict({k: v for k, v in request.to_dict().items()
+                                    if k in ("run_id", "storage_paths", "window_start", "window_end")})
+    assert (old.watcher_id, old.scale_set, old.instances) == ("", "", ())
+    source = RingFileInfo("https://a/c/p/web_3/00001.cap", 1, T0.isoformat(), instance="web_3")
+    other = RingFileInfo("https://a/c/q/web_3/00001.cap", 1, T0.isoformat(), instance="web_3")
+    name = incident_blob_name("run-1", source)
+    assert name.startswith("run-1/web_3/") and name.endswith("-00001.cap")
+    assert name == incident_blob_name("run-1", source) != incident_blob_name("run-1", other)
