@@ -192,6 +192,12 @@ class HarvestResult:
         """Inverse of :meth:`to_dict`."""
         return cls(tuple(IncidentFile.from_dict(f) for f in data.get("files") or []))
 
+    def merged(self, later: HarvestResult) -> HarvestResult:
+        """The copies of both passes (a copy made earlier stays even when its source is gone now), ordered by
+        their end; a copy both report is taken from `later`."""
+        by_url = {f.url: f for f in self.files} | {f.url: f for f in later.files}
+        return HarvestResult(tuple(sorted(by_url.values(), key=lambda f: (f.end, f.url))))
+
     def covered(self) -> tuple[datetime | None, datetime | None]:
         """Earliest start and latest end over the files (None when unknown or no files)."""
         starts = [datetime.fromisoformat(f.start) for f in self.files if f.start]

@@ -3,7 +3,9 @@ second capture. Called from ``CaptureRun._capture`` when the starter found the t
 
 First pass at once (the files from before the alert, before the ring can delete them); then, once
 ``fired + after`` has passed, further passes pick up the files written since, until a file reaches past the
-window's end or the settle waits run out. Every pass is idempotent (copies already made are not redone).
+window's end or the settle waits run out. Every pass is idempotent (copies already made are not redone), and
+the incident keeps every copy any pass made: a ring file deleted meanwhile (rotated out, or a retired
+session's) stays in the incident.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ def harvest_incident(run: Any, view: SentryView) -> Generator[Any, Any, str]:
             break
         run._phase("waiting for the ring's files after the alert", until=end.isoformat())
         yield run.ctx.create_timer(max(run._now(), end + timedelta(seconds=settle)))
-        result = yield from _pass(run, request)
+        result = result.merged((yield from _pass(run, request)))
     _record(run, result, fired)
     if not result.files:
         return ("the continuous capture had no files for the alert's window "

@@ -8,6 +8,7 @@ into incidents/<run id>/ under the managed identity, and the email's links.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import re
 import time
@@ -158,6 +159,44 @@ def test_armed_scale_set_alert_for_one_instance_harvests_that_instances_ring(pro
     finally:
         sink.close()
     disarm_and_check(product_stack, admin, vmss)
+
+
+def test_a_renewal_inside_the_after_window_still_gives_the_whole_window(product_stack, admin, fresh_vm):
+    after = 12
+    sink = Sink()
+    try:  # the session is renewed ~10 s after it starts: inside [fired, fired + after], once
+        arm(product_stack, admin, fresh_vm, sink.port, session_seconds=60, renew_margin_seconds=50,
+            after_seconds=after)
+        burst_started = time.time()
+        sink.burst(10)
+        fired_at = datetime.now(UTC)
+        fired = fired_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        response = post(product_stack, p.common_metric_static(targets=[fresh_vm.lower()], fired=fired))
+        assert response.status_code == 202, response.text
+        (run,) = response.json()["runs"]
+        output = finish_with_trickle(product_stack, sink, run["instanceId"], timeout=45)
+        view = next(s for s in sentry_api(product_stack, "GET").json()["sentries"] if s["target"] == fresh_vm)
+    finally:
+        sink.close()
+    assert output["status"] == "succeeded", output["reason"]
+    assert view["renewals"] >= 1 and view["last_gap_seconds"] is not None
+    (email,) = [e for e in admin.emails() if run["instanceId"] in e["plain_text"]]
+    links = re.findall(r"Incident file \d+: (\S+)", email["plain_text"])
+    assert len(links) == len(output["files"])
+    packets = []
+    for link in links:
+        blob = httpx.get(link, verify=product_stack.ssl_context(), timeout=10)
+        packets += [when for when, _ in packets_to(blob.content, sink.port)]
+    times = sorted(set(packets))
+    end = fired_at.timestamp() + after
+    allowed = view["max_gap_seconds"] + 1.0  # the renewal gap + the trickle's own pause and scheduling
+    assert times[0] <= burst_started + 1.0, "the burst before the alert is there"
+    assert times[-1] >= end - allowed, f"the after part ends {end - times[-1]:.1f} s before fired + after"
+    inside = [t for t in times if t <= end]
+    longest = max(b - a for a, b in itertools.pairwise(inside))
+    assert longest <= allowed, f"{longest:.1f} s without a packet; renewal gap {view['max_gap_seconds']}"
+    assert output["incident_after_seconds"] >= after - allowed
+    disarm_and_check(product_stack, admin, fresh_vm)
 
 
 def test_renewal_keeps_one_session_at_a_time_and_measures_the_gap(product_stack, admin, fresh_vm):

@@ -143,6 +143,13 @@ def test_harvest_result_coverage():
     assert HarvestResult.from_dict(result.to_dict()) == result
     assert result.covered() == (T0 - timedelta(seconds=300), T0 + timedelta(seconds=40))
     assert HarvestResult().covered() == (None, None)
+    # a later pass no longer sees the first file (the ring deleted it): the incident keeps its copy
+    def ending(url: str, size: int, seconds: int) -> IncidentFile:
+        return IncidentFile(url, "s", size, T0.isoformat(), (T0 + timedelta(seconds=seconds)).isoformat())
+
+    later = HarvestResult((ending("u2", 12, 40), ending("u3", 10, 70)))
+    merged = result.merged(later)
+    assert [(f.url, f.size_bytes) for f in merged.files] == [("u1", 10), ("u2", 12), ("u3", 10)]
 
 
 def test_a_scale_set_ring_file_belongs_to_the_instance_named_first_below_the_folder():
