@@ -4,6 +4,7 @@ status, and the sentry's API and ring captures."""
 from __future__ import annotations
 
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -76,11 +77,14 @@ class Sink:
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(128)
         self.port = self.sock.getsockname()[1]
+        self.sent: list[tuple[float, int]] = []  # (time.time() before connecting, the client's port)
 
     def burst(self, connections: int, size: int = 400) -> None:
         """`connections` connections, each sending `size` bytes, accepted and read."""
         for _ in range(connections):
+            started = time.time()
             with socket.create_connection(("127.0.0.1", self.port), timeout=2) as conn:
+                self.sent.append((started, conn.getsockname()[1]))
                 conn.sendall(b"b" * size)
                 accepted, _ = self.sock.accept()
                 accepted.recv(65536)
@@ -89,3 +93,35 @@ class Sink:
     def close(self) -> None:
         """Stop listening."""
         self.sock.close()
+
+
+def packets_to(pcap: bytes, port: int) -> list[tuple[float, Any]]:
+    """(capture time, dpkt TCP segment) of every TCP packet to `port` in a classic pcap."""
+    import io
+
+    import dpkt
+
+    found = []
+    for when, frame in dpkt.pcap.Reader(io.BytesIO(pcap)):
+        ip = dpkt.ethernet.Ethernet(frame).data
+        if isinstance(ip, dpkt.ip.IP) and isinstance(ip.data, dpkt.tcp.TCP) and ip.data.dport == port:
+            found.append((when, ip.data))
+    return found
+
+
+def ring_packets(state: DevstackState, target_id: str, port: int) -> list[tuple[float, Any]]:
+    """Every packet to `port` in every ring file of the target (all sessions, as the devstack names them),
+    read with the devstack's managed identity, oldest first."""
+    import os
+    from unittest import mock
+
+    from azure.identity import DefaultAzureCredential
+    from azure.storage.blob import ContainerClient
+
+    with mock.patch.dict(os.environ, state.azure_env()):
+        container = ContainerClient(state.blob_endpoint.rstrip("/"), "network-watcher-logs",
+                                    credential=DefaultAzureCredential())
+        found: list[tuple[float, Any]] = []
+        for blob in container.list_blobs(name_starts_with=target_id.lower().lstrip("/") + "/"):
+            found += packets_to(container.download_blob(blob.name).readall(), port)
+    return sorted(found, key=lambda item: item[0])

@@ -9,7 +9,6 @@ there is never more than one continuous capture at a time, and the harvest's cop
 
 from __future__ import annotations
 
-import io
 import itertools
 import threading
 import time
@@ -18,15 +17,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import dpkt
 import httpx
 import product_payloads as p
 import pytest
-from azure.storage.blob import ContainerClient
 
 from core.sentry import sentry_instance_id
 from devstack.host.testing import HostProcess, get_status, start_host
-from devstack.product_testing import Sink, product_config, ring_captures
+from devstack.product_testing import Sink, product_config, ring_captures, ring_packets
 from devstack.testing import AdminClient, DevstackState, run_devstack, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -91,27 +88,6 @@ def sentry_view(host: HostProcess, vm_id: str) -> dict[str, Any] | None:
     return status.get("customStatus") if status else None
 
 
-def ring_packet_times(stack: DevstackState, vm_id: str, port: int) -> list[float]:
-    """The capture times of every packet to `port` in every ring file of the VM (all sessions), read with
-    the devstack's managed identity."""
-    from azure.identity import DefaultAzureCredential
-
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in stack.azure_env().items():
-            patch.setenv(name, value)
-        container = ContainerClient(stack.blob_endpoint.rstrip("/"), "network-watcher-logs",
-                                    credential=DefaultAzureCredential())
-        prefix = vm_id.lower().lstrip("/") + "/"
-        times: list[float] = []
-        for blob in container.list_blobs(name_starts_with=prefix):
-            data = container.download_blob(blob.name).readall()
-            for when, frame in dpkt.pcap.Reader(io.BytesIO(data)):
-                ip = dpkt.ethernet.Ethernet(frame).data
-                if isinstance(ip, dpkt.ip.IP) and isinstance(ip.data, dpkt.tcp.TCP) and ip.data.dport == port:
-                    times.append(when)
-    return sorted(times)
-
-
 def test_crashes_during_arming_renewal_and_harvest_lose_nothing_beyond_the_renewal_gap(stack, host):
     admin = AdminClient(stack)
     vm_id = (f"/subscriptions/{stack.subscription_id}/resourceGroups/rg-alertcap-demo/providers/"
@@ -166,7 +142,7 @@ def test_crashes_during_arming_renewal_and_harvest_lose_nothing_beyond_the_renew
     assert output["status"] == "succeeded" and output["files"], output
     urls = [f["url"] for f in output["files"]]
     assert len(urls) == len(set(urls)), "no incident file copied twice"
-    times = ring_packet_times(stack, vm_id, sink.port)
+    times = sorted({when for when, _ in ring_packets(stack, vm_id, sink.port)})
     longest = max(b - a for a, b in itertools.pairwise(times))
     allowed = final["max_gap_seconds"] + 1.0  # + the trickle's own pause and scheduling
     assert longest <= allowed, f"coverage lost: {longest:.1f} s without a packet; renewal gaps {gaps}"
