@@ -25,7 +25,7 @@ from alertcap_cli.state import CliState, OutputOption, cli_state
 from alertcap_cli.timeparse import iso, parse_time
 from alertcap_cli.views import action_rendering, list_rendering, show_rendering
 from core.naming import RUN_PREFIX
-from core.orchestration import RUNTIME_STATUSES, TERMINAL_RUNTIME_STATUSES
+from core.orchestration import ACTIVE_RUNTIME_STATUSES, RUNTIME_STATUSES, TERMINAL_RUNTIME_STATUSES
 
 app = typer.Typer(help="See, stop, rewind and purge capture runs.", no_args_is_help=True)
 
@@ -196,7 +196,7 @@ class LifecycleChange:
     past: str
 
 
-TERMINATE = LifecycleChange("terminate", frozenset({"Running", "Pending", "Suspended", "ContinuedAsNew"}),
+TERMINATE = LifecycleChange("terminate", ACTIVE_RUNTIME_STATUSES | {"Suspended"},
                             lambda r: r.status == "Terminated", "Terminated")
 SUSPEND = LifecycleChange("suspend", frozenset({"Running", "Pending"}), lambda r: r.status == "Suspended",
                           "Suspended")
