@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from azure.mgmt.compute.models import VirtualMachineExtension
+
 from activities import clients
 from activities.scale_set_agent import (
     AGENT_INSTANCE_NAME,
@@ -83,9 +85,9 @@ def _install_vm_agent(request: AgentInstallRequest) -> Outcome:
     if ext_type is None:
         return Outcome.failure("UnknownOsType", f"cannot choose the agent for OS type {request.os_type!r}")
     rid = parse_resource_id(request.target_id)
-    body = {"location": request.location, "properties": {
+    body = VirtualMachineExtension({"location": request.location, "properties": {
         "publisher": AGENT_PUBLISHER, "type": ext_type, "typeHandlerVersion": "1.4",
-        "autoUpgradeMinorVersion": True}}
+        "autoUpgradeMinorVersion": True}})
     poller = clients.compute(rid.subscription_id).virtual_machine_extensions.begin_create_or_update(
         rid.resource_group, rid.name, AGENT_INSTANCE_NAME, body, polling_interval=clients.polling_interval())
     result = poller.result().as_dict()

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from azure.mgmt.compute.models import VirtualMachineScaleSetExtension
+
 from activities import clients
 from core.arm_ids import parse_resource_id
 from core.compute_contract import AgentCheckRequest, AgentInstalled, AgentInstallRequest, AgentState
@@ -97,8 +99,9 @@ def install_scale_set_agent(request: AgentInstallRequest) -> Outcome:
             f"{rid.name} --name {ext_type} --publisher {AGENT_PUBLISHER}, then let the rolling upgrade "
             "apply it"))
     if _model_agent(vmss) is None:
-        body = {"properties": {"publisher": AGENT_PUBLISHER, "type": ext_type, "typeHandlerVersion": "1.4",
-                               "autoUpgradeMinorVersion": True}}
+        body = VirtualMachineScaleSetExtension({"properties": {
+            "publisher": AGENT_PUBLISHER, "type": ext_type, "typeHandlerVersion": "1.4",
+            "autoUpgradeMinorVersion": True}})
         client.virtual_machine_scale_set_extensions.begin_create_or_update(
             rid.resource_group, rid.name, AGENT_INSTANCE_NAME, body,
             polling_interval=clients.polling_interval()).result()

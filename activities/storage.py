@@ -58,6 +58,7 @@ def read_link(storage_path: str, valid_hours: int) -> str:
     start = datetime.now(UTC) - timedelta(minutes=5)
     expiry = datetime.now(UTC) + timedelta(hours=valid_hours)
     key = service.get_user_delegation_key(start, expiry)
+    assert blob.account_name, f"no storage account in {storage_path}"
     sas = generate_blob_sas(
         account_name=blob.account_name,
         container_name=blob.container_name,

@@ -60,7 +60,7 @@ class CountTable:
         found[found] = self.keys[place[found]] == unique[found]
         if self.first_columns:
             sums = sums.copy()
-            sums[np.ix_(found, self.first_columns)] = 0  # a known key keeps its first value
+            sums[np.ix_(found, np.asarray(self.first_columns))] = 0  # a known key keeps its first value
         self.counters[place[found]] += sums[found]
         new = ~found
         if new.any():

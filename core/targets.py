@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from core.alerts import ParsedAlert
 from core.arm_ids import (
@@ -35,7 +36,7 @@ class Target:
         return {"id": self.id, "target_type": self.target_type, "scope_include": list(self.scope_include)}
 
     @classmethod
-    def from_dict(cls, data: dict) -> Target:
+    def from_dict(cls, data: Any) -> Target:
         """Inverse of :meth:`to_dict`, validating the id again (orchestrator input is checked first)."""
         if not isinstance(data, dict):
             raise InvalidRequest("target", "must be an object")
@@ -43,8 +44,8 @@ class Target:
             rid = parse_resource_id(data.get("id"))
         except InvalidResourceId as exc:
             raise InvalidRequest("target.id", str(exc)) from None
-        kind = data.get("target_type")
-        expected = {AZURE_VM: VM_TYPE, AZURE_VMSS: VMSS_TYPE}.get(kind)  # type: ignore[arg-type]
+        kind = str(data.get("target_type"))
+        expected = {AZURE_VM: VM_TYPE, AZURE_VMSS: VMSS_TYPE}.get(kind)
         if expected is None or rid.full_type != expected:
             raise InvalidRequest("target.target_type", "must be AzureVM or AzureVMSS matching the id")
         include = data.get("scope_include") or []

@@ -168,7 +168,8 @@ class Tables:
         ab = src_first.astype(np.int64)
         ba = 1 - ab
         counters = _column_stack(ab, size * ab, ba, size * ba, syn & (ab == 1), syn & (ab == 0), size, ab)
-        fields = dict(zip(CONVERSATION_FIELDS, (proto, ah, al, ap, bh, bl, bp), strict=True))
+        columns = (proto, ah, al, ap, bh, bl, bp)
+        fields: dict[str, np.ndarray] = dict(zip(CONVERSATION_FIELDS, columns, strict=True))
         self.conversations.add(hash_columns(proto, ah, al, ap, bh, bl, bp), fields, counters)
 
     def _tcp(self, pk: Packets, tcp: np.ndarray) -> None:

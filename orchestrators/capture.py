@@ -165,8 +165,9 @@ class CaptureRun:
         return self.record.to_dict()
 
     def _capture(self) -> Generator[Any, Any, None]:
-        if self.req.sentry is not None:  # armed: harvest the continuous capture, start no second one
-            failed = yield from harvest_incident(self, SentryView.from_dict(self.req.sentry))
+        view = SentryView.from_dict(self.req.sentry)
+        if view is not None:  # armed: harvest the continuous capture, start no second one
+            failed = yield from harvest_incident(self, view)
             if failed:
                 raise RunFailed(failed)
             yield from self._triage()

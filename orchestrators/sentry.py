@@ -113,7 +113,7 @@ class Sentry:
         timer = self.ctx.create_timer(wake)
         disarm = self.ctx.wait_for_external_event(DISARM_EVENT)
         if (yield self.ctx.task_any([timer, disarm])) == disarm:
-            timer.cancel()
+            timer.cancel()  # type: ignore[attr-defined]  # create_timer gives a TimerTask (typed TaskBase)
             yield from self._disarm()
             return {"status": "disarmed", "target": self.target.id, "renewals": self.state.renewals}
         self.ctx.continue_as_new(self.state.to_dict())
@@ -164,7 +164,7 @@ class Sentry:
         disarm = self.ctx.wait_for_external_event(DISARM_EVENT)
         winner = yield self.ctx.task_any([timer, disarm])
         if winner == disarm:
-            timer.cancel()
+            timer.cancel()  # type: ignore[attr-defined]  # create_timer gives a TimerTask (typed TaskBase)
             return True
         if self._now() >= renew_at:
             self._next_generation()

@@ -93,14 +93,15 @@ class _Recorder:
 
     def _record(self, task: AtomicTask) -> None:
         try:
-            self.tasks[task.id] = (task, self._describe(task))
+            task_id = int(task.id)  # the SDK types ids as int | str; orchestration task ids are ints
+            self.tasks[task_id] = (task, self._describe(task, task_id))
         except Exception as exc:  # keep the SDK's control flow intact; report after the replay
             self.error = self.error or exc
 
-    def _describe(self, task: AtomicTask) -> Leaf:
-        action = task.action_repr
+    def _describe(self, task: AtomicTask, task_id: int) -> Leaf:
+        action: Any = task.action_repr  # an AtomicTask's is one action (the SDK types it Action | list)
         if isinstance(action, NoOpAction):  # a retry step: the retry timer or the next attempt
-            retry = task.parent
+            retry: Any = task.parent  # a RetryAbleTask (typed CompoundTask | None by the SDK)
             options = retry.retry_options
             if action.metadata == "-WithRetry timer":
                 attempt = retry.num_attempts
@@ -110,7 +111,7 @@ class _Recorder:
                     else options.first_retry_interval_in_milliseconds
                 )
                 return Leaf(
-                    id=task.id,
+                    id=task_id,
                     kind=TaskKind.TIMER,
                     action={"actionType": ActionType.CREATE_TIMER},
                     retry_timer=True,
@@ -119,7 +120,7 @@ class _Recorder:
                 )
             inner = retry.actions.to_json()
             return Leaf(
-                id=task.id,
+                id=task_id,
                 kind=ACTION_TASK_KIND[inner["actionType"]],
                 action=inner,
                 attempt=retry.num_attempts + 1,
@@ -128,7 +129,7 @@ class _Recorder:
         kind = ACTION_TASK_KIND.get(body.get("actionType"))
         if kind is None:
             raise ValueError(f"unsupported action type {body.get('actionType')!r}")
-        return Leaf(id=task.id, kind=kind, action=body)
+        return Leaf(id=task_id, kind=kind, action=body)
 
     def leaves(self) -> list[Leaf]:
         """Every id 0..n-1 with its final state (continue-as-new uses an id but schedules nothing)."""
@@ -143,7 +144,7 @@ class _Recorder:
             task, leaf = self.tasks[task_id]
             leaf.state = _STATES.get(task.state, TaskState.PENDING)
             if isinstance(task, TimerTask) and leaf.kind == TaskKind.TIMER:
-                leaf.action = task.action_repr.to_json()
+                leaf.action = task.action_repr.to_json()  # type: ignore[union-attr]  # a timer's is one action
                 leaf.cancelled = bool(task.is_cancelled)
                 leaf.fire_at = parse_ts(leaf.action["fireAt"])
             leaves.append(leaf)
@@ -159,7 +160,7 @@ def run_observed(handle: Callable[..., Any], context: dict[str, Any]) -> Observe
         ctx = DurableOrchestrationContext(**context)
     except Exception as exc:
         return ObservedEpisode(outcome_from_exception(exc))
-    ctx._input_expected_type = getattr(handle, "_df_input_type", None)
+    ctx._input_expected_type = getattr(handle, "_df_input_type", None)  # type: ignore[attr-defined]
     orchestrator = Orchestrator(handle.orchestrator_function)  # type: ignore[attr-defined]
     recorder = _Recorder(ctx, orchestrator.task_orchestration_executor)
     try:

@@ -80,6 +80,6 @@ def install() -> None:
     """Put the memoised functions in place in the SDK's modules (once)."""
     history_event = importlib.import_module(_HISTORY_EVENT_MODULE)
     if not getattr(history_event.dt_parse, "memoised", False):
-        history_event.dt_parse = _timestamp_parser(history_event.dt_parse)
+        history_event.dt_parse = _timestamp_parser(history_event.dt_parse)  # type: ignore[attr-defined]
     executor = importlib.import_module(_EXECUTOR_MODULE)
     executor.namedtuple = _memoised_namedtuple  # type: ignore[attr-defined]

@@ -59,7 +59,7 @@ class _Simulation:
     def build(self, action: dict[str, Any]) -> Task:
         kind = action.get("actionType")
         if kind in _SINGLE_TASK_ACTIONS:
-            return self.alloc(ACTION_TASK_KIND[kind], action)
+            return self.alloc(ACTION_TASK_KIND[kind], action)  # type: ignore[index]  # kind is one of them
         if kind == ActionType.CREATE_TIMER:
             return self.alloc(
                 TaskKind.TIMER,
