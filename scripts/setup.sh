@@ -38,17 +38,24 @@ if [ ! -f "$stamp" ] || [ requirements.txt -nt "$stamp" ] || [ requirements-dev.
   touch "$stamp"
 fi
 
-# checkov (make check-infra) in its own venv: its pins clash with requirements-dev.txt (see requirements-checkov.txt)
-if [ ! -x .venv-checkov/bin/python ]; then
-  echo "setup: creating .venv-checkov" >&2
-  python3 -m venv .venv-checkov
-fi
-cstamp=.venv-checkov/.stamp-requirements
-if [ ! -f "$cstamp" ] || [ requirements-checkov.txt -nt "$cstamp" ]; then
-  echo "setup: pip install -r requirements-checkov.txt (--no-deps: the file pins the whole set)" >&2
-  .venv-checkov/bin/pip install -q --no-deps -r requirements-checkov.txt 2>&1 | { grep -v "^WARNING: Location" || true; }
-  touch "$cstamp"
-fi
+# checkov (make check-infra) in its own venv: its pins clash with requirements-dev.txt (see requirements-checkov.txt).
+# uv installs it (--no-deps: the file pins the whole set; bytecode compiled once here rather than on every run),
+# in the background while npm works; waited for at the end.
+checkov_venv() {
+  if [ ! -x .venv-checkov/bin/python ]; then
+    echo "setup: creating .venv-checkov" >&2
+    python3 -m venv --without-pip .venv-checkov
+  fi
+  local cstamp=.venv-checkov/.stamp-requirements
+  if [ ! -f "$cstamp" ] || [ requirements-checkov.txt -nt "$cstamp" ]; then
+    echo "setup: uv pip install -r requirements-checkov.txt" >&2
+    .venv/bin/uv pip install -q --python .venv-checkov/bin/python --no-deps --compile-bytecode \
+      -r requirements-checkov.txt
+    touch "$cstamp"
+  fi
+}
+checkov_venv &
+checkov_pid=$!
 
 nstamp=devstack/node/node_modules/.stamp-npm
 if [ ! -f "$nstamp" ] || [ devstack/node/package-lock.json -nt "$nstamp" ]; then
@@ -56,3 +63,5 @@ if [ ! -f "$nstamp" ] || [ devstack/node/package-lock.json -nt "$nstamp" ]; then
   (cd devstack/node && npm ci --no-audit --no-fund --loglevel=error)
   touch "$nstamp"
 fi
+
+wait "$checkov_pid" || { echo "setup: installing requirements-checkov.txt failed" >&2; exit 1; }
