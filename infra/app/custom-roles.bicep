@@ -12,6 +12,7 @@ var roles = {
   'capture-operator': loadJsonContent('../roles/capture-operator.json')
   'agent-installer': loadJsonContent('../roles/agent-installer.json')
   'capture-storage-sas': loadJsonContent('../roles/capture-storage-sas.json')
+  'capture-blob-harvester': loadJsonContent('../roles/capture-blob-harvester.json')
   'email-sender': loadJsonContent('../roles/email-sender.json')
   'watcher-creator': loadJsonContent('../roles/watcher-creator.json')
 }

@@ -147,18 +147,18 @@ def test_a_wildcard_matching_no_operation_is_reported(tmp_path: Path) -> None:
 
 def test_a_built_in_role_guid_that_is_not_azures_is_reported(tmp_path: Path) -> None:
     copy = _copy(tmp_path)
-    assignments = _edit(copy / "roles" / "assignments.json", "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
-                        "ba92f5b4-2d11-453d-a403-e96b0029c9ff")
+    assignments = _edit(copy / "roles" / "assignments.json", "974c5e8b-45b9-4653-ba55-5f855dd0fb88",
+                        "974c5e8b-45b9-4653-ba55-5f855dd0fb89")
     found = check_infra.problems(copy)
-    assert found == [f"{assignments}: built-in role 'Storage Blob Data Contributor' "
-                     "ba92f5b4-2d11-453d-a403-e96b0029c9ff: Azure's built-in roles list has no role "
+    assert found == [f"{assignments}: built-in role 'Storage Queue Data Contributor' "
+                     "974c5e8b-45b9-4653-ba55-5f855dd0fb89: Azure's built-in roles list has no role "
                      "with that id"]
 
 
 def test_a_built_in_role_under_another_roles_guid_is_reported(tmp_path: Path) -> None:
     copy = _copy(tmp_path)  # the Owner GUID under the Contributor name: a silent over-grant
-    name = '"Storage Blob Data Contributor", "roleDefinitionId": '
-    _edit(copy / "roles" / "assignments.json", f'{name}"ba92f5b4',
+    name = '"Storage Queue Data Contributor", "roleDefinitionId": '
+    _edit(copy / "roles" / "assignments.json", f'{name}"974c5e8b',
           f'{name}"b7e6dc6d-f1e8-4753-8033-0f276bb0955b", "x": "')
     found = check_infra.problems(copy)
     assert len(found) == 1 and found[0].endswith("has 'Storage Blob Data Owner' under that id")

@@ -46,6 +46,17 @@ def test_key_listing_is_assigned_on_the_capture_account_only() -> None:
     assert scopes == {"captureStorage"}
 
 
+def test_the_capture_account_blob_role_is_narrow_and_on_the_capture_account_only() -> None:
+    infra = load_infra(REPO_INFRA_DIR)
+    harvester = infra.custom_roles["capture-blob-harvester"]
+    blobs = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/"
+    assert sorted(harvester.data_actions) == [blobs + "delete", blobs + "read", blobs + "write"]
+    assert not any("*" in a for a in (*harvester.actions, *harvester.data_actions))
+    assert {a.scope for a in infra.assignments if a.role == harvester.name} == {"captureStorage"}
+    on_capture = [a.role for a in infra.assignments if a.scope == "captureStorage"]
+    assert not any(r.startswith("Storage Blob") for r in on_capture), "no built-in blob data role there"
+
+
 def test_email_role_is_the_documented_acs_role() -> None:
     email = load_infra(REPO_INFRA_DIR).custom_roles["email-sender"]
     assert sorted(email.actions) == sorted([
