@@ -436,3 +436,11 @@ def test_a_scale_set_capture_triages_each_non_empty_instance_file() -> None:
     assert [url.rsplit("/", 1)[-1] for url in call["files"]] == ["pool_1.cap", "pool_3.cap"]
     assert [f.source for f in TriageResult.from_dict(result.output["triage"]).files] == ["pool_1.cap",
                                                                                          "pool_3.cap"]
+
+
+def test_an_unreadable_sentry_view_is_no_sentry_the_run_captures_as_unarmed() -> None:
+    request = make_input()
+    request["sentry"] = {"phase": "armed"}  # no target: not a view the harvest can use
+    result = ReplayHarness(capture_orchestration, request, FakeAzure()).run()
+    assert result.output["status"] == "succeeded" and result.output["armed"] is False
+    assert not result.called("harvest_ring") and len(result.called("create_capture")) == 1
