@@ -89,3 +89,26 @@ def test_the_secure_webhook_module_is_deployed_only_with_entra() -> None:
     assert module["config"]["condition"] == "webhookEntra"
     entra = _main_bicep()["variables"]["webhookEntra"]["value"]["operator"]
     assert entra == {"type": "not_equals", "operands": {"operand_1": "webhookAuth", "operand_2": "key"}}
+
+
+def _not_equals(variable: dict[str, Any], mode: str) -> bool:
+    """Evaluate a `webhookAuth != '<value>'` variable of alerts.bicep for one mode."""
+    operator = variable["value"]["operator"]
+    assert operator["type"] == "not_equals" and operator["operands"]["operand_1"] == "webhookAuth"
+    return mode != operator["operands"]["operand_2"]
+
+
+@pytest.mark.parametrize("mode", list(WebhookAuthMode))
+def test_the_action_group_presents_what_the_app_requires_in_each_mode(mode: WebhookAuthMode) -> None:
+    tree = BicepParser().parse(file_path=REPO_INFRA_DIR / "app" / "alerts.bicep")
+    with_key = _not_equals(tree["variables"]["withKey"], mode.value)
+    with_token = _not_equals(tree["variables"]["withToken"], mode.value)
+    assert (with_key, with_token) == (mode.requires_key, mode.requires_token)
+    receiver = tree["resources"]["actionGroup"]["config"]["properties"]["webhookReceivers"][0]["function"]
+    assert receiver["type"] == "union"
+    base, aad = receiver["parameters"]["arg_1"], receiver["parameters"]["arg_2"]["operator"]["operands"]
+    assert base["serviceUri"]["operator"]["operands"] == {  # the key in the URL only when the app checks it
+        "condition": "withKey", "true_value": "keyedWebhookUrl", "false_value": "webhookUrl"}
+    assert base["useAadAuth"] == "withToken" and base["useCommonAlertSchema"] is True
+    assert aad["condition"] == "withToken" and aad["false_value"] == {}
+    assert set(aad["true_value"]) == {"objectId", "identifierUri", "tenantId"}
