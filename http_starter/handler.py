@@ -221,7 +221,7 @@ def without_key(url: str) -> str:
 
 async def _duplicate(client: Any, run_id: str, target: Target, alert: ParsedAlert, status: str) -> RunAnswer:
     """Tell the running instance about the extra alert (best effort) and name it in the answer."""
-    if status in ("Running", "Pending"):
+    if status in ACTIVE_RUNTIME_STATUSES:  # a capture run never continues as new: running or pending
         try:
             await _client_call("raise_event", client.raise_event(run_id, EXTRA_ALERT_EVENT,
                                                                  alert.summary.to_dict()))
