@@ -12,6 +12,7 @@ from pathlib import Path
 
 from devstack.host.config import DEFAULT_MAX_REQUEST_BYTES, HostConfigError
 from devstack.host.loader import AppLoadError
+from devstack.host.logs import configure_logging
 from devstack.host.server import HostOptions, run_host
 
 
@@ -50,9 +51,7 @@ def parse_args(argv: list[str] | None = None) -> HostOptions:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; exit code 2 for a bad app or configuration."""
-    logging.basicConfig(
-        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(sys.stderr)
     options = parse_args(argv)
     try:
         asyncio.run(run_host(options))

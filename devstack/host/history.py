@@ -80,8 +80,27 @@ def utcnow() -> dt.datetime:
 
 
 def format_ts(moment: dt.datetime) -> str:
-    """.NET round-trip format with 7 fractional digits and ``Z`` (what DTFx writes)."""
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+    """.NET round-trip format with 7 fractional digits and ``Z`` (what DTFx writes).
+
+    The host stamps every event it writes, so this runs a few dozen times per orchestration; ``%``
+    formatting of the fields gives the text ``strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"`` gives, in a third
+    of the time (years before 1000, which ``strftime`` does not pad, take the slow path)."""
+    if moment.tzinfo is not dt.UTC:
+        moment = moment.astimezone(dt.UTC)
+    if moment.year < 1000:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+    return _TS_FORMAT % (
+        moment.year,
+        moment.month,
+        moment.day,
+        moment.hour,
+        moment.minute,
+        moment.second,
+        moment.microsecond,
+    )
+
+
+_TS_FORMAT = "%04d-%02d-%02dT%02d:%02d:%02d.%06d0Z"
 
 
 def format_status_ts(moment: dt.datetime) -> str:

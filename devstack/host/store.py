@@ -172,6 +172,9 @@ class Store:
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        # the host is the database's only user: holding the lock for the connection's lifetime spares every
+        # transaction its file-lock system calls and the WAL index its shared memory (set before WAL mode)
+        self.db.execute("PRAGMA locking_mode=EXCLUSIVE")
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA temp_store=MEMORY")  # savepoint journals stay in memory
@@ -241,25 +244,51 @@ class Store:
         return inst
 
     def put_instance(self, inst: Instance) -> None:
-        """Insert or replace the instance row."""
-        self.db.execute(
-            f"INSERT OR REPLACE INTO instances ({_INSTANCE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                inst.instance_id,
-                inst.name,
-                inst.version,
-                inst.execution_id,
-                inst.status,
-                inst.input,
-                inst.output,
-                inst.custom_status,
-                inst.created_time,
-                inst.last_updated_time,
-                json.dumps(inst.parent) if inst.parent else None,
-                inst.last_ts,
-                int(inst.wake),
-            ),
-        )
+        """Insert or replace the instance row.
+
+        A row this connection already holds (the cache knows it) with the same created time is updated in
+        place: its indexes (instance id, created time) stay untouched, where a replace would delete and
+        insert the row and both index entries again."""
+        cached = self._instances.get(inst.instance_id)
+        parent = json.dumps(inst.parent) if inst.parent else None
+        if cached is not None and cached.created_time == inst.created_time:
+            self.db.execute(
+                "UPDATE instances SET name=?, version=?, execution_id=?, status=?, input=?, output=?, "
+                "custom_status=?, last_updated_time=?, parent=?, last_ts=?, wake=? WHERE instance_id=?",
+                (
+                    inst.name,
+                    inst.version,
+                    inst.execution_id,
+                    inst.status,
+                    inst.input,
+                    inst.output,
+                    inst.custom_status,
+                    inst.last_updated_time,
+                    parent,
+                    inst.last_ts,
+                    int(inst.wake),
+                    inst.instance_id,
+                ),
+            )
+        else:
+            self.db.execute(
+                f"INSERT OR REPLACE INTO instances ({_INSTANCE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    inst.instance_id,
+                    inst.name,
+                    inst.version,
+                    inst.execution_id,
+                    inst.status,
+                    inst.input,
+                    inst.output,
+                    inst.custom_status,
+                    inst.created_time,
+                    inst.last_updated_time,
+                    parent,
+                    inst.last_ts,
+                    int(inst.wake),
+                ),
+            )
         self._instances[inst.instance_id] = _copy(inst)
         if inst.status in RuntimeStatus.TERMINAL:
             self._histories.pop(inst.instance_id, None)
