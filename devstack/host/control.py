@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -81,10 +82,15 @@ class InstanceControl:
     def _notify_finished(self, instance_id: str) -> None:
         raise NotImplementedError
 
-    def start_instance(
+    async def _commit_with_next_slice(self, change: Callable[[], Instance]) -> Instance:
+        raise NotImplementedError
+
+    async def start_instance(
         self, name: str, instance_id: str, raw_input: str | None, version: str | None
     ) -> Instance:
-        """Create (or replace, per overridableExistingInstanceStates) an instance; raises EngineError."""
+        """Create (or replace, per overridableExistingInstanceStates) an instance; raises EngineError.
+
+        Returns once the instance is committed; a burst of starts shares the dispatcher's next commit."""
         orchestrator = self.index.orchestrator(name)
         if orchestrator is None:
             known = ", ".join(f"'{o.name}'" for o in self.index.orchestrators.values())
@@ -94,16 +100,17 @@ class InstanceControl:
                 f"function. Additional info: The following are the known orchestrator "
                 f"functions: {known}.",
             )
-        existing = self.store.get_instance(instance_id)
-        if (
-            existing is not None
-            and existing.status not in RuntimeStatus.TERMINAL
-            and self.config.overridable_existing_states.lower() != "anystate"
-        ):
-            raise EngineError(
-                409, f"An Orchestration instance with the status {existing.status} already exists."
-            )
-        with self.store.transaction():
+
+        def create() -> Instance:  # inside the dispatcher's transaction
+            existing = self.store.get_instance(instance_id)
+            if (
+                existing is not None
+                and existing.status not in RuntimeStatus.TERMINAL
+                and self.config.overridable_existing_states.lower() != "anystate"
+            ):
+                raise EngineError(
+                    409, f"An Orchestration instance with the status {existing.status} already exists."
+                )
             inst = self.instances.create(
                 instance_id,
                 orchestrator.name,
@@ -113,8 +120,10 @@ class InstanceControl:
                 self.now(),
                 replace=existing is not None,
             )
-        self._mark_ready(instance_id)
-        return inst
+            self._mark_ready(instance_id)
+            return inst
+
+        return await self._commit_with_next_slice(create)
 
     def _require(self, instance_id: str, gone_if_terminal: bool = True) -> Instance:
         inst = self.store.get_instance(instance_id)

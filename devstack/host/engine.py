@@ -12,12 +12,13 @@ import datetime as dt
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from devstack.host.activities import ActivityRunner
 from devstack.host.config import HostConfig
-from devstack.host.control import InstanceControl
+from devstack.host.control import EngineError, InstanceControl
 from devstack.host.episode import EpisodeEffects, EpisodeInput, decide
 from devstack.host.executor import EpisodeOutcome, build_context, run_episode
 from devstack.host.history import (
@@ -57,6 +58,15 @@ class _Delivery:
     consumed: list[int]
 
 
+@dataclass
+class _PendingChange:
+    """A management change waiting for the dispatcher's next transaction, and who waits for its commit."""
+
+    change: Callable[[], Instance]
+    committed: asyncio.Future[Instance]
+    result: Instance | BaseException | None = None
+
+
 class Engine(InstanceControl):
     """Orchestration, activity and timer dispatch with persisted state."""
 
@@ -76,6 +86,7 @@ class Engine(InstanceControl):
         self._clock_floor: dt.datetime | None = None
         self._finish_watchers: dict[str, list[asyncio.Future[None]]] = {}
         self._completions: list[tuple[ActivityItem, Event]] = []
+        self._changes: list[_PendingChange] = []
 
     # lifecycle -----------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -100,6 +111,8 @@ class Engine(InstanceControl):
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._answer_changes(EngineError(503, "The host is shutting down."), self._changes)
+        self._changes = []
         if self._completions:  # finished activities are not run again after a clean stop
             with self.store.transaction():
                 self._record_completions()
@@ -152,19 +165,52 @@ class Engine(InstanceControl):
         while True:
             await self._ready_event.wait()
             self._ready_event.clear()
-            while self._ready or self._completions:
+            while self._ready or self._completions or self._changes:
+                changes, self._changes = self._changes, []
                 try:
-                    self._run_slice()
-                except Exception:  # the commit failed: finished activities run again on the next start
+                    self._run_slice(changes)
+                except Exception as exc:  # the commit failed: finished activities run again on the next start
                     log.exception("a dispatch slice could not be committed")
+                    self._answer_changes(exc, changes)
+                else:
+                    self._answer_changes(None, changes)
                 await asyncio.sleep(0)  # let HTTP requests and activity completions in
 
-    def _run_slice(self) -> None:
-        """Record finished activities, then run ready episodes for up to ``DISPATCH_SLICE_SECONDS``, all in
-        one transaction (each episode in its own savepoint): a burst of episodes shares one commit. Nothing
-        outside this method runs before that commit (the loop does not yield inside it)."""
+    async def _commit_with_next_slice(self, change: Callable[[], Instance]) -> Instance:
+        """Run ``change`` (store writes) inside the dispatcher's next transaction, in its own savepoint, and
+        return its result once that transaction is committed (or raise what it raised): a burst of starts
+        shares one commit with the episodes, instead of one commit each."""
+        pending = _PendingChange(change, asyncio.get_running_loop().create_future())
+        self._changes.append(pending)
+        self._ready_event.set()
+        return await pending.committed
+
+    @staticmethod
+    def _answer_changes(failure: BaseException | None, changes: list[_PendingChange]) -> None:
+        for pending in changes:
+            if pending.committed.done():
+                continue
+            outcome = failure if failure is not None else pending.result
+            if isinstance(outcome, BaseException):
+                pending.committed.set_exception(outcome)
+            elif outcome is not None:
+                pending.committed.set_result(outcome)
+            else:
+                pending.committed.set_exception(RuntimeError("the change was not applied"))
+
+    def _run_slice(self, changes: list[_PendingChange] | None = None) -> None:
+        """Apply waiting management changes, record finished activities, then run ready episodes for up to
+        ``DISPATCH_SLICE_SECONDS``, all in one transaction (each change and episode in its own savepoint): a
+        burst shares one commit. Nothing outside this method runs before that commit (the loop does not
+        yield inside it)."""
         started = time.perf_counter()
         with self.store.transaction():
+            for pending in changes or []:
+                try:
+                    with self.store.transaction():
+                        pending.result = pending.change()
+                except Exception as exc:  # this change only (e.g. a 409): the others go on
+                    pending.result = exc
             self._record_completions()
             while self._ready and time.perf_counter() - started <= DISPATCH_SLICE_SECONDS:
                 instance_id = next(iter(self._ready))

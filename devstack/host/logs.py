@@ -18,7 +18,7 @@ class HostFormatter(logging.Formatter):
         self._second = -1
         self._second_text = ""
 
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         """``YYYY-MM-DD HH:MM:SS,mmm`` in local time, as ``logging.Formatter`` writes it."""
         if datefmt is not None:
             return super().formatTime(record, datefmt)

@@ -203,7 +203,7 @@ class ManagementApi:
         waiting = wait_seconds(request)
         has_body, value = await read_json_body(request)
         raw_input = json.dumps(value) if has_body else None
-        self.engine.start_instance(
+        await self.engine.start_instance(
             request.match_info["function"], instance_id, raw_input, request.query.get("version") or None
         )
         return await self._wait_or_accept(request, instance_id, waiting)
@@ -303,7 +303,7 @@ class ManagementApi:
             uuid.uuid4().hex if query_flag(request, "restartWithNewInstanceId", True) else old.instance_id
         )
         waiting = wait_seconds(request)
-        self.engine.start_instance(old.name, new_id, old.input, old.version)
+        await self.engine.start_instance(old.name, new_id, old.input, old.version)
         return await self._wait_or_accept(request, new_id, waiting)
 
     async def entities(self, request: web.Request) -> web.Response:
