@@ -22,6 +22,9 @@ BODY_READ_TIMEOUT_SECONDS = 5.0
 async def body_timeout_middleware(request: web.Request, handler) -> web.StreamResponse:  # type: ignore[no-untyped-def]
     """Buffer the body (aiohttp caches it for ``request.read()``) within the deadline, then handle."""
     if request.body_exists:
+        if request.content.is_eof():  # the whole body is already here (the usual case): nothing to wait for
+            await request.read()
+            return await handler(request)
         try:
             await asyncio.wait_for(request.read(), BODY_READ_TIMEOUT_SECONDS)
         except TimeoutError:

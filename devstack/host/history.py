@@ -110,6 +110,9 @@ def format_status_ts(moment: dt.datetime) -> str:
 
 def parse_ts(text: str) -> dt.datetime:
     """Parse an ISO-8601 timestamp as written by DTFx or the SDK (up to 7 fraction digits, ``Z``)."""
+    if len(text) == 28 and text[19] == "." and text[27] == "Z" and text[20:27].isdigit():
+        # the form format_ts writes (every episode parses one): the general path below gives the same value
+        return dt.datetime.fromisoformat(text[:26]).replace(tzinfo=dt.UTC)
     value = text.strip()
     if value.endswith("Z"):
         value = value[:-1] + "+00:00"
