@@ -13,7 +13,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from devstack.host.activities import ActivityRunner
@@ -396,14 +396,11 @@ class Engine(InstanceControl):
                 self.store.cancel_timers(inst.instance_id, inst.execution_id, effects.cancelled_timer_ids)
             for child in effects.children:
                 wake.add(self.instances.create_child(inst, child, now))
-            updated = replace(
-                inst,
-                status=effects.status,
-                last_updated_time=format_ts(now),
-                last_ts=format_ts(now),
-                wake=False,
-                custom_status=json.dumps(custom_status) if custom_status is not None else None,
-            )
+            updated = inst  # the episode's own copy of the row (get_instance hands out copies)
+            updated.status = effects.status
+            updated.last_updated_time = updated.last_ts = format_ts(now)
+            updated.wake = False
+            updated.custom_status = json.dumps(custom_status) if custom_status is not None else None
             if effects.has_output:
                 updated.output = json.dumps(effects.output)
             if effects.status == RuntimeStatus.CONTINUED_AS_NEW:
