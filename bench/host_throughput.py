@@ -12,6 +12,12 @@ Figures from different machines are comparable through the calibration line: the
 a fixed pure-Python workload (a 10-million-iteration loop), measured before and after the run.
 ``--baseline PATH`` runs the host of another checkout (e.g. ``git worktree add ../base main``) side by side
 in the same run, alternating rounds between the two, and prints this checkout's figures over the baseline's.
+
+CPU time on a shared machine moves with the other work on it (the same round can take 50 % more CPU when the
+cores are contended). ``--instructions`` adds a count that does not: each host runs under valgrind's callgrind
+(``apt-get install valgrind``; about 50 times slower) for ``--instruction-chains`` chains after a warm-up, and
+the bench prints the instructions per chain the host executed (all threads, user space: system calls are not
+counted) and the ratio.
 """
 
 from __future__ import annotations
@@ -19,7 +25,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,10 +47,10 @@ APP = Path("tests") / "host" / "apps" / "chaining"
 CALIBRATION_LOOPS = 10_000_000
 
 
-async def run_chain(session: aiohttp.ClientSession, url: str, code: str) -> float:
-    """Start one chain and wait for it; returns seconds from request to completed output."""
+async def run_chain(session: aiohttp.ClientSession, url: str, code: str, wait: float = 60) -> float:
+    """Start one chain and wait for it (up to ``wait`` seconds); returns seconds from request to output."""
     started = time.perf_counter()
-    params = {"code": code, "timeout": "60", "pollingInterval": "1"}
+    params = {"code": code, "timeout": f"{wait:g}", "pollingInterval": "1"}
     async with session.post(url, params=params, json=["a", "b", "c"]) as response:
         body = await response.json(content_type=None)
     elapsed = time.perf_counter() - started
@@ -50,16 +59,16 @@ async def run_chain(session: aiohttp.ClientSession, url: str, code: str) -> floa
     return elapsed
 
 
-async def run_round(host: HostProcess, concurrency: int) -> tuple[float, list[float]]:
+async def run_round(host: HostProcess, concurrency: int, wait: float = 60) -> tuple[float, list[float]]:
     """``concurrency`` chains at once (a light aiohttp client); returns (wall seconds, latencies)."""
     url = f"{host.management_url}/orchestrators/chain"
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(
-        connector=connector, timeout=aiohttp.ClientTimeout(total=120)
+        connector=connector, timeout=aiohttp.ClientTimeout(total=2 * wait)
     ) as session:
         started = time.perf_counter()
         latencies = await asyncio.gather(
-            *(run_chain(session, url, host.master_key) for _ in range(concurrency))
+            *(run_chain(session, url, host.master_key, wait) for _ in range(concurrency))
         )
         return time.perf_counter() - started, list(latencies)
 
@@ -143,6 +152,36 @@ def start_checkout(label: str, root: Path, state_dir: Path) -> Checkout:
     return Checkout(label, root, host)
 
 
+def instructions_per_chain(label: str, root: Path, state_dir: Path, chains: int) -> float:
+    """Run the checkout's host under callgrind: a warm-up round, then count the instructions of ``chains``
+    chains started at once (instrumentation is switched on for them only); returns instructions per chain."""
+    state_dir.mkdir(parents=True)
+    out = state_dir / "callgrind.out"
+    python = root / ".venv" / "bin" / "python"
+    wrapper = state_dir / "python-under-callgrind"
+    wrapper.write_text(
+        "#!/bin/sh\nexec valgrind --tool=callgrind --instr-atstart=no "
+        f'--callgrind-out-file={out} {python if python.exists() else sys.executable} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    host = start_host(
+        root / APP, state_dir=state_dir / "host", code_root=root, python=str(wrapper), timeout=600
+    )
+    try:
+        pid = str(host.state["pid"])
+        asyncio.run(run_round(host, 10, wait=1200))  # warm-up: imports, SQLite pages, valgrind's translations
+        subprocess.run(["callgrind_control", "--instr=on", pid], check=True, capture_output=True)
+        asyncio.run(run_round(host, chains, wait=1200))
+        subprocess.run(["callgrind_control", "--dump", pid], check=True, capture_output=True)
+    finally:
+        host.stop(timeout=300)
+    dump = Path(f"{out}.1").read_text()
+    match = re.search(r"^(?:summary|totals): (\d+)", dump, re.M)
+    if match is None:
+        raise RuntimeError(f"{label}: no instruction total in {out}.1")
+    return int(match[1]) / chains
+
+
 def report(checkout: Checkout, args: argparse.Namespace) -> None:
     """Print one checkout's figures."""
     total, lat, paced, seq = (
@@ -185,9 +224,17 @@ def main() -> int:
     parser.add_argument(
         "--baseline", type=Path, help="another checkout of this repo whose host runs side by side"
     )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count the instructions per chain under valgrind's callgrind (noise-free, slow)",
+    )
+    parser.add_argument("--instruction-chains", type=int, default=100, help="chains counted under callgrind")
     args = parser.parse_args()
     if args.baseline is not None and not (args.baseline / "devstack" / "host").is_dir():
         parser.error(f"--baseline {args.baseline}: not a checkout of this repository (no devstack/host)")
+    if args.instructions and not (shutil.which("valgrind") and shutil.which("callgrind_control")):
+        parser.error("--instructions needs valgrind (apt-get install valgrind)")
     calibration = [calibration_seconds()]
     with tempfile.TemporaryDirectory(prefix="host-bench-") as state, ExitStack() as hosts:
         checkouts = [start_checkout("this checkout", REPO, Path(state) / "this")]
@@ -205,6 +252,15 @@ def main() -> int:
                 checkout.sequential.append(asyncio.run(run_round(checkout.host, 1))[1][0])
         for checkout in checkouts:
             checkout.paced = asyncio.run(run_paced(checkout.host, args.rate, args.paced))
+    counts: list[float] = []
+    if args.instructions:
+        with tempfile.TemporaryDirectory(prefix="host-bench-callgrind-") as state:
+            for checkout in checkouts:
+                counts.append(
+                    instructions_per_chain(
+                        checkout.label, checkout.root, Path(state) / str(len(counts)), args.instruction_chains
+                    )
+                )
     calibration.append(calibration_seconds())
     print(
         f"host throughput: 3-activity chains, {args.concurrency} concurrent starts x {args.rounds} rounds "
@@ -214,8 +270,13 @@ def main() -> int:
         f"  calibration: {CALIBRATION_LOOPS:,}-iteration Python loop {min(calibration):.2f} s "
         f"(before {calibration[0]:.2f} s, after {calibration[1]:.2f} s)"
     )
-    for checkout in checkouts:
+    for index, checkout in enumerate(checkouts):
         report(checkout, args)
+        if counts:
+            print(
+                f"  instructions per chain (callgrind, {args.instruction_chains} chains at once): "
+                f"{counts[index] / 1e6:.2f} million"
+            )
     if len(checkouts) == 2:
         this, base = checkouts
         cpu_ratio = base.cpu_ms_per_chain(args.concurrency) / this.cpu_ms_per_chain(args.concurrency)
@@ -224,6 +285,8 @@ def main() -> int:
             f"this checkout vs baseline: host CPU per chain {cpu_ratio:.2f}x lower (baseline / this), "
             f"throughput {throughput_ratio:.2f}x (this / baseline)"
         )
+        if counts:
+            print(f"  instructions per chain {counts[1] / counts[0]:.2f}x fewer (baseline / this)")
     return 0
 
 

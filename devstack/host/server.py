@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -28,7 +29,7 @@ from devstack.host.http_triggers import HttpTriggers, presented_key
 from devstack.host.keys import HostKeys, load_or_create_keys
 from devstack.host.loader import FunctionIndex, load_app
 from devstack.host.management import PREFIX, ManagementApi
-from devstack.host.store import Store
+from devstack.host.store import Store, StoreInUseError
 
 log = logging.getLogger("devstack.host")
 # how long a shutdown lets HTTP functions still running finish (aiohttp's default is 60 s)
@@ -142,7 +143,10 @@ class Host:
         """Open the store, serve HTTP, resume work, write state.json."""
         assert self.config and self.keys and self.index
         app_dir = str(self.options.app_dir.resolve())
-        self.store = Store(self.state_dir / f"{self.config.hub_name}.sqlite3")
+        try:
+            self.store = Store(self.state_dir / f"{self.config.hub_name}.sqlite3")
+        except StoreInUseError as exc:
+            raise HostConfigError(f"cannot open the task hub: {exc}") from exc
         self.engine = Engine(self.store, self.index, self.config, app_dir)
         management = ManagementApi(self.engine, self.keys, self.config.hub_name)
         triggers = HttpTriggers(
@@ -221,6 +225,9 @@ async def run_host(options: HostOptions) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await host.start()
+    # what is loaded by now (the app, the SDKs, aiohttp) lives as long as the host: keep it out of the
+    # cyclic garbage collector's full passes, which would otherwise walk it again and again under load
+    gc.freeze()
     try:
         await stop.wait()
     finally:

@@ -166,19 +166,31 @@ def _instance(row: tuple[Any, ...]) -> Instance:
     return Instance(*values)
 
 
+class StoreInUseError(Exception):
+    """Another process holds the task hub database (another host on the same state dir)."""
+
+
 class Store:
-    """The task hub's SQLite database."""
+    """The task hub's SQLite database, held by this connection alone while it is open."""
 
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=1.0)
         # the host is the database's only user: holding the lock for the connection's lifetime spares every
         # transaction its file-lock system calls and the WAL index its shared memory (set before WAL mode)
         self.db.execute("PRAGMA locking_mode=EXCLUSIVE")
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA temp_store=MEMORY")  # savepoint journals stay in memory
-        self.db.executescript(SCHEMA)
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA temp_store=MEMORY")  # savepoint journals stay in memory
+            self.db.executescript(SCHEMA)  # the first write: from here on the lock is this connection's
+        except sqlite3.OperationalError as exc:
+            self.db.close()
+            if "locked" not in str(exc):
+                raise
+            raise StoreInUseError(
+                f"{path} is in use by another process (another host on this state dir?)"
+            ) from exc
         # write-through caches (this connection is the only writer): instance rows, and histories of instances
         # that are still running; both are dropped on rollback
         self._instances: dict[str, Instance] = {}

@@ -15,6 +15,7 @@ from devstack.host.config import HostConfigError, load_host_config, load_setting
 from devstack.host.executor import context_input, run_episode
 from devstack.host.http_triggers import compile_route
 from devstack.host.keys import load_or_create_keys
+from devstack.host.testing import running_host
 from devstack.host.timers import TimerClock
 from devstack.paths import REPO_ROOT
 
@@ -198,6 +199,22 @@ def test_a_busy_port_is_a_clear_error(tmp_path: Path) -> None:
         )
     assert result.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_state_dir_in_use_by_another_host_is_a_clear_error(tmp_path: Path) -> None:
+    """The host holds its task hub database for as long as it runs: a second host on the same state dir stops
+    at once, naming the problem, instead of dispatching the same instances twice."""
+    with running_host(APPS / "chaining", state_dir=tmp_path):
+        result = subprocess.run(
+            [sys.executable, "-m", "devstack.host", "--app", str(APPS / "chaining"), "--state-dir", tmp_path],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 2
+    assert "ChainHub.sqlite3 is in use by another process" in result.stderr
     assert "Traceback" not in result.stderr
 
 
