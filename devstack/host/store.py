@@ -152,6 +152,27 @@ _INSTANCE_COLUMNS = (
 )
 
 
+# put_instance: the columns an update may change (in this order), then the two that identify the row
+_CHANGING = (
+    "name",
+    "version",
+    "execution_id",
+    "status",
+    "input",
+    "output",
+    "custom_status",
+    "last_updated_time",
+    "parent",
+    "last_ts",
+    "wake",
+)
+_UPDATE_INSTANCE = f"UPDATE instances SET {'=?, '.join(_CHANGING)}=? WHERE instance_id=?"
+_REPLACE_INSTANCE = (
+    f"INSERT OR REPLACE INTO instances ({', '.join(_CHANGING)}, instance_id, created_time) "
+    f"VALUES ({', '.join('?' * (len(_CHANGING) + 2))})"
+)
+
+
 def _copy(inst: Instance) -> Instance:
     """A shallow copy of the row (as ``copy.copy``, without its generic protocol: this runs on every read)."""
     clone = object.__new__(Instance)
@@ -262,45 +283,23 @@ class Store:
         place: its indexes (instance id, created time) stay untouched, where a replace would delete and
         insert the row and both index entries again."""
         cached = self._instances.get(inst.instance_id)
-        parent = json.dumps(inst.parent) if inst.parent else None
+        values = (
+            inst.name,
+            inst.version,
+            inst.execution_id,
+            inst.status,
+            inst.input,
+            inst.output,
+            inst.custom_status,
+            inst.last_updated_time,
+            json.dumps(inst.parent) if inst.parent else None,
+            inst.last_ts,
+            int(inst.wake),
+        )
         if cached is not None and cached.created_time == inst.created_time:
-            self.db.execute(
-                "UPDATE instances SET name=?, version=?, execution_id=?, status=?, input=?, output=?, "
-                "custom_status=?, last_updated_time=?, parent=?, last_ts=?, wake=? WHERE instance_id=?",
-                (
-                    inst.name,
-                    inst.version,
-                    inst.execution_id,
-                    inst.status,
-                    inst.input,
-                    inst.output,
-                    inst.custom_status,
-                    inst.last_updated_time,
-                    parent,
-                    inst.last_ts,
-                    int(inst.wake),
-                    inst.instance_id,
-                ),
-            )
+            self.db.execute(_UPDATE_INSTANCE, (*values, inst.instance_id))
         else:
-            self.db.execute(
-                f"INSERT OR REPLACE INTO instances ({_INSTANCE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    inst.instance_id,
-                    inst.name,
-                    inst.version,
-                    inst.execution_id,
-                    inst.status,
-                    inst.input,
-                    inst.output,
-                    inst.custom_status,
-                    inst.created_time,
-                    inst.last_updated_time,
-                    parent,
-                    inst.last_ts,
-                    int(inst.wake),
-                ),
-            )
+            self.db.execute(_REPLACE_INSTANCE, (*values, inst.instance_id, inst.created_time))
         self._instances[inst.instance_id] = _copy(inst)
         if inst.status in RuntimeStatus.TERMINAL:
             self._histories.pop(inst.instance_id, None)

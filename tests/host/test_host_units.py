@@ -145,6 +145,12 @@ def test_run_episode_decodes_the_out_of_proc_failure_marker() -> None:
     assert run_episode(plain, {}).error == "no marker"
 
 
+def run_host_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m devstack.host ARGS`` to its exit (these tests expect it to stop at once)."""
+    command = [sys.executable, "-m", "devstack.host", *args]
+    return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+
+
 def test_unsupported_bindings_fail_fast_with_a_clear_message(tmp_path: Path) -> None:
     (tmp_path / "function_app.py").write_text(
         "import azure.functions as func\n"
@@ -153,21 +159,7 @@ def test_unsupported_bindings_fail_fast_with_a_clear_message(tmp_path: Path) -> 
         "def tick(timer: func.TimerRequest) -> None:\n"
         "    pass\n"
     )
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "devstack.host",
-            "--app",
-            str(tmp_path),
-            "--state-dir",
-            str(tmp_path / "state"),
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_host_cli("--app", str(tmp_path), "--state-dir", str(tmp_path / "state"))
     assert result.returncode == 2
     assert "function 'tick': binding type 'timerTrigger' is not supported" in result.stderr
     assert not (tmp_path / "state" / "state.json").exists()
@@ -180,23 +172,8 @@ def test_a_busy_port_is_a_clear_error(tmp_path: Path) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "devstack.host",
-                "--app",
-                str(APPS / "chaining"),
-                "--port",
-                str(port),
-                "--state-dir",
-                str(tmp_path),
-            ],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        app = str(APPS / "chaining")
+        result = run_host_cli("--app", app, "--port", str(port), "--state-dir", str(tmp_path))
     assert result.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
@@ -206,13 +183,7 @@ def test_a_state_dir_in_use_by_another_host_is_a_clear_error(tmp_path: Path) -> 
     """The host holds its task hub database for as long as it runs: a second host on the same state dir stops
     at once, naming the problem, instead of dispatching the same instances twice."""
     with running_host(APPS / "chaining", state_dir=tmp_path):
-        result = subprocess.run(
-            [sys.executable, "-m", "devstack.host", "--app", str(APPS / "chaining"), "--state-dir", tmp_path],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = run_host_cli("--app", str(APPS / "chaining"), "--state-dir", str(tmp_path))
     assert result.returncode == 2
     assert "ChainHub.sqlite3 is in use by another process" in result.stderr
     assert "Traceback" not in result.stderr
