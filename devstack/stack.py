@@ -46,7 +46,10 @@ from devstack.persistence import remember_ports
 
 DEFAULT_STATE_DIR = Path(".devstack")
 TASK_HUB = "alertcap"
-HOST_READY_TIMEOUT = 30.0
+# How long the function host may take to index the app and bind its port. A healthy host is ready in a few
+# seconds; a crashed one is seen at once (its exit code), so this limit only matters on a starved machine,
+# where importing the Azure SDKs alone took over 30 s (a full test run at load average 10).
+HOST_READY_TIMEOUT = 90.0
 CA_ENV_VARS = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 FOREIGN_AZURE_ENV = ("AZURE_", "MSI_", "IDENTITY_", "IMDS_")
 ARM_AUDIENCE = "https://management.azure.com"  # the audience the ARM emulator accepts, as Azure's ARM does
