@@ -27,8 +27,9 @@ log = logging.getLogger("alertcap.activities")
 
 
 def error_code(exc: HttpResponseError) -> str:
-    """The ARM/ACS error code of ``exc``, or the HTTP status as text."""
-    code = getattr(getattr(exc, "error", None), "code", None)
+    """The ARM/ACS error code of ``exc`` (Azure Storage's ``x-ms-error-code`` for a blob call), or the HTTP
+    status as text."""
+    code = getattr(getattr(exc, "error", None), "code", None) or getattr(exc, "error_code", None)
     return str(code or exc.status_code or "Unknown")
 
 

@@ -23,6 +23,7 @@ from devstack.acs import AcsEmulator
 from devstack.admin import ADMIN_PREFIX, AdminApi
 from devstack.arm import ArmEmulator
 from devstack.azurite import Azurite, AzuriteError
+from devstack.blobauth import BlobAuthorizer
 from devstack.capture import netns
 from devstack.capture.netns import NetnsError
 from devstack.common.clock import Clock
@@ -183,18 +184,17 @@ class Stack:
         }
 
     async def _start_azurite(self, ctx: StackContext) -> None:
-        azurite = Azurite(
-            ctx.tls, ctx.config.storage_accounts, self.state_dir / "azurite", ctx.config.ports.blob
-        )
+        """Azurite on a port of its own, behind the blob RBAC proxy (`devstack.blobauth`) that clients use."""
+        azurite = Azurite(ctx.tls, ctx.config.storage_accounts, self.state_dir / "azurite", 0)
         self._cleanups.append(azurite.stop)
         self._azurite = azurite
         await azurite.start()
-        ctx.endpoints["blob"] = azurite.base_url
+        proxy = BlobAuthorizer(ctx, lambda: azurite.base_url)
+        url = await self._serve("blob", proxy.app, ctx.config.ports.blob)
         for account in ctx.config.storage_accounts:
-            ctx.storage[account.id.lower()] = StorageRuntime(
-                account.id, account.name, account.key, azurite.blob_endpoint(account.name)
-            )
-        self.log(f"  blob (Azurite)    {azurite.base_url}")
+            ctx.storage[account.id.lower()] = StorageRuntime(account.id, account.name, account.key,
+                                                             f"{url}/{account.name}")
+        self.log(f"  blob (Azurite)    {azurite.base_url}, authorised through {url}")
 
     def _make_arm(self, ctx: StackContext) -> ArmEmulator:
         arm = ArmEmulator(ctx)
