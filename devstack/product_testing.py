@@ -109,6 +109,21 @@ def packets_to(pcap: bytes, port: int) -> list[tuple[float, Any]]:
     return found
 
 
+def incident_blob_urls(state: DevstackState, run_id: str) -> list[str]:
+    """Every blob URL under `incidents/<run id>/` of the capture account (managed identity), sorted."""
+    import os
+    from unittest import mock
+
+    from azure.identity import DefaultAzureCredential
+    from azure.storage.blob import ContainerClient
+
+    with mock.patch.dict(os.environ, state.azure_env()):
+        container = ContainerClient(state.blob_endpoint.rstrip("/"), "incidents",
+                                    credential=DefaultAzureCredential())
+        blobs = container.list_blobs(name_starts_with=f"{run_id}/")
+        return sorted(f"{container.url}/{b.name}" for b in blobs)
+
+
 def ring_packets(state: DevstackState, target_id: str, port: int) -> list[tuple[float, Any]]:
     """Every packet to `port` in every ring file of the target (all sessions, as the devstack names them),
     read with the devstack's managed identity, oldest first."""

@@ -23,7 +23,7 @@ import pytest
 
 from core.sentry import sentry_instance_id
 from devstack.host.testing import HostProcess, get_status, start_host
-from devstack.product_testing import Sink, product_config, ring_captures, ring_packets
+from devstack.product_testing import Sink, incident_blob_urls, product_config, ring_captures, ring_packets
 from devstack.testing import AdminClient, DevstackState, run_devstack, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -142,6 +142,8 @@ def test_crashes_during_arming_renewal_and_harvest_lose_nothing_beyond_the_renew
     assert output["status"] == "succeeded" and output["files"], output
     urls = [f["url"] for f in output["files"]]
     assert len(urls) == len(set(urls)), "no incident file copied twice"
+    # the harvest retried after the crash made no second copy: the incident holds exactly the run's files
+    assert incident_blob_urls(stack, run["instanceId"]) == sorted(urls)
     times = sorted({when for when, _ in ring_packets(stack, vm_id, sink.port)})
     longest = max(b - a for a, b in itertools.pairwise(times))
     allowed = final["max_gap_seconds"] + 1.0  # + the trickle's own pause and scheduling
