@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
+from azure.mgmt.network.models import NetworkWatcher
 
 from activities import clients
 from activities.storage import blob_size, folder_files
@@ -61,7 +62,7 @@ def create_watcher(request: WatcherRequest) -> Outcome:
     except ResourceNotFoundError:
         existing = None
     watcher = existing or watchers.create_or_update(WATCHER_RESOURCE_GROUP, name,
-                                                    {"location": request.region})
+                                                    NetworkWatcher(location=request.region))
     log.info("network watcher %s in %s: group %s, watcher %s", name, request.region,
              "created" if created_group else "existed", "existed" if existing else "created")
     location = (watcher.location or request.region).lower()

@@ -133,8 +133,8 @@ class HarvestRequest:
         if not isinstance(data, dict):
             raise InvalidRequest("harvest", "must be an object")
         paths = data.get("storage_paths")
-        urls = isinstance(paths, list) and all(isinstance(p, str) and p.startswith("https://") for p in paths)
-        if not urls:
+        if not isinstance(paths, list) or not all(isinstance(p, str) and p.startswith("https://")
+                                                  for p in paths):
             raise InvalidRequest("harvest.storage_paths", "must be a list of https URLs")
         instances = data.get("instances") or []
         if not isinstance(instances, list) or not all(isinstance(i, str) for i in instances):

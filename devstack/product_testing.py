@@ -104,8 +104,10 @@ def packets_to(pcap: bytes, port: int) -> list[tuple[float, Any]]:
     found = []
     for when, frame in dpkt.pcap.Reader(io.BytesIO(pcap)):
         ip = dpkt.ethernet.Ethernet(frame).data
-        if isinstance(ip, dpkt.ip.IP) and isinstance(ip.data, dpkt.tcp.TCP) and ip.data.dport == port:
-            found.append((when, ip.data))
+        if isinstance(ip, dpkt.ip.IP) and isinstance(ip.data, dpkt.tcp.TCP):
+            tcp: Any = ip.data  # dpkt makes header fields at run time: a type checker cannot see them
+            if tcp.dport == port:
+                found.append((when, tcp))
     return found
 
 

@@ -128,8 +128,11 @@ class RingStore:
         """Delete the oldest blobs first, so storage never holds more than `file_count` files at once."""
         while len(self.stored) >= self.file_count:
             oldest = self.stored.popleft()
-            for url in oldest if self.delete is not None else ():
-                await _call(self.delete, url)
+            delete = self.delete
+            if delete is None:  # nothing to delete with: the oldest is only forgotten
+                continue
+            for url in oldest:
+                await _call(delete, url)
 
 
 class RingWriter:
