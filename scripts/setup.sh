@@ -59,7 +59,7 @@ checkov_pid=$!
 
 nstamp=devstack/node/node_modules/.stamp-npm
 if [ ! -f "$nstamp" ] || [ devstack/node/package-lock.json -nt "$nstamp" ]; then
-  echo "setup: npm ci (Azurite, Node 22)" >&2
+  echo "setup: npm ci (Azurite, Node 22, pyright)" >&2
   (cd devstack/node && npm ci --no-audit --no-fund --loglevel=error)
   touch "$nstamp"
 fi
