@@ -26,7 +26,7 @@ class HostFormatter(logging.Formatter):
         if second != self._second:  # handlers format under their lock, so this pair changes together
             self._second_text = time.strftime(self.default_time_format, self.converter(second))
             self._second = second
-        return self.default_msec_format % (self._second_text, record.msecs)
+        return f"{self._second_text},{int(record.msecs):03d}"  # logging's default_msec_format, "%s,%03d"
 
 
 def configure_logging(stream: IO[str], level: int = logging.INFO) -> None:
