@@ -70,6 +70,21 @@ def finish_with_trickle(state: DevstackState, sink: Sink, instance_id: str, time
     return wait_for_run(state, instance_id)["output"]
 
 
+def burst_then_alert(state: DevstackState, sink: Sink, target: str, connections: int = 30,
+                     timeout: float = 20) -> tuple[float, datetime, str, Any]:
+    """A burst to the sink, then an alert for `target`; returns when the burst began, the alert's fired
+    time, the run's instance id and its output (a trickle of traffic runs until the run is done)."""
+    burst_started = time.time()
+    sink.burst(connections)
+    fired = datetime.now(UTC)
+    body = p.common_metric_static(targets=[target.lower()], fired=fired.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+    response = post(state, body)
+    assert response.status_code == 202, response.text
+    (run,) = response.json()["runs"]
+    run_id = run["instanceId"]
+    return burst_started, fired, run_id, finish_with_trickle(state, sink, run_id, timeout)
+
+
 def incident_packets(state: DevstackState, admin: AdminClient, run_id: str, port: int,
                      label: str = r"Incident file \d+") -> tuple[str, list[tuple[float, dpkt.tcp.TCP]]]:
     """The run's email text and the packets to `port` in the incident files its links download (one link per
@@ -104,13 +119,7 @@ def test_armed_vm_alert_harvests_the_burst_from_before_the_alert(product_stack, 
         assert armed["file_size_bytes"] == RING_BUDGET // 6
         again = sentry_api(product_stack, "POST", "arm", {"target": fresh_vm})
         assert again.status_code == 200 and again.json()["outcome"] == "already armed"
-        burst_started = time.time()
-        sink.burst(30)
-        fired = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        response = post(product_stack, p.common_metric_static(targets=[fresh_vm.lower()], fired=fired))
-        assert response.status_code == 202, response.text
-        (run,) = response.json()["runs"]
-        output = finish_with_trickle(product_stack, sink, run["instanceId"])
+        burst_started, fired, run_id, output = burst_then_alert(product_stack, sink, fresh_vm)
         assert output["status"] == "succeeded", output
         assert output["armed"] is True and output["files"]
         listed = sentry_api(product_stack, "GET").json()["sentries"]
@@ -118,12 +127,11 @@ def test_armed_vm_alert_harvests_the_burst_from_before_the_alert(product_stack, 
         assert len(ring_captures(admin, fresh_vm)) == 1, "still exactly one continuous capture"
         captures_started = [c for c in admin.captures() if c["target"].lower() == fresh_vm.lower()]
         assert all(c.get("continuous") for c in captures_started), "no second (alert) capture was started"
-        text, packets = incident_packets(product_stack, admin, run["instanceId"], sink.port)
+        text, packets = incident_packets(product_stack, admin, run_id, sink.port)
         assert re.search(r"covering \d+ s before and \d+ s after the alert", text)
         first_syn = min(when for when, tcp in packets if tcp.flags & dpkt.tcp.TH_SYN)
         assert burst_started - 0.5 <= first_syn <= burst_started + 1.0, "the burst's first packet is there"
-        assert output["incident_before_seconds"] >= (datetime.fromisoformat(
-            fired.replace("Z", "+00:00")).timestamp() - first_syn) - 0.5
+        assert output["incident_before_seconds"] >= (fired.timestamp() - first_syn) - 0.5
     finally:
         sink.close()
     disarm_and_check(product_stack, admin, fresh_vm)
@@ -143,19 +151,13 @@ def test_armed_scale_set_alert_for_one_instance_harvests_that_instances_ring(pro
         assert armed["target"] == vmss
         (ring,) = ring_captures(admin, vmss)
         assert ring["targetType"] == "AzureVMSS" and ring["instances"] == [f"{name}_0", f"{name}_1"]
-        burst_started = time.time()
-        sink.burst(30)
-        fired = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        response = post(product_stack, p.common_metric_static(targets=[instance_id.lower()], fired=fired))
-        assert response.status_code == 202, response.text
-        (run,) = response.json()["runs"]
-        output = finish_with_trickle(product_stack, sink, run["instanceId"])
+        burst_started, _, run_id, output = burst_then_alert(product_stack, sink, instance_id)
         assert output["status"] == "succeeded" and output["armed"] is True, output
         assert output["files"] and {f["instance"] for f in output["files"]} == {f"{name}_1"}
-        assert all(f"/incidents/{run['instanceId']}/{name}_1/" in f["url"] for f in output["files"])
+        assert all(f"/incidents/{run_id}/{name}_1/" in f["url"] for f in output["files"])
         captures_started = [c for c in admin.captures() if c["target"].lower() == vmss.lower()]
         assert all(c.get("continuous") for c in captures_started), "no second (alert) capture was started"
-        _, packets = incident_packets(product_stack, admin, run["instanceId"], sink.port,
+        _, packets = incident_packets(product_stack, admin, run_id, sink.port,
                                       label=rf"Incident file \d+ \({name}_1\)")
         first_syn = min(when for when, tcp in packets if tcp.flags & dpkt.tcp.TH_SYN)
         assert burst_started - 0.5 <= first_syn <= burst_started + 1.0, "the burst's first packet is there"
@@ -172,20 +174,13 @@ def test_a_renewal_inside_the_after_window_still_gives_the_whole_window(product_
     try:
         arm(product_stack, admin, fresh_vm, sink.port, session_seconds=60, renew_margin_seconds=50,
             after_seconds=after, lookback_seconds=1800, budget_bytes=31 * 8192)
-        burst_started = time.time()
-        sink.burst(10)
-        fired_at = datetime.now(UTC)
-        fired = fired_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        response = post(product_stack, p.common_metric_static(targets=[fresh_vm.lower()], fired=fired))
-        assert response.status_code == 202, response.text
-        (run,) = response.json()["runs"]
-        output = finish_with_trickle(product_stack, sink, run["instanceId"], timeout=45)
+        burst_started, fired_at, run_id, output = burst_then_alert(product_stack, sink, fresh_vm, 10, 45)
         view = next(s for s in sentry_api(product_stack, "GET").json()["sentries"] if s["target"] == fresh_vm)
     finally:
         sink.close()
     assert output["status"] == "succeeded", output["reason"]
     assert view["renewals"] >= 1 and view["last_gap_seconds"] is not None
-    _, found = incident_packets(product_stack, admin, run["instanceId"], sink.port)
+    _, found = incident_packets(product_stack, admin, run_id, sink.port)
     end = fired_at.timestamp() + after
     allowed = view["max_gap_seconds"] + 0.5  # the renewal gap + scheduling
     # the harvest: every packet the ring captured from the burst to fired + after is in the incident, the part
