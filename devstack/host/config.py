@@ -34,16 +34,22 @@ class HostConfig:
     route_prefix: str = "api"
 
 
-def load_settings(path: Path | None) -> dict[str, str]:
-    """``Values`` of a local.settings.json-shaped file ({} if the file does not exist)."""
-    if path is None or not path.exists():
-        return {}
+def _read_json_object(path: Path) -> dict[str, Any]:
+    """The JSON object in ``path``, or a HostConfigError naming the file and what is wrong with it."""
     try:
         data = json.loads(path.read_text())
     except ValueError as exc:
         raise HostConfigError(f"{path}: not valid JSON ({exc})") from exc
     if not isinstance(data, dict):
         raise HostConfigError(f"{path}: must be a JSON object")
+    return data
+
+
+def load_settings(path: Path | None) -> dict[str, str]:
+    """``Values`` of a local.settings.json-shaped file ({} if the file does not exist)."""
+    if path is None or not path.exists():
+        return {}
+    data = _read_json_object(path)
     values = data.get("Values") or {}
     if not isinstance(values, dict):
         raise HostConfigError(f"{path}: 'Values' must be an object")
@@ -82,12 +88,7 @@ def load_host_config(app_dir: Path) -> HostConfig:
     path = app_dir / "host.json"
     if not path.exists():
         return HostConfig(hub_name=_default_hub())
-    try:
-        data = json.loads(path.read_text())
-    except ValueError as exc:
-        raise HostConfigError(f"{path}: not valid JSON ({exc})") from exc
-    if not isinstance(data, dict):
-        raise HostConfigError(f"{path}: must be a JSON object")
+    data = _read_json_object(path)
     _check_bundle(data.get("extensionBundle"))
     extensions = _section(data, "extensions")
     durable = _section(extensions, "durableTask")
